@@ -1,0 +1,160 @@
+"""Compositing, foreground estimation and resolution handling (pad, resize, guided upsampling).
+
+All functions take and return float tensors (N, C, H, W) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad the bottom and right so both sides are multiples of ``multiple``; returns the original size."""
+    h, w = x.shape[2:]
+    pad_h, pad_w = (-h) % multiple, (-w) % multiple
+    if pad_h or pad_w:
+        # Reflection needs the pad to be smaller than the side; replicate covers tiny images.
+        mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+    return x, (h, w)
+
+
+def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize, antialiased when shrinking."""
+    if tuple(x.shape[2:]) == tuple(size):
+        return x
+    shrinking = size[0] < x.shape[2] or size[1] < x.shape[3]
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=shrinking)
+
+
+def fit_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """The size with the same aspect ratio whose long side is at most ``max_side``."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize_trimap(trimap: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Shrink a trimap by area averaging; any pixel that mixes levels becomes unknown."""
+    if tuple(trimap.shape[2:]) == tuple(size):
+        return trimap
+    mixed = F.interpolate(trimap, size=size, mode="area") if size[0] <= trimap.shape[2] else \
+        F.interpolate(trimap, size=size, mode="bilinear", align_corners=False)
+    return torch.where(mixed <= 1e-3, 0.0, torch.where(mixed >= 1 - 1e-3, 1.0, 0.5))
+
+
+def fit_background(background: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Scale a background to cover ``size`` (height, width), keeping its aspect ratio, and centre-crop it."""
+    bh, bw = background.shape[2:]
+    scale = max(size[0] / bh, size[1] / bw)
+    scaled = resize(background, (max(size[0], math.ceil(bh * scale)), max(size[1], math.ceil(bw * scale))))
+    top = (scaled.shape[2] - size[0]) // 2
+    left = (scaled.shape[3] - size[1]) // 2
+    return scaled[:, :, top:top + size[0], left:left + size[1]]
+
+
+def composite(foreground: torch.Tensor, background: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """alpha * foreground + (1 - alpha) * background."""
+    return alpha * foreground + (1 - alpha) * background
+
+
+def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over the (2r+1)^2 window clipped at the borders, in O(1) per pixel (summed-area table)."""
+    if radius <= 0:
+        return x
+    h, w = x.shape[2:]
+    x64 = x.double()
+
+    def window_sum(t: torch.Tensor, dim: int, n: int) -> torch.Tensor:
+        c = torch.cumsum(t, dim=dim)
+        c = torch.cat([torch.zeros_like(c.narrow(dim, 0, 1)), c], dim=dim)
+        idx = torch.arange(n, device=t.device)
+        hi = (idx + radius + 1).clamp(max=n)
+        lo = (idx - radius).clamp(min=0)
+        return c.index_select(dim, hi) - c.index_select(dim, lo)
+
+    sums = window_sum(window_sum(x64, 2, h), 3, w)
+    ones = torch.ones(1, 1, h, w, dtype=torch.float64, device=x.device)
+    counts = window_sum(window_sum(ones, 2, h), 3, w)
+    return (sums / counts).to(x.dtype)
+
+
+def estimate_foreground_blur_fusion(image: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Foreground colours by blur fusion (Forte & Pitié, "Approximate Fast Foreground Colour Estimation",
+    ICIP 2021, https://arxiv.org/abs/2006.14970): two passes with box radii 90 and 6.
+
+    A plain ``alpha * image`` keeps the old background's colour in hair and soft edges; this removes it.
+    """
+    def one_pass(fg: torch.Tensor, bg: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+        blurred_alpha = box_filter(alpha, radius)
+        blurred_fg = box_filter(fg * alpha, radius) / (blurred_alpha + 1e-5)
+        blurred_bg = box_filter(bg * (1 - alpha), radius) / ((1 - blurred_alpha) + 1e-5)
+        fg = blurred_fg + alpha * (image - alpha * blurred_fg - (1 - alpha) * blurred_bg)
+        return fg.clamp(0, 1), blurred_bg
+
+    fg, bg = one_pass(image, image, 90)
+    fg, _ = one_pass(fg, bg, 6)
+    return fg
+
+
+def estimate_foreground_ml(image: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Foreground colours by pymatting's multi-level method (Germer et al., 2020); slower, often cleaner."""
+    from pymatting import estimate_foreground_ml as pymatting_ml  # first import compiles for ~45 s
+
+    img = image[0].permute(1, 2, 0).double().cpu().numpy()
+    a = alpha[0, 0].double().cpu().numpy()
+    fg = pymatting_ml(img, a)
+    return torch.from_numpy(fg).permute(2, 0, 1).unsqueeze(0).to(image)
+
+
+FOREGROUND_METHODS = {"blur_fusion": estimate_foreground_blur_fusion, "ml": estimate_foreground_ml}
+
+
+def estimate_foreground(image: torch.Tensor, alpha: torch.Tensor, method: str = "blur_fusion") -> torch.Tensor:
+    """Foreground colours F such that image ≈ alpha F + (1 - alpha) B; ``method`` is a key of FOREGROUND_METHODS."""
+    if method not in FOREGROUND_METHODS:
+        raise ValueError(f"unknown foreground method {method!r}; choose from {sorted(FOREGROUND_METHODS)}")
+    return FOREGROUND_METHODS[method](image, alpha)
+
+
+def fit_local_affine(guide: torch.Tensor, target: torch.Tensor, radius: int,
+                     eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fit target ≈ A · guide + b in every (2r+1)^2 window (the colour guided filter, He et al., TPAMI 2013).
+
+    Returns the window-averaged coefficients: A of shape (N, K, 3, H, W) and b of shape (N, K, H, W)
+    for a (N, 3, H, W) guide and a (N, K, H, W) target.
+    """
+    n, k, h, w = target.shape
+    mean_i = box_filter(guide, radius)
+    mean_p = box_filter(target, radius)
+    gi = guide.unsqueeze(1)  # N, 1, 3, h, w
+    cov_ip = box_filter((target.unsqueeze(2) * gi).flatten(1, 2), radius).view(n, k, 3, h, w) \
+        - mean_p.unsqueeze(2) * mean_i.unsqueeze(1)
+    var_i = box_filter((guide.unsqueeze(2) * gi).flatten(1, 2), radius).view(n, 3, 3, h, w) \
+        - mean_i.unsqueeze(2) * mean_i.unsqueeze(1)
+    eye = torch.eye(3, dtype=torch.float64, device=guide.device)
+    sigma = var_i.permute(0, 3, 4, 1, 2).double() + eps * eye  # N, h, w, 3, 3
+    rhs = cov_ip.permute(0, 3, 4, 2, 1).double()  # N, h, w, 3, K
+    coeff = torch.linalg.solve(sigma, rhs).permute(0, 4, 3, 1, 2).to(target.dtype)  # N, K, 3, h, w
+    offset = mean_p - (coeff * mean_i.unsqueeze(1)).sum(dim=2)
+    return box_filter(coeff.flatten(1, 2), radius).view(n, k, 3, h, w), box_filter(offset, radius)
+
+
+def apply_local_affine(coeff: torch.Tensor, offset: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
+    """Upsample local affine coefficients bilinearly to ``guide``'s size and apply them to it.
+
+    This is the fast guided filter's upsampling (He & Sun, 2015): edges come from the full-resolution
+    guide, so nothing is blurred by the upsampling itself.
+    """
+    n, k = offset.shape[:2]
+    size = tuple(guide.shape[2:])
+    coeff = resize(coeff.flatten(1, 2), size).view(n, k, 3, *size)
+    return (coeff * guide.unsqueeze(1)).sum(dim=2) + resize(offset, size)
+
+
+def guided_upsample(guide_low: torch.Tensor, target_low: torch.Tensor, guide_full: torch.Tensor,
+                    radius: int, eps: float) -> torch.Tensor:
+    """Carry ``target_low`` to full resolution as a local affine function of the full-resolution guide."""
+    return apply_local_affine(*fit_local_affine(guide_low, target_low, radius, eps), guide_full)

@@ -1,0 +1,274 @@
+"""HaMaGANPipeline: portrait matting (G_m) and harmonization (G_h) in one Hub-ready module.
+
+Ren, Liu, Song, "A Generative Adversarial Framework for Optimizing Image Matting and Harmonization
+Simultaneously" (https://arxiv.org/abs/2108.06087). The critic D trains the generators and never ships here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import safetensors.torch
+import torch
+from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+from PIL import Image
+from torch import nn
+
+from hamagan.compose import (
+    apply_local_affine,
+    composite,
+    estimate_foreground,
+    fit_background,
+    fit_local_affine,
+    fit_size,
+    guided_upsample,
+    pad_to_multiple,
+    resize,
+    resize_trimap,
+)
+from hamagan.images import ImageError, ImageInput, load_image, tensor_to_array, to_pil
+from hamagan.models.harmonizer import AttentionUNetHarmonizer
+from hamagan.models.indexnet import IndexNetMatting
+from hamagan.trimap import load_trimap
+
+Direction = Literal["background", "foreground"]
+DIRECTIONS: tuple[str, ...] = ("background", "foreground")
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class MattingConfig:
+    """IndexNetMatting's arguments; the defaults are the paper's model (8.15 M parameters)."""
+
+    width_mult: float = 1.0
+    decoder_kernel_size: int = 5
+    many_to_one: bool = True
+    nonlinear_index: bool = True
+    context_index: bool = True
+    index_expansion: int = 2
+    aspp: bool = True
+
+
+@dataclass
+class HarmonizerConfig:
+    """AttentionUNetHarmonizer's arguments; the defaults are DoveNet's generator (54.76 M parameters)."""
+
+    base_channels: int = 64
+    num_downs: int = 8
+    attention_levels: int = 3
+    dropout: float = 0.5
+
+
+@dataclass
+class HaMaGANConfig:
+    """The pipeline's configuration, stored as config.json next to the weights.
+
+    Attributes:
+        matting: G_m's architecture.
+        harmonizer: the architecture of each G_h.
+        directions: which harmonizers the checkpoint holds: "background" adjusts the background to the
+            portrait (the paper), "foreground" the portrait to the background (paper Fig. 6); each has
+            its own weights.
+        matting_max_side: images whose long side is larger run G_m at this size; the alpha is then
+            refined against the full-resolution image.
+        harmonize_size: G_h runs on a square of this side (a multiple of 2 ** num_downs), as trained.
+        foreground_method: "blur_fusion" (fast) or "ml" (pymatting's multi-level estimate).
+    """
+
+    matting: MattingConfig = field(default_factory=MattingConfig)
+    harmonizer: HarmonizerConfig = field(default_factory=HarmonizerConfig)
+    directions: list[str] = field(default_factory=lambda: list(DIRECTIONS))
+    matting_max_side: int = 1024
+    harmonize_size: int = 256
+    foreground_method: str = "blur_fusion"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.matting, dict):
+            self.matting = MattingConfig(**self.matting)
+        if isinstance(self.harmonizer, dict):
+            self.harmonizer = HarmonizerConfig(**self.harmonizer)
+        self.directions = list(self.directions)
+        unknown = set(self.directions) - set(DIRECTIONS)
+        if unknown or not self.directions:
+            raise ValueError(f"directions must be a non-empty subset of {DIRECTIONS}, got {self.directions}")
+        stride = 2 ** self.harmonizer.num_downs
+        if self.harmonize_size % stride:
+            raise ValueError(f"harmonize_size {self.harmonize_size} must be a multiple of {stride}")
+
+
+@dataclass
+class HaMaGANOutput:
+    """What the pipeline returns, every field at the input's full resolution.
+
+    Arrays are float32 in [0, 1] (HxW for alpha and trimap, HxWx3 for images), or PIL images with
+    ``output_type="pil"``. ``composite`` and ``harmonized`` are None when no background was given.
+    """
+
+    alpha: np.ndarray | Image.Image
+    trimap: np.ndarray | Image.Image
+    foreground: np.ndarray | Image.Image
+    composite: np.ndarray | Image.Image | None = None
+    harmonized: np.ndarray | Image.Image | None = None
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """A checkpoint that is neither a local folder nor a reachable (or cached) Hub repository."""
+
+
+class HaMaGANPipeline(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="hamagan",
+    tags=["image-matting", "image-harmonization", "portrait"],
+    repo_url="https://github.com/hamagan/hamagan",
+    paper_url="https://arxiv.org/abs/2108.06087",
+    license="mit",
+):
+    """Matting generator and one harmonization generator per direction, under one config."""
+
+    def __init__(self, config: HaMaGANConfig | dict | None = None) -> None:
+        super().__init__()
+        self.config = HaMaGANConfig(**config) if isinstance(config, dict) else (config or HaMaGANConfig())
+        self.matting = IndexNetMatting(**asdict(self.config.matting))
+        self.harmonizers = nn.ModuleDict(
+            {d: AttentionUNetHarmonizer(**asdict(self.config.harmonizer)) for d in self.config.directions})
+        self.eval()
+
+    # -- loading: strict and safetensors-only -------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> HaMaGANPipeline:
+        """Load from a local folder or a Hub repo id (the Hub cache is used offline with HF_HUB_OFFLINE=1).
+
+        Weights load strictly from ``model.safetensors``; pickled ``.bin`` files are never read.
+
+        Raises:
+            ModelNotFoundError: the folder or repository (or its weights) cannot be found.
+        """
+        name = str(pretrained_model_name_or_path)
+        if os.path.isdir(name) and not os.path.isfile(os.path.join(name, "config.json")):
+            raise ModelNotFoundError(f"{name}: the folder has no config.json; is it a HaMaGAN checkpoint?")
+        if not os.path.isdir(name) and (os.sep in name and os.path.exists(os.path.dirname(name)) or
+                                        name.startswith((".", "/", "~"))):
+            raise ModelNotFoundError(f"{name}: no such checkpoint folder")
+        try:
+            return super().from_pretrained(name, **kwargs)
+        except (LocalEntryNotFoundError, EntryNotFoundError, HfHubHTTPError, OSError) as exc:
+            if isinstance(exc, ModelNotFoundError):
+                raise
+            raise ModelNotFoundError(
+                f"{name}: cannot load this checkpoint: not a local folder, and the Hub repository is not in "
+                f"the local cache or cannot be reached ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, revision: str | None, cache_dir: str | Path | None,
+                         force_download: bool, local_files_only: bool, token: str | bool | None,
+                         map_location: str = "cpu", strict: bool = True, **model_kwargs) -> HaMaGANPipeline:
+        model = cls(**model_kwargs)
+        if os.path.isdir(model_id):
+            weights = os.path.join(model_id, WEIGHTS_NAME)
+            if not os.path.isfile(weights):
+                raise ModelNotFoundError(f"{model_id}: no {WEIGHTS_NAME} in the folder")
+        else:
+            weights = hf_hub_download(repo_id=model_id, filename=WEIGHTS_NAME, revision=revision,
+                                      cache_dir=cache_dir, force_download=force_download, token=token,
+                                      local_files_only=local_files_only)
+        missing, unexpected = safetensors.torch.load_model(model, weights, strict=True, device=map_location)
+        assert not missing and not unexpected  # strict=True raises first; kept as a guard
+        model.eval()
+        return model
+
+    # -- inference -----------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @torch.no_grad()
+    def matte(self, image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+        """Alpha (1, 1, H, W) at the image's full resolution for a [0, 1] image and its trimap.
+
+        Images whose long side exceeds ``matting_max_side`` run G_m at that size; the alpha is then
+        carried back as a local affine function of the full-resolution colours (guided upsampling), and
+        the trimap's known regions are pasted back at full resolution, so edges follow the real image
+        rather than an enlarged low-resolution matte.
+        """
+        full = tuple(image.shape[2:])
+        size = fit_size(*full, self.config.matting_max_side)
+        small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)
+        padded_image, _ = pad_to_multiple(small_image, self.matting.stride)
+        padded_trimap, _ = pad_to_multiple(small_trimap, self.matting.stride)
+        alpha = self.matting.predict(padded_image, padded_trimap)[:, :, :size[0], :size[1]]
+        if size != full:
+            alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4).clamp(0, 1)
+        unknown = (trimap - 0.5).abs() < 0.25
+        return torch.where(unknown, alpha, trimap)
+
+    @torch.no_grad()
+    def harmonize(self, image: torch.Tensor, alpha: torch.Tensor, direction: str = "background",
+                  apply_to: torch.Tensor | None = None) -> torch.Tensor:
+        """G_h on a composite (1, 3, H, W) and its alpha, brought back to full resolution.
+
+        G_h runs on a ``harmonize_size`` square; its change is carried back as a smooth local colour
+        transform (a guided-filter fit of output against input at that size), applied at full resolution
+        to ``apply_to`` (the composite itself by default), never as a blurred, upsampled image.
+        """
+        if direction not in self.harmonizers:
+            raise ValueError(f"direction {direction!r} is not in this checkpoint (it has {list(self.harmonizers)})")
+        side = self.config.harmonize_size
+        small_image, small_alpha = resize(image, (side, side)), resize(alpha, (side, side))
+        out = self.harmonizers[direction](small_image, small_alpha).clamp(0, 1)
+        transform = fit_local_affine(small_image, out, radius=max(1, side // 32), eps=1e-3)
+        return apply_local_affine(*transform, image if apply_to is None else apply_to).clamp(0, 1)
+
+    @torch.no_grad()
+    def __call__(self, image: ImageInput, trimap: ImageInput | None = None, background: ImageInput | None = None,
+                 direction: str = "background", output_type: Literal["np", "pil"] = "np") -> HaMaGANOutput:
+        """Cut out a portrait and, given a new background, composite and harmonize it.
+
+        Args:
+            image: the portrait (path, PIL image, array or tensor), any size and mode.
+            trimap: 0/128/255 (or 0/0.5/1) of the image's size: array, PIL image or path.
+            background: a new background, fitted to the portrait by scaling to cover and centre-cropping.
+            direction: "background" adjusts the background to the portrait (the paper's default),
+                "foreground" the portrait to the background.
+            output_type: "np" for float arrays in [0, 1], "pil" for 8-bit PIL images.
+
+        Returns:
+            HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
+            the harmonized image, all at the input's full resolution.
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        if output_type not in ("np", "pil"):
+            raise ValueError(f"output_type must be 'np' or 'pil', got {output_type!r}")
+        if trimap is None:
+            raise ImageError("a trimap is required: pass trimap= (0/128/255 image of the portrait's size)")
+        # 1. Read the inputs once, at full resolution.
+        device = self.device
+        pixels = load_image(image).to(device)
+        trimap_t = load_trimap(trimap, size=tuple(pixels.shape[2:])).to(device)
+        # 2. Matting, then foreground colours without the old background.
+        alpha = self.matte(pixels, trimap_t)
+        foreground = estimate_foreground(pixels, alpha, self.config.foreground_method)
+        result = {"alpha": alpha, "trimap": trimap_t, "foreground": foreground}
+        # 3. Composite on the new background and harmonize.
+        if background is not None:
+            new_background = fit_background(load_image(background).to(device), tuple(pixels.shape[2:]))
+            plain = composite(foreground, new_background, alpha)
+            # The colour change lands on the adjusted layer only; the other stays exactly as it was.
+            if direction == "background":
+                harmonized = composite(foreground, self.harmonize(plain, alpha, direction, new_background), alpha)
+            else:
+                harmonized = composite(self.harmonize(plain, alpha, direction, foreground), new_background, alpha)
+            result.update(composite=plain, harmonized=harmonized)
+        # 4. One conversion to the output type.
+        arrays = {k: tensor_to_array(v) for k, v in result.items()}
+        if output_type == "pil":
+            return HaMaGANOutput(**{k: to_pil(v) for k, v in arrays.items()})
+        return HaMaGANOutput(**arrays)
