@@ -7,6 +7,7 @@ Simultaneously" (https://arxiv.org/abs/2108.06087). The critic D trains the gene
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -39,6 +40,7 @@ from hamagan.trimap import load_trimap
 Direction = Literal["background", "foreground"]
 DIRECTIONS: tuple[str, ...] = ("background", "foreground")
 WEIGHTS_NAME = "model.safetensors"
+REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
 
 @dataclass
@@ -153,8 +155,8 @@ class HaMaGANPipeline(
         name = str(pretrained_model_name_or_path)
         if os.path.isdir(name) and not os.path.isfile(os.path.join(name, "config.json")):
             raise ModelNotFoundError(f"{name}: the folder has no config.json; is it a HaMaGAN checkpoint?")
-        if not os.path.isdir(name) and (os.sep in name and os.path.exists(os.path.dirname(name)) or
-                                        name.startswith((".", "/", "~"))):
+        looks_like_repo_id = isinstance(pretrained_model_name_or_path, str) and REPO_ID.fullmatch(name)
+        if not os.path.isdir(name) and not looks_like_repo_id:
             raise ModelNotFoundError(f"{name}: no such checkpoint folder")
         try:
             return super().from_pretrained(name, **kwargs)

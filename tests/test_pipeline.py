@@ -1,0 +1,185 @@
+"""HaMaGANPipeline: full-resolution outputs for any input, clear errors, and strict Hub-format weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+from hamagan import HaMaGANConfig, HaMaGANPipeline, ImageError, ModelNotFoundError
+from hamagan.samples import background_paths, portrait_paths
+
+
+def band_trimap(h: int, w: int, band: int = 1) -> np.ndarray:
+    trimap = np.zeros((h, w), np.uint8)
+    trimap[:, w // 2:] = 255
+    trimap[:, w // 2 - band // 2: w // 2 - band // 2 + band] = 128
+    return trimap
+
+
+def test_any_size_with_a_one_pixel_band(small_pipe: HaMaGANPipeline) -> None:
+    image = np.random.default_rng(0).random((333, 517, 3), dtype=np.float32)
+    trimap = band_trimap(333, 517, band=1)
+    out = small_pipe(image, trimap, background=np.random.default_rng(1).random((90, 400, 3), dtype=np.float32))
+    assert out.alpha.shape == (333, 517) and out.trimap.shape == (333, 517)
+    for name in ("foreground", "composite", "harmonized"):
+        assert getattr(out, name).shape == (333, 517, 3)
+    known = trimap != 128
+    np.testing.assert_array_equal(out.alpha[known], trimap[known] / 255.0)
+    assert ((out.alpha >= 0) & (out.alpha <= 1)).all()
+
+
+def test_file_inputs_of_every_mode(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
+    rgb = (np.random.default_rng(0).random((40, 60, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    Image.fromarray(rgb).convert("RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(rgb[..., 0]).save(tmp_path / "gray.png")
+    Image.fromarray(rgb[..., 0].astype(np.uint16) * 257).save(tmp_path / "deep.png")
+    Image.fromarray(band_trimap(40, 60, 6)).save(tmp_path / "trimap.png")
+    for name in ("cmyk.jpg", "rgba.png", "gray.png", "deep.png"):
+        out = small_pipe(tmp_path / name, tmp_path / "trimap.png")
+        assert out.alpha.shape == (40, 60) and out.composite is None and out.harmonized is None
+
+
+def test_no_unknown_region_returns_the_trimap(small_pipe: HaMaGANPipeline) -> None:
+    trimap = band_trimap(32, 32, band=0)
+    out = small_pipe(np.random.default_rng(0).random((32, 32, 3)), trimap)
+    np.testing.assert_array_equal(out.alpha, trimap / 255.0)
+
+
+def test_real_portrait_outputs_keep_the_untouched_layer(small_pipe: HaMaGANPipeline, portrait) -> None:
+    from hamagan.trimap import trimap_from_alpha
+
+    image, alpha = portrait
+    trimap = trimap_from_alpha(alpha, radius=10)
+    background = background_paths()[0]
+    out = small_pipe(image, trimap, background=background)
+    fg_only = out.alpha == 1
+    bg_only = out.alpha == 0
+    # Background direction: the portrait's pixels stay exactly the foreground estimate.
+    np.testing.assert_allclose(out.harmonized[fg_only], out.foreground[fg_only], atol=1e-6)
+    flipped = small_pipe(image, trimap, background=background, direction="foreground")
+    np.testing.assert_allclose(flipped.harmonized[bg_only], flipped.composite[bg_only], atol=1e-6)
+    pil = small_pipe(image, trimap, background=background, output_type="pil")
+    assert pil.harmonized.mode == "RGB" and pil.alpha.mode == "L" and pil.alpha.size == image.shape[1::-1]
+
+
+def test_large_images_run_at_the_working_size_and_come_back_full(small_config: HaMaGANConfig) -> None:
+    config = HaMaGANConfig(**{**small_config.__dict__, "matting_max_side": 64})
+    pipe = HaMaGANPipeline(config)
+    image_path, alpha_path = portrait_paths("p_818e689d")
+    alpha = np.asarray(Image.open(alpha_path).convert("L"))
+    trimap = np.where(alpha == 255, 255, np.where(alpha == 0, 0, 128)).astype(np.uint8)
+    out = pipe(image_path, trimap)
+    assert out.alpha.shape == alpha.shape  # never a silent downscale
+    np.testing.assert_array_equal(out.alpha[trimap != 128], trimap[trimap != 128] / 255.0)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"trimap": None}, ImageError, "trimap is required"),
+    ({"trimap": np.zeros((10, 10), np.uint8)}, ImageError, "differs from the image"),
+    ({"trimap": np.full((32, 48), 77, np.uint8)}, ImageError, "other than 0/128/255"),
+    ({"trimap": np.zeros((32, 48), np.uint8), "direction": "sideways"}, ValueError, "direction"),
+])
+def test_bad_arguments_are_clear_errors(small_pipe: HaMaGANPipeline, kwargs: dict, error: type,
+                                        message: str) -> None:
+    with pytest.raises(error, match=message):
+        small_pipe(np.zeros((32, 48, 3), np.float32), **kwargs)
+
+
+def test_unreadable_image_and_empty_image(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
+    (tmp_path / "fake.jpg").write_text("hello")
+    with pytest.raises(ImageError, match="fake.jpg"):
+        small_pipe(tmp_path / "fake.jpg", np.zeros((4, 4), np.uint8))
+    with pytest.raises(ImageError, match="empty"):
+        small_pipe(np.zeros((0, 4, 3), np.float32), np.zeros((0, 4), np.uint8))
+
+
+def test_missing_direction_in_a_checkpoint(small_config: HaMaGANConfig) -> None:
+    pipe = HaMaGANPipeline(HaMaGANConfig(**{**small_config.__dict__, "directions": ["background"]}))
+    with pytest.raises(ValueError, match="not in this checkpoint"):
+        pipe(np.zeros((32, 32, 3)), band_trimap(32, 32, 4), background=np.zeros((8, 8, 3)), direction="foreground")
+
+
+def test_save_then_load_is_bit_identical_and_safetensors_only(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
+    small_pipe.save_pretrained(tmp_path / "ckpt")
+    assert sorted(os.listdir(tmp_path / "ckpt")) == ["README.md", "config.json", "model.safetensors"]
+    config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    assert config["matting"]["width_mult"] == 0.25
+    loaded = HaMaGANPipeline.from_pretrained(tmp_path / "ckpt")
+    original, reloaded = small_pipe.state_dict(), loaded.state_dict()
+    assert original.keys() == reloaded.keys()
+    assert all(torch.equal(original[k], reloaded[k]) for k in original)
+    assert not loaded.training
+    assert not any("critic" in k or "discriminator" in k for k in original)
+
+
+def test_loading_is_strict(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
+    folder = tmp_path / "ckpt"
+    small_pipe.save_pretrained(folder)
+    weights = load_file(folder / "model.safetensors")
+    weights.pop("matting.stem.0.weight")
+    save_file(weights, folder / "model.safetensors")
+    with pytest.raises(RuntimeError, match="Missing key"):
+        HaMaGANPipeline.from_pretrained(folder)
+
+
+def test_pickled_weights_are_never_read(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
+    folder = tmp_path / "ckpt"
+    small_pipe.save_pretrained(folder)
+    os.remove(folder / "model.safetensors")
+    torch.save(small_pipe.state_dict(), folder / "pytorch_model.bin")
+    with pytest.raises(ModelNotFoundError, match="model.safetensors"):
+        HaMaGANPipeline.from_pretrained(folder)
+    with pytest.raises(ModelNotFoundError, match="no such checkpoint"):
+        HaMaGANPipeline.from_pretrained(tmp_path / "not-there")
+
+
+def _run_offline(code: str, cache: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache), "HF_HOME": str(cache.parent)}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_repo_id_loads_from_the_hub_cache_offline(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--hamagan--tiny"
+    snapshot = repo / "snapshots" / commit
+    small_pipe.save_pretrained(snapshot)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    torch.save(small_pipe.state_dict(), tmp_path / "expected.pt")
+    result = _run_offline(f"""
+        import torch
+        from hamagan import HaMaGANPipeline
+        pipe = HaMaGANPipeline.from_pretrained("hamagan/tiny")
+        expected = torch.load({str(tmp_path / "expected.pt")!r})
+        assert all(torch.equal(v, pipe.state_dict()[k]) for k, v in expected.items())
+        print("loaded", pipe.config.matting.width_mult)
+    """, tmp_path / "hub")
+    assert result.returncode == 0, result.stderr
+    assert "loaded 0.25" in result.stdout
+
+
+def test_missing_repo_offline_fails_fast_and_clearly(tmp_path: Path) -> None:
+    start = time.monotonic()
+    result = _run_offline("""
+        from hamagan import HaMaGANPipeline, ModelNotFoundError
+        try:
+            HaMaGANPipeline.from_pretrained("nobody/no-such-model")
+        except ModelNotFoundError as exc:
+            print("clear:", exc)
+    """, tmp_path / "hub")
+    assert result.returncode == 0, result.stderr
+    assert "clear: nobody/no-such-model" in result.stdout and "cache" in result.stdout
+    assert time.monotonic() - start < 20
