@@ -82,9 +82,14 @@ class MattingReport:
 
 
 def evaluate_matting(method: MattingMethod, cases: Sequence[MattingCase], name: str = "method",
-                     progress: bool = True) -> MattingReport:
-    """Run one method on every case and measure it (seconds exclude loading)."""
+                     progress: bool = True, warmup: bool = True) -> MattingReport:
+    """Run one method on every case and measure it.
+
+    Seconds exclude loading and, with ``warmup``, one untimed first call (JIT compilation, caches).
+    """
     report = MattingReport(name)
+    if warmup and cases:
+        method(cases[0].image, cases[0].trimap)
     for case in tqdm(cases, desc=name, disable=not progress, leave=False):
         start = time.perf_counter()
         alpha = method(case.image, case.trimap)

@@ -77,3 +77,19 @@ def test_harmonization_by_hand() -> None:
     assert values["PSNR"] == pytest.approx(10 * math.log10(255**2 / 25))
     assert harmonization_metrics(pred, real, 1 - mask)["fMSE"] == 0.0
     assert harmonization_metrics(real, real, mask)["PSNR"] == math.inf
+
+
+@pytest.mark.slow
+def test_harness_reproduces_the_closed_form_reference_on_the_test_portraits() -> None:
+    from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case, trimap_only
+    from hamagan.samples import portrait_ids
+
+    cases = [load_matting_case(i) for i in portrait_ids("test")]
+    assert [c.image.shape[:2] for c in cases] and all(max(c.image.shape[:2]) == 512 for c in cases)
+    # hamagan/samples/DATA_README.md: closed-form on the fixed test three: SAD 2.20, MSE 0.041, Grad 4.05,
+    # Conn 2.08.
+    measured = evaluate_matting(closed_form, cases, progress=False, warmup=False).mean()
+    for key, reference in {"SAD": 2.20, "MSE": 0.041, "Grad": 4.05, "Conn": 2.08}.items():
+        assert abs(measured[key] - reference) / reference < 0.05, (key, measured[key])
+    floor = evaluate_matting(trimap_only, cases, progress=False, warmup=False).mean()
+    assert floor["SAD"] > 3 * measured["SAD"]
