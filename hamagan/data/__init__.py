@@ -1,0 +1,1 @@
+"""The HMH dataset: portrait sources, the row builder, the Hub dataset card."""
