@@ -179,3 +179,15 @@ def test_push_sends_exactly_the_hub_folder(pairs: Path, tmp_path: Path, monkeypa
     assert sent["repo"] == "someone/hmh" and sent["type"] == "dataset" and sent["folder"] == str(out)
     card = (out / "README.md").read_text()
     assert "configs:" in card and "data/train-*" in card and "Reinhard" in card
+
+
+def test_worker_processes_write_the_same_bytes(pairs: Path, tmp_path: Path) -> None:
+    import torch
+
+    torch.nn.functional.conv2d(torch.rand(1, 3, 64, 64), torch.rand(4, 3, 3, 3))  # threads started before workers
+    build_dataset(open_source(str(pairs)), tmp_path / "one", SMALL, progress=False)
+    report = build_dataset(open_source(str(pairs)), tmp_path / "two", SMALL, num_proc=2, progress=False)
+    assert sum(report.rows.values()) == 10
+    files = sorted(p.name for p in (tmp_path / "one" / "data").glob("*.parquet"))
+    assert all((tmp_path / "one" / "data" / f).read_bytes() == (tmp_path / "two" / "data" / f).read_bytes()
+               for f in files)

@@ -169,8 +169,14 @@ def assign_splits(ids: list[str], test_ids: set[str] | None, options: BuildOptio
     return {i: "test" if i in test_ids else "validation" if i in validation else "train" for i in ordered}
 
 
-# Worker state, inherited by forked workers (item loaders are closures and need not be pickled).
+# Per-process build state: set in the parent for in-process builds, and by _init_worker in spawned workers
+# (spawn, not fork: a fork after torch has started its thread pool can deadlock the child).
 _STATE: dict = {}
+
+
+def _init_worker(state: dict) -> None:
+    torch.set_num_threads(1)
+    _STATE.update(state)
 
 
 def _build_shard(task: tuple[str, int, int, list[str]]) -> tuple[str, int, list[dict[str, str]]]:
@@ -211,7 +217,8 @@ def build_dataset(items: list[PortraitItem], out: Path, options: BuildOptions, t
         chunks = [ids[k:k + options.shard_size] for k in range(0, len(ids), options.shard_size)]
         tasks += [(split, k, len(chunks), chunk) for k, chunk in enumerate(chunks)]
     targets = {s: {i: by_id[i] for i, v in splits.items() if v == s} for s in ("train", "validation", "test")}
-    _STATE.update(items=by_id, options=options, out=out, targets=targets)
+    state = {"items": by_id, "options": options, "out": out, "targets": targets}
+    _STATE.update(state)
     report = BuildReport()
     pending = []
     datasets.disable_progress_bars()
@@ -226,7 +233,8 @@ def build_dataset(items: list[PortraitItem], out: Path, options: BuildOptions, t
             pending.append(task)
     bar = tqdm(total=sum(len(t[3]) for t in pending), desc="HMH portraits", unit="portrait", disable=not progress)
     if num_proc > 1 and len(pending) > 1:
-        with ProcessPoolExecutor(num_proc, mp_context=get_context("fork")) as pool:
+        with ProcessPoolExecutor(num_proc, mp_context=get_context("spawn"), initializer=_init_worker,
+                                 initargs=(state,)) as pool:
             results = pool.map(_build_shard, pending)
             for task, result in zip(pending, results, strict=True):
                 _collect(report, result)

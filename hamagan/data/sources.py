@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +38,22 @@ class PortraitItem:
         return image, alpha
 
 
-def _missing_alpha(origin: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    def fail() -> tuple[np.ndarray, np.ndarray]:
-        raise ImageError(f"{origin}: no alpha matte with the same name")
-    return fail
+# Loaders are small picklable classes, so items can travel to spawned worker processes.
+@dataclass(frozen=True)
+class _MissingAlpha:
+    origin: str
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
+        raise ImageError(f"{self.origin}: no alpha matte with the same name")
 
 
-def _pair_loader(image_path: Path, alpha_path: Path) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    return lambda: (to_array(image_path, 3), to_array(alpha_path, 1))
+@dataclass(frozen=True)
+class _PairLoader:
+    image_path: Path
+    alpha_path: Path
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
+        return to_array(self.image_path, 3), to_array(self.alpha_path, 1)
 
 
 def _listed(folder: Path) -> list[Path]:
@@ -63,19 +72,22 @@ def folder_pairs(root: Path) -> list[PortraitItem]:
     for path in _listed(image_dir):
         key = path.relative_to(image_dir).with_suffix("")
         alpha = alphas.get(key)
-        loader = _pair_loader(path, alpha) if alpha else _missing_alpha(str(path))
+        loader = _PairLoader(path, alpha) if alpha else _MissingAlpha(str(path))
         items.append(PortraitItem(key.as_posix().replace("/", "__"), str(path), loader))
     return items
 
 
-def _aisegment_loader(image_path: Path, matting_path: Path) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    def load() -> tuple[np.ndarray, np.ndarray]:
-        matting = open_image(matting_path)
+@dataclass(frozen=True)
+class _AISegmentLoader:
+    image_path: Path
+    matting_path: Path
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
+        matting = open_image(self.matting_path)
         if matting.mode != "RGBA":
-            raise ImageError(f"{matting_path}: expected an RGBA matting file (alpha in the fourth channel)")
+            raise ImageError(f"{self.matting_path}: expected an RGBA matting file (alpha in the fourth channel)")
         alpha = np.asarray(matting.getchannel("A"), dtype=np.float32) / 255.0
-        return to_array(image_path, 3), alpha
-    return load
+        return to_array(self.image_path, 3), alpha
 
 
 def aisegment(root: Path) -> list[PortraitItem]:
@@ -88,34 +100,46 @@ def aisegment(root: Path) -> list[PortraitItem]:
         relative = path.relative_to(clip_root)
         parts = [p.replace("clip_", "matting_", 1) if p.startswith("clip_") else p for p in relative.parts[:-1]]
         matting = matting_root.joinpath(*parts, relative.stem + ".png")
-        loader = _aisegment_loader(path, matting) if matting.is_file() else _missing_alpha(str(path))
+        loader = _AISegmentLoader(path, matting) if matting.is_file() else _MissingAlpha(str(path))
         items.append(PortraitItem(relative.with_suffix("").as_posix().replace("/", "__"), str(path), loader))
     return items
 
 
-def hf_dataset(path: str, image_column: str = "image", alpha_column: str = "alpha",
-               split: str = "train") -> list[PortraitItem]:
-    """Any Hugging Face dataset (a ``save_to_disk`` folder, a local script/data folder or a Hub id)."""
+@lru_cache(maxsize=4)
+def _open_hf(path: str, split: str):  # noqa: ANN202 (datasets.Dataset, imported lazily)
     import datasets
 
     if (Path(path) / "dataset_dict.json").exists() or (Path(path) / "state.json").exists():
         loaded = datasets.load_from_disk(path)
     else:
         loaded = datasets.load_dataset(path)
-    table = loaded[split] if isinstance(loaded, datasets.DatasetDict) else loaded
+    return loaded[split] if isinstance(loaded, datasets.DatasetDict) else loaded
+
+
+@dataclass(frozen=True)
+class _HFLoader:
+    path: str
+    split: str
+    index: int
+    image_column: str
+    alpha_column: str
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
+        row = _open_hf(self.path, self.split)[self.index]
+        return to_array(row[self.image_column], 3), to_array(row[self.alpha_column], 1)
+
+
+def hf_dataset(path: str, image_column: str = "image", alpha_column: str = "alpha",
+               split: str = "train") -> list[PortraitItem]:
+    """Any Hugging Face dataset (a ``save_to_disk`` folder, a local script/data folder or a Hub id)."""
+    table = _open_hf(path, split)
     for column in (image_column, alpha_column):
         if column not in table.column_names:
             raise ValueError(f"{path}: no column {column!r} (columns: {table.column_names})")
     id_column = next((c for c in ("id", "source_id", "name") if c in table.column_names), None)
-
-    def loader(index: int) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-        def load() -> tuple[np.ndarray, np.ndarray]:
-            row = table[index]
-            return to_array(row[image_column], 3), to_array(row[alpha_column], 1)
-        return load
-
     ids = table[id_column] if id_column else [f"{index:06d}" for index in range(len(table))]
-    return [PortraitItem(str(i), f"{path}[{split}][{n}]", loader(n)) for n, i in enumerate(ids)]
+    return [PortraitItem(str(i), f"{path}[{split}][{n}]", _HFLoader(path, split, n, image_column, alpha_column))
+            for n, i in enumerate(ids)]
 
 
 def open_source(source: str, kind: str = "auto", **options) -> list[PortraitItem]:
