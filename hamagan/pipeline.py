@@ -127,7 +127,6 @@ class HaMaGANPipeline(
     PyTorchModelHubMixin,
     library_name="hamagan",
     tags=["image-matting", "image-harmonization", "portrait"],
-    repo_url="https://github.com/hamagan/hamagan",
     paper_url="https://arxiv.org/abs/2108.06087",
     license="mit",
 ):
@@ -180,8 +179,7 @@ class HaMaGANPipeline(
             weights = hf_hub_download(repo_id=model_id, filename=WEIGHTS_NAME, revision=revision,
                                       cache_dir=cache_dir, force_download=force_download, token=token,
                                       local_files_only=local_files_only)
-        missing, unexpected = safetensors.torch.load_model(model, weights, strict=True, device=map_location)
-        assert not missing and not unexpected  # strict=True raises first; kept as a guard
+        safetensors.torch.load_model(model, weights, strict=True, device=map_location)
         model.eval()
         return model
 
