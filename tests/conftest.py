@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hamagan import HaMaGANConfig, HaMaGANPipeline, HarmonizerConfig, MattingConfig
-from hamagan.samples import portrait_paths
+from hamagan.evaluation import load_matting_case
 
 
 @pytest.fixture(scope="session")
@@ -24,12 +24,5 @@ def small_pipe(small_config: HaMaGANConfig) -> HaMaGANPipeline:
 @pytest.fixture
 def portrait() -> tuple[np.ndarray, np.ndarray]:
     """A real portrait (RGB float) and its soft alpha, at long side 256."""
-    from PIL import Image
-
-    image_path, alpha_path = portrait_paths("p_09ba26b4")
-    image = Image.open(image_path).convert("RGB")
-    scale = 256 / max(image.size)
-    size = (round(image.width * scale), round(image.height * scale))
-    img = np.asarray(image.resize(size, Image.BICUBIC), dtype=np.float32) / 255
-    alpha = np.asarray(Image.open(alpha_path).convert("L").resize(size, Image.BICUBIC), dtype=np.float32) / 255
-    return img, alpha
+    case = load_matting_case("p_09ba26b4", long_side=256)
+    return case.image.astype(np.float32), case.alpha.astype(np.float32)

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from hamagan.color import change_illumination, msrcr, reinhard_transfer
 from hamagan.compose import estimate_foreground
 from hamagan.data.sources import PortraitItem
-from hamagan.images import ImageError, to_pil
+from hamagan.images import ImageError, array_to_tensor, tensor_to_array, to_pil
 from hamagan.trimap import trimap_from_alpha
 
 TRANSFORMS = ("reinhard", "illumination", "msrcr")
@@ -127,8 +127,7 @@ def make_row(item_id: str, image: np.ndarray, alpha: np.ndarray, variant: int, t
     image, alpha = quantize(_resize(image, size)), quantize(_resize(alpha, size))
     radius = int(rng.integers(1, 21)) * max(size) / 320
     trimap = trimap_from_alpha(alpha, radius)
-    foreground = estimate_foreground(torch.from_numpy(image).permute(2, 0, 1)[None],
-                                     torch.from_numpy(alpha)[None, None])[0].permute(1, 2, 0).numpy()
+    foreground = tensor_to_array(estimate_foreground(array_to_tensor(image), array_to_tensor(alpha)))
     background = inpaint_background(image, alpha)
     params = random_transform(rng, sorted(t for t in targets if t != item_id), options)
     target = None
@@ -179,6 +178,10 @@ def _init_worker(state: dict) -> None:
     _STATE.update(state)
 
 
+def _shard_name(split: str, index: int, total: int) -> str:
+    return f"{split}-{index:05d}-of-{total:05d}"
+
+
 def _build_shard(task: tuple[str, int, int, list[str]]) -> tuple[str, int, list[dict[str, str]]]:
     split, index, total, ids = task
     items, targets, options, out = _STATE["items"], _STATE["targets"][split], _STATE["options"], _STATE["out"]
@@ -191,7 +194,7 @@ def _build_shard(task: tuple[str, int, int, list[str]]) -> tuple[str, int, list[
                 rows.append(make_row(item_id, image, alpha, variant, targets, options))
         except (ImageError, OSError, ValueError) as exc:
             skipped.append({"file": item.origin, "reason": str(exc)})
-    name = f"{split}-{index:05d}-of-{total:05d}"
+    name = _shard_name(split, index, total)
     if rows:
         tmp = out / "data" / f".{name}.parquet.tmp"
         datasets.Dataset.from_list(rows, features=FEATURES).to_parquet(str(tmp))
@@ -223,7 +226,7 @@ def build_dataset(items: list[PortraitItem], out: Path, options: BuildOptions, t
     pending = []
     datasets.disable_progress_bars()
     for task in tasks:
-        marker = out / ".build" / f"{task[0]}-{task[1]:05d}-of-{task[2]:05d}.json"
+        marker = out / ".build" / f"{_shard_name(*task[:3])}.json"
         if marker.exists():
             done = json.loads(marker.read_text())
             report.rows[task[0]] = report.rows.get(task[0], 0) + done["rows"]
