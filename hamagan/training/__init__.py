@@ -1,0 +1,1 @@
+"""Training: losses, data, and one step function per stage (matting, harmonization, joint)."""

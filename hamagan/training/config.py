@@ -1,0 +1,130 @@
+"""Training configuration, read from YAML (``train/configs/*.yaml``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from hamagan.pipeline import HaMaGANConfig
+from hamagan.training.steps import JointSettings
+
+STAGES = ("matting", "harmonization", "joint")
+
+
+@dataclass
+class StageConfig:
+    """One stage: what it trains, for how many steps, at which rates.
+
+    ``lr_encoder`` / ``lr_decoder`` are G_m's rates for its MobileNetV2 encoder and for everything else
+    (index blocks, ASPP, decoder, head); IndexNet trains the decoder 100x faster than a pretrained encoder,
+    the paper fine-tunes with 1e-5 / 1e-7. ``schedule`` is "cosine" (to 0 after ``warmup`` linear steps)
+    or "constant".
+    """
+
+    name: str
+    steps: int
+    direction: str = "background"
+    lr_encoder: float = 1e-3
+    lr_decoder: float = 1e-3
+    lr_harmonizer: float = 2e-4
+    lr_critic: float = 2e-4
+    schedule: str = "cosine"
+    warmup: int = 0
+    composition_weight: float = 0.0
+    joint: JointSettings = field(default_factory=JointSettings)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.joint, dict):
+            self.joint = JointSettings(**self.joint)
+        if self.name not in STAGES:
+            raise ValueError(f"stage name must be one of {STAGES}, got {self.name!r}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if self.steps < 1:
+            raise ValueError(f"stage {self.name}: steps must be positive")
+
+    def lr_factor(self, step: int) -> float:
+        """Learning-rate multiplier at ``step`` (0-based) of this stage."""
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        if self.schedule == "constant":
+            return 1.0
+        progress = (step - self.warmup) / max(1, self.steps - self.warmup)
+        return 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@dataclass
+class TrainConfig:
+    """A whole run. ``datasets`` maps a direction to a built HMH folder (``hamagan dataset build``) or a Hub id.
+
+    ``num_processes`` is the world size the run expects; training refuses to start on any other.
+    ``batch_size`` is per process and per accumulation micro-step.
+    """
+
+    stages: list[StageConfig]
+    datasets: dict[str, str]
+    output_dir: str = "runs/hamagan"
+    seed: int = 0
+    num_processes: int = 1
+    batch_size: int = 8
+    size: int = 256
+    gradient_accumulation_steps: int = 1
+    mixed_precision: str = "no"
+    num_workers: int = 0
+    backgrounds: str | None = "bundled"
+    scale: tuple[float, float] = (0.6, 1.2)
+    trimap_radius: tuple[int, int] = (3, 15)
+    keep_original: float = 0.3
+    model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
+    critic_widths: tuple[int, ...] = (64, 128, 256, 512)
+    ema_decay: float = 0.999
+    init_from: str | None = None
+    log_every: int = 10
+    image_every: int = 200
+    eval_every: int = 200
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 2
+
+    def __post_init__(self) -> None:
+        self.stages = [StageConfig(**s) if isinstance(s, dict) else s for s in self.stages]
+        if isinstance(self.model, dict):
+            self.model = HaMaGANConfig(**self.model)
+        self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
+        self.critic_widths = tuple(self.critic_widths)
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
+        for stage in self.stages:
+            if stage.name != "matting" and stage.direction not in self.model.directions:
+                raise ValueError(f"stage {stage.name} trains direction {stage.direction!r}, which the model "
+                                 f"config does not hold ({self.model.directions})")
+            if stage.direction not in self.datasets:
+                raise ValueError(f"stage {stage.name}: no dataset for direction {stage.direction!r} in datasets")
+
+    @property
+    def total_steps(self) -> int:
+        return sum(s.steps for s in self.stages)
+
+    def stage_at(self, step: int) -> tuple[int, int]:
+        """(stage index, step within it) of global step ``step``."""
+        for index, stage in enumerate(self.stages):
+            if step < stage.steps:
+                return index, step
+            step -= stage.steps
+        return len(self.stages), 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
+    """Read a YAML config; ``overrides`` (top-level keys) replace its values."""
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown config keys {unknown}")
+    return TrainConfig(**data)

@@ -1,0 +1,183 @@
+"""Training samples from HMH rows: seeded by their position in the sample stream, so any process, worker
+count or resumed run draws the same sample at the same position.
+
+Two kinds:
+- ``"crop"`` (matting): a random scale (0.6-1.2), a ``size`` crop centred near the soft edge, flips, and
+  with probability ``1 - keep_original`` a Deep-Image-Matting composite of the foreground over another
+  background photo; the trimap is regrown from the alpha with a random radius.
+- ``"full"`` (harmonization, joint): the whole row resized to a ``size`` square, as G_h runs at inference,
+  with the layers the joint step needs: real image I, foreground F, inpainted background B, and the two
+  layers of the disharmonious composite (the adjusted one and the real image).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from hamagan.images import to_array
+from hamagan.trimap import trimap_from_alpha
+
+LAYERS = ("image", "alpha", "foreground", "background", "background_adjusted", "foreground_adjusted")
+
+
+@dataclass
+class SampleOptions:
+    """How samples are drawn from rows."""
+
+    kind: str = "crop"
+    size: int = 256
+    scale: tuple[float, float] = (0.6, 1.2)
+    trimap_radius: tuple[int, int] = (3, 15)
+    keep_original: float = 0.3
+    edge_centred: float = 0.8
+    flip: bool = True
+
+
+def load_backgrounds(paths: Sequence[Path], long_side: int = 640) -> list[np.ndarray]:
+    """Background photos for DIM-style composites, as uint8 arrays with at most ``long_side`` pixels."""
+    out = []
+    for path in paths:
+        array = np.round(to_array(path, 3) * 255).astype(np.uint8)
+        scale = min(1.0, long_side / max(array.shape[:2]))
+        if scale < 1:
+            size = (round(array.shape[1] * scale), round(array.shape[0] * scale))
+            array = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+        out.append(array)
+    return out
+
+
+def _decode(row: dict) -> dict[str, np.ndarray]:
+    """A row's image layers as uint8 arrays (alpha HxW, the rest HxWx3), plus which layer was adjusted."""
+    layers = {name: np.asarray(row[name].convert("L" if name == "alpha" else "RGB")) for name in LAYERS}
+    # The unadjusted layer of the disharmonious composite is the real image (as the builder composites it).
+    layers["layer_fg"] = layers["foreground_adjusted"]
+    layers["layer_bg"] = layers["background_adjusted"] if row["perturb"] == "background" else layers["image"]
+    return layers
+
+
+def _scale_layers(layers: dict[str, np.ndarray], scale: float, min_side: int) -> dict[str, np.ndarray]:
+    h, w = layers["alpha"].shape
+    scale = max(scale, min_side / min(h, w))
+    size = (max(min_side, round(w * scale)), max(min_side, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return {k: cv2.resize(v, size, interpolation=interpolation) for k, v in layers.items()}
+
+
+def _random_background(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
+    """A random square crop of a photo, at a random scale, resized to ``size``."""
+    h, w = photo.shape[:2]
+    side = int(rng.integers(min(h, w) // 2, min(h, w) + 1))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    return cv2.resize(photo[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _to_tensor(array: np.ndarray) -> torch.Tensor:
+    array = array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array.astype(np.float32)
+    return torch.from_numpy(np.ascontiguousarray(array[None] if array.ndim == 2 else array.transpose(2, 0, 1)))
+
+
+class HMHSamples(Dataset):
+    """Map-style dataset indexed by stream position: position p draws row perm_epoch[p mod n].
+
+    Args:
+        rows: a ``datasets.Dataset`` (or any sequence of dicts) of HMH rows.
+        options: how samples are drawn.
+        backgrounds: photos for DIM-style composites (crop kind); none keeps every original image.
+        seed: the stream's seed; epochs are reshuffled with ``seed + epoch``.
+        cache: keep decoded rows in memory (small datasets).
+        shuffle: reshuffle rows every epoch; without it position p draws row p mod n.
+    """
+
+    def __init__(self, rows, options: SampleOptions, backgrounds: Sequence[np.ndarray] = (), seed: int = 0,
+                 cache: bool = True, shuffle: bool = True) -> None:
+        if len(rows) == 0:
+            raise ValueError("the training split has no rows")
+        if options.kind not in ("crop", "full"):
+            raise ValueError(f"sample kind must be 'crop' or 'full', got {options.kind!r}")
+        self.rows, self.options, self.backgrounds, self.seed = rows, options, list(backgrounds), seed
+        self.shuffle = shuffle
+        self._cache: dict[int, dict[str, np.ndarray]] | None = {} if cache else None
+        self._permutations: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def row_index(self, position: int) -> int:
+        epoch, offset = divmod(position, len(self.rows))
+        if not self.shuffle:
+            return offset
+        if epoch not in self._permutations:
+            self._permutations = {epoch: np.random.default_rng([self.seed, epoch]).permutation(len(self.rows))}
+        return int(self._permutations[epoch][offset])
+
+    def _layers(self, index: int) -> dict[str, np.ndarray]:
+        if self._cache is None:
+            return _decode(self.rows[index])
+        if index not in self._cache:
+            self._cache[index] = _decode(self.rows[index])
+        return self._cache[index]
+
+    def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, 1, position])
+        layers = self._layers(self.row_index(position))
+        sample = self._crop(rng, layers) if self.options.kind == "crop" else self._full(rng, layers)
+        if self.options.flip and rng.random() < 0.5:
+            sample = {k: v[:, ::-1] for k, v in sample.items()}
+        alpha = sample["alpha"].astype(np.float32) / 255.0
+        radius = int(rng.integers(self.options.trimap_radius[0], self.options.trimap_radius[1] + 1))
+        out = {k: _to_tensor(v) for k, v in sample.items()}
+        out["trimap"] = _to_tensor(trimap_from_alpha(alpha, radius))
+        return out
+
+    def _crop(self, rng: np.random.Generator, layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        size = self.options.size
+        picked = {k: layers[k] for k in ("image", "alpha", "foreground", "background")}
+        scaled = _scale_layers(picked, float(rng.uniform(*self.options.scale)), size)
+        alpha = scaled["alpha"]
+        h, w = alpha.shape
+        edge = np.argwhere((alpha > 0) & (alpha < 255))
+        if len(edge) and rng.random() < self.options.edge_centred:
+            cy, cx = edge[int(rng.integers(len(edge)))]
+        else:
+            cy, cx = int(rng.integers(h)), int(rng.integers(w))
+        y = int(np.clip(cy - size // 2, 0, h - size))
+        x = int(np.clip(cx - size // 2, 0, w - size))
+        crop = {k: v[y:y + size, x:x + size] for k, v in scaled.items()}
+        if self.backgrounds and rng.random() >= self.options.keep_original:
+            photo = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
+            new_background = _random_background(rng, photo, size).astype(np.float32)
+            a = crop["alpha"][..., None].astype(np.float32) / 255.0
+            mixed = a * crop["foreground"].astype(np.float32) + (1 - a) * new_background
+            crop["image"] = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
+            crop["background"] = new_background.astype(np.uint8)
+        return crop
+
+    def _full(self, rng: np.random.Generator, layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        size = (self.options.size, self.options.size)
+        names = ("image", "alpha", "foreground", "background", "layer_fg", "layer_bg")
+        return {k: cv2.resize(layers[k], size, interpolation=cv2.INTER_AREA) for k in names}
+
+
+class StreamSampler(Sampler[int]):
+    """This process's share of an endless stream of positions, from ``start_step`` on.
+
+    Step s of a run with ``world_size`` processes uses positions [s W B, (s + 1) W B); process r takes
+    the r-th block of B. A resumed run passes the step it stopped at and draws exactly what it would have.
+    """
+
+    def __init__(self, batch_size: int, rank: int = 0, world_size: int = 1, start_step: int = 0) -> None:
+        self.batch_size, self.rank, self.world_size, self.start_step = batch_size, rank, world_size, start_step
+
+    def __iter__(self) -> Iterator[int]:
+        step = self.start_step
+        while True:
+            first = (step * self.world_size + self.rank) * self.batch_size
+            yield from range(first, first + self.batch_size)
+            step += 1

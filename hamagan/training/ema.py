@@ -1,0 +1,32 @@
+"""Exponential moving average of a model's weights (checkpointable with ``accelerator.save_state``)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class EMA:
+    """Shadow copy of a model's parameters and buffers: shadow = decay * shadow + (1 - decay) * current."""
+
+    def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
+        self.decay = decay
+        self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for name, value in model.state_dict().items():
+            if value.dtype.is_floating_point:
+                self.shadow[name].lerp_(value.float(), 1 - self.decay)
+            else:
+                self.shadow[name].copy_(value)
+
+    def copy_to(self, model: nn.Module) -> None:
+        """Load the averaged weights into ``model``."""
+        model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in self.shadow.items()})
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return dict(self.shadow)
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.shadow = {k: v.clone().float() for k, v in state.items()}

@@ -1,0 +1,60 @@
+"""The paper's losses (section 2.1, eq. 3-5), made well-posed.
+
+As written, l_D = E[D(I_h) + D(I_c) + D(I_d) - D(I)] has no lower bound: adding a constant to D's fake
+scores lowers it without end. Here the three fake terms are averaged, every critic layer is spectrally
+normalised, and a drift penalty ``drift * D(I)^2`` (Karras et al., 2018) keeps the real score near zero;
+SAGAN's hinge form is the alternative (``critic_loss(..., form="hinge")``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def unknown_mask(trimap: torch.Tensor) -> torch.Tensor:
+    """1 where the trimap is unknown (0.5), else 0; float, same shape."""
+    return ((trimap - 0.5).abs() < 0.25).float()
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values`` over ``mask`` (broadcast over channels); zero when the mask is empty."""
+    mask = mask.expand_as(values)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def charbonnier(prediction: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """sqrt((p - t)^2 + eps^2): L1 with a smooth minimum, elementwise."""
+    return torch.sqrt((prediction - target) ** 2 + eps * eps)
+
+
+def alpha_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """IndexNet's alpha prediction loss: Charbonnier L1 over the trimap's unknown region."""
+    return masked_mean(charbonnier(prediction, alpha), unknown_mask(trimap))
+
+
+def composition_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torch.Tensor, foreground: torch.Tensor,
+                     background: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """Deep Image Matting's composition loss: the image recomposited with the predicted alpha, unknown region."""
+    recomposed = prediction * foreground + (1 - prediction) * background
+    return masked_mean(charbonnier(recomposed, image), unknown_mask(trimap))
+
+
+def critic_loss(real_scores: torch.Tensor, fake_scores: list[torch.Tensor], form: str = "wgan",
+                drift: float = 1e-3) -> torch.Tensor:
+    """l_D over the real image's scores and the scores of each kind of fake (I_c, I_d, I_h).
+
+    ``form="wgan"``: mean over kinds of E[D(fake)] - E[D(real)] + drift E[D(real)^2]; the critic learns
+    to give real portraits high scores. ``form="hinge"``: E[relu(1 - D(real))] + mean E[relu(1 + D(fake))].
+    """
+    if form == "wgan":
+        fake = torch.stack([s.mean() for s in fake_scores]).mean()
+        return fake - real_scores.mean() + drift * (real_scores ** 2).mean()
+    if form == "hinge":
+        fake = torch.stack([torch.relu(1 + s).mean() for s in fake_scores]).mean()
+        return torch.relu(1 - real_scores).mean() + fake
+    raise ValueError(f"critic loss form must be 'wgan' or 'hinge', got {form!r}")
+
+
+def generator_adversarial(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """E[D(I) - D(fake)] (eq. 4 and 5): the generator lowers it by making the critic score its output as real."""
+    return (real_scores.detach() - fake_scores).mean()

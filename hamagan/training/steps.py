@@ -1,0 +1,148 @@
+"""One function per training stage's step; each runs inside one ``accelerator.accumulate`` context.
+
+Batches are dicts of (N, C, H, W) float tensors in [0, 1] from :class:`hamagan.training.data.HMHSamples`.
+Optimizers are the accelerator's prepared ones, which skip ``step``/``zero_grad`` between accumulation
+boundaries. Each step returns its losses as floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from accelerate import Accelerator
+from torch import nn
+
+from hamagan.models.indexnet import IMAGE_MEAN, IMAGE_STD
+from hamagan.training.losses import (
+    alpha_loss,
+    composition_loss,
+    critic_loss,
+    generator_adversarial,
+    unknown_mask,
+)
+
+
+@dataclass
+class JointSettings:
+    """The joint stage's weights (paper: lambda1 = 0.02, lambda2 = 0.01) and its well-posed critic loss."""
+
+    lambda_matting: float = 0.02
+    lambda_harmonization: float = 0.01
+    critic_form: str = "wgan"
+    drift: float = 1e-3
+    update_matting: bool = True
+    harmonizer_grad_to_matting: bool = False
+    max_grad_norm: float | None = 1.0
+
+
+def matting_input(image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """IndexNet's input: ImageNet-normalised RGB and the trimap."""
+    mean = torch.tensor(IMAGE_MEAN, device=image.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGE_STD, device=image.device).view(1, 3, 1, 1)
+    return torch.cat([(image - mean) / std, trimap], dim=1)
+
+
+def paste_known(raw_alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """The predicted alpha in the unknown region (clipped to [0, 1]), the trimap elsewhere."""
+    mask = unknown_mask(trimap)
+    return mask * raw_alpha.clamp(0, 1) + (1 - mask) * trimap.round()
+
+
+def _clip(accelerator: Accelerator, model: nn.Module, max_norm: float | None) -> None:
+    if max_norm and accelerator.sync_gradients:
+        accelerator.clip_grad_norm_(model.parameters(), max_norm)
+
+
+def matting_step(accelerator: Accelerator, matting: nn.Module, optimizer: torch.optim.Optimizer,
+                 batch: dict[str, torch.Tensor], composition_weight: float = 0.0,
+                 max_grad_norm: float | None = 1.0) -> dict[str, float]:
+    """G_m alone: alpha loss on the unknown region (+ the composition loss when weighted)."""
+    with accelerator.accumulate(matting):
+        with accelerator.autocast():
+            raw = matting(matting_input(batch["image"], batch["trimap"])).float()
+        loss = alpha_loss(raw, batch["alpha"], batch["trimap"])
+        losses = {"alpha_l1": loss.item()}
+        if composition_weight:
+            composition = composition_loss(raw, batch["alpha"], batch["trimap"], batch["foreground"],
+                                           batch["background"], batch["image"])
+            losses["composition"] = composition.item()
+            loss = loss + composition_weight * composition
+        accelerator.backward(loss)
+        _clip(accelerator, matting, max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad()
+    return losses
+
+
+def disharmonious(batch: dict[str, torch.Tensor], alpha: torch.Tensor) -> torch.Tensor:
+    """I_d: the adjusted and unadjusted layers of the row composited with ``alpha``."""
+    return alpha * batch["layer_fg"] + (1 - alpha) * batch["layer_bg"]
+
+
+def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimizer: torch.optim.Optimizer,
+                       batch: dict[str, torch.Tensor], max_grad_norm: float | None = 1.0) -> dict[str, float]:
+    """G_h alone: L1 between its output on the disharmonious composite (true alpha) and the real image."""
+    with accelerator.accumulate(harmonizer):
+        with accelerator.autocast():
+            output = harmonizer(disharmonious(batch, batch["alpha"]), batch["alpha"]).float()
+        loss = (output - batch["image"]).abs().mean()
+        accelerator.backward(loss)
+        _clip(accelerator, harmonizer, max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad()
+    return {"harmonization_l1": loss.item()}
+
+
+def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Module, critic: nn.Module,
+               optimizers: dict[str, torch.optim.Optimizer], batch: dict[str, torch.Tensor],
+               settings: JointSettings) -> dict[str, float]:
+    """The paper's joint step (eq. 3-5): generators first, then the critic.
+
+    G_m predicts A_r from the real image I; I_c = A_r I + (1 - A_r) B recomposites I over its inpainted
+    background, so the critic's judgement of I_c reaches G_m. G_h harmonizes I_d, the disharmonious layers
+    composited with A_r (detached unless ``harmonizer_grad_to_matting``), into I_h.
+    l_Gm = L1 + lambda1 E[D(I) - D(I_c)], l_Gh = L1 + lambda2 E[D(I) - D(I_h)], and l_D over I_c, I_d, I_h
+    against I. ``optimizers`` holds "matting" (unless G_m is frozen), "harmonizer" and "critic".
+    """
+    image, trimap = batch["image"], batch["trimap"]
+    critic_net = accelerator.unwrap_model(critic)
+    with accelerator.accumulate(matting, harmonizer, critic):
+        # Generators: the critic judges without learning (eval: no spectral-norm power iteration).
+        critic_net.eval().requires_grad_(False)
+        with accelerator.autocast():
+            with torch.set_grad_enabled(settings.update_matting):
+                raw = matting(matting_input(image, trimap)).float()
+            alpha = paste_known(raw, trimap)
+            recomposited = alpha * image + (1 - alpha) * batch["background"]
+            alpha_h = alpha if settings.harmonizer_grad_to_matting else alpha.detach()
+            composite = disharmonious(batch, alpha_h)
+            harmonized = harmonizer(composite, alpha_h).float().clamp(0, 1)
+            real, scored_c, scored_h = critic_net(torch.cat([image, recomposited, harmonized])).float().chunk(3)
+        losses = {"harmonization_l1": (harmonized - image).abs().mean()}
+        losses["adv_harmonization"] = generator_adversarial(real, scored_h)
+        generator_loss = losses["harmonization_l1"] + settings.lambda_harmonization * losses["adv_harmonization"]
+        if settings.update_matting:
+            losses["alpha_l1"] = alpha_loss(raw, batch["alpha"], trimap)
+            losses["adv_matting"] = generator_adversarial(real, scored_c)
+            generator_loss = generator_loss + losses["alpha_l1"] + settings.lambda_matting * losses["adv_matting"]
+        accelerator.backward(generator_loss)
+        critic_net.train().requires_grad_(True)
+        if settings.update_matting:
+            _clip(accelerator, matting, settings.max_grad_norm)
+            optimizers["matting"].step()
+            optimizers["matting"].zero_grad()
+        _clip(accelerator, harmonizer, settings.max_grad_norm)
+        optimizers["harmonizer"].step()
+        optimizers["harmonizer"].zero_grad()
+        # Critic: real portraits against the three kinds of fake, all detached.
+        fakes = [t.detach() for t in (recomposited, composite, harmonized)]
+        with accelerator.autocast():
+            scores = critic(torch.cat([image, *fakes])).float().chunk(4)
+        losses["critic"] = critic_loss(scores[0], list(scores[1:]), settings.critic_form, settings.drift)
+        accelerator.backward(losses["critic"])
+        _clip(accelerator, critic, settings.max_grad_norm)
+        optimizers["critic"].step()
+        optimizers["critic"].zero_grad()
+        losses["critic_real"], losses["critic_fake"] = scores[0].mean(), torch.cat(scores[1:]).mean()
+    return {k: float(v.item()) for k, v in losses.items()}

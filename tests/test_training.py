@@ -1,0 +1,217 @@
+"""Training: losses, deterministic data, the step functions, and train/train.py end to end (1 and 2 processes)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from accelerate import Accelerator
+from safetensors.torch import load_file
+
+from hamagan.models.discriminator import SelfAttentionCritic
+from hamagan.models.harmonizer import AttentionUNetHarmonizer
+from hamagan.models.indexnet import IndexNetMatting
+from hamagan.training.config import StageConfig, load_config
+from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler
+from hamagan.training.losses import critic_loss, generator_adversarial
+from hamagan.training.rows import load_rows
+from hamagan.training.steps import JointSettings, harmonization_step, joint_step, matting_step
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _batch(rows, kind: str, n: int = 2, size: int = 64) -> dict[str, torch.Tensor]:
+    samples = HMHSamples(rows, SampleOptions(kind=kind, size=size), seed=1)
+    items = [samples[i] for i in range(n)]
+    return {k: torch.stack([item[k] for item in items]) for k in items[0]}
+
+
+class GradientRecorder(torch.optim.SGD):
+    """SGD with lr 0 that keeps a copy of the gradients it was asked to apply."""
+
+    def __init__(self, params) -> None:
+        super().__init__(params, lr=0.0)
+        self.seen: list[torch.Tensor | None] = []
+
+    def step(self, closure=None):
+        self.seen = [None if p.grad is None else p.grad.clone() for g in self.param_groups for p in g["params"]]
+        return super().step(closure)
+
+
+def _models():
+    torch.manual_seed(0)
+    return (IndexNetMatting(width_mult=0.25, decoder_kernel_size=3),
+            AttentionUNetHarmonizer(base_channels=4, num_downs=6, dropout=0.0), SelfAttentionCritic(widths=(8, 16)))
+
+
+def _joint_gradients(batch, settings: JointSettings) -> dict[str, list[torch.Tensor | None]]:
+    """G_m, G_h and D gradients of one joint step from the same initial models."""
+    accelerator = Accelerator(cpu=True)
+    matting, harmonizer, critic = _models()
+    optimizers = {"matting": GradientRecorder(matting.parameters()),
+                  "harmonizer": GradientRecorder(harmonizer.parameters()),
+                  "critic": GradientRecorder(critic.parameters())}
+    joint_step(accelerator, matting, harmonizer, critic, optimizers, batch, settings)
+    return {k: v.seen for k, v in optimizers.items()}
+
+
+def _differs(a: list, b: list) -> bool:
+    return any((x - y).abs().max() > 1e-9 for x, y in zip(a, b, strict=True) if x is not None)
+
+
+def test_critic_gradient_reaches_matting_in_the_joint_step_only(tiny_hmh: Path) -> None:
+    batch = _batch(load_rows(str(tiny_hmh), "train"), "full")
+    base = _joint_gradients(batch, JointSettings(lambda_matting=0.0, max_grad_norm=None))
+    adversarial = _joint_gradients(batch, JointSettings(lambda_matting=0.02, max_grad_norm=None))
+    # lambda1 changes G_m's gradient: the critic's judgement of I_c reaches G_m.
+    assert _differs(base["matting"], adversarial["matting"])
+    # By default (eq. 5) G_h's loss does not reach G_m; with the option it does.
+    other_h = _joint_gradients(batch, JointSettings(lambda_harmonization=1.0, max_grad_norm=None))
+    assert not _differs(adversarial["matting"], other_h["matting"])
+    through = _joint_gradients(batch, JointSettings(harmonizer_grad_to_matting=True, max_grad_norm=None))
+    assert _differs(adversarial["matting"], through["matting"])
+    # The critic's update holds l_D's gradient only, whatever the generators' weights.
+    assert not _differs(base["critic"], adversarial["critic"])
+    # The matting stage never touches the critic.
+    accelerator = Accelerator(cpu=True)
+    matting, _, critic = _models()
+    recorder = GradientRecorder(matting.parameters())
+    matting_step(accelerator, matting, recorder, _batch(load_rows(str(tiny_hmh), "train"), "crop"))
+    assert all(p.grad is None for p in critic.parameters())
+    assert any(g is not None and g.abs().sum() > 0 for g in recorder.seen)
+
+
+def test_tiny_overfit_halves_both_l1_losses(tiny_hmh: Path) -> None:
+    rows = load_rows(str(tiny_hmh), "train")
+    accelerator = Accelerator(cpu=True)
+    matting, harmonizer, _ = _models()
+    crop, full = _batch(rows, "crop", n=4), _batch(rows, "full", n=4)
+    matting_opt = torch.optim.Adam(matting.parameters(), lr=3e-3)
+    harmonizer_opt = torch.optim.Adam(harmonizer.parameters(), lr=3e-3)
+    alpha, harmonization = [], []
+    for _ in range(200):
+        alpha.append(matting_step(accelerator, matting, matting_opt, crop)["alpha_l1"])
+        harmonization.append(harmonization_step(accelerator, harmonizer, harmonizer_opt, full)["harmonization_l1"])
+    first_alpha, last_alpha = sum(alpha[:5]) / 5, sum(alpha[-5:]) / 5
+    first_h, last_h = sum(harmonization[:5]) / 5, sum(harmonization[-5:]) / 5
+    assert last_alpha < first_alpha / 2, (first_alpha, last_alpha)
+    assert last_h < first_h / 2, (first_h, last_h)
+
+
+def test_samples_depend_on_position_only_and_ranks_share_nothing(tiny_hmh: Path) -> None:
+    rows = load_rows(str(tiny_hmh), "train")
+    a = HMHSamples(rows, SampleOptions(size=64), seed=3)
+    b = HMHSamples(rows, SampleOptions(size=64), seed=3, cache=False)
+    for position in (0, 5, 40):
+        assert all(torch.equal(a[position][k], b[position][k]) for k in a[position])
+    two = [StreamSampler(2, rank, 2) for rank in (0, 1)]
+    first = [list(itertools.islice(s, 6)) for s in two]
+    assert set(first[0]).isdisjoint(first[1])
+    assert first[0] == [0, 1, 4, 5, 8, 9]
+    resumed = list(itertools.islice(StreamSampler(2, 0, 2, start_step=2), 2))
+    assert resumed == first[0][4:]
+    # Every row is drawn once per epoch.
+    assert sorted(a.row_index(p) for p in range(len(rows))) == list(range(len(rows)))
+    sample = a[7]
+    assert sample["image"].shape == (3, 64, 64) and set(torch.unique(sample["trimap"]).tolist()) <= {0, 0.5, 1}
+
+
+def test_losses_are_well_posed() -> None:
+    real, fake = torch.tensor([1.0, 2.0]), [torch.tensor([0.5]), torch.tensor([1.5]), torch.tensor([0.0])]
+    # mean over kinds (0.5 + 1.5 + 0) / 3 = 0.667; minus real mean 1.5; drift 1e-3 * mean(1, 4) = 0.0025.
+    assert critic_loss(real, fake) == pytest.approx(2 / 3 - 1.5 + 0.0025)
+    # A constant added to every score no longer lowers l_D without bound: the drift term grows.
+    shifted = critic_loss(real + 1000, [f + 1000 for f in fake])
+    assert shifted > critic_loss(real, fake)
+    assert critic_loss(real, fake, "hinge") == pytest.approx(0.0 + (1.5 + 2.5 + 1.0) / 3)
+    assert generator_adversarial(real, torch.tensor([0.0, 1.0])) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="hinge"):
+        critic_loss(real, fake, "lsgan")
+
+
+def test_config_checks() -> None:
+    config = load_config(ROOT / "train/configs/default-cpu.yaml")
+    assert [s.name for s in config.stages] == ["matting", "harmonization", "harmonization", "joint", "joint"]
+    assert config.stage_at(0) == (0, 0) and config.stage_at(config.stages[0].steps) == (1, 0)
+    stage = StageConfig(name="matting", steps=100, warmup=10)
+    assert stage.lr_factor(4) == pytest.approx(0.5) and stage.lr_factor(10) == 1.0
+    assert stage.lr_factor(99) < 0.01
+    with pytest.raises(ValueError, match="unknown config keys"):
+        load_config(ROOT / "train/configs/tiny.yaml", {"learning_rate": 1})
+    with pytest.raises(ValueError, match="stage name"):
+        StageConfig(name="pretrain", steps=1)
+    paper = load_config(ROOT / "train/configs/joint.yaml")
+    joint = [s for s in paper.stages if s.name == "joint"][0]
+    assert (joint.joint.lambda_matting, joint.joint.lambda_harmonization) == (0.02, 0.01)
+    assert (joint.lr_encoder, joint.lr_decoder, joint.lr_critic) == (1e-5, 1e-7, 2e-4)
+
+
+# -- train/train.py end to end ------------------------------------------------------------------------------
+
+
+def _tiny_config(tmp_path: Path, dataset: Path, **changes) -> Path:
+    config = yaml.safe_load((ROOT / "train/configs/tiny.yaml").read_text())
+    config["datasets"] = {"background": str(dataset), "foreground": str(dataset)}
+    config.update(changes)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _launch(config: Path, out: Path, processes: int, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1", "--mixed_precision",
+                "no", "--dynamo_backend", "no", "--num_processes", str(processes)]
+    if processes > 1:
+        launcher.insert(3, "--multi_gpu")
+    command = [*launcher, str(ROOT / "train/train.py"), "--config", str(config), "--output-dir", str(out),
+               "--num-processes", str(processes), *extra]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_two_processes_stay_in_sync_and_a_killed_run_resumes_exactly(tiny_hmh: Path, tmp_path: Path) -> None:
+    config = _tiny_config(tmp_path, tiny_hmh)
+    whole = _launch(config, tmp_path / "whole", 2)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    replicas = json.loads((tmp_path / "whole/replicas.json").read_text())
+    assert replicas["processes"] == 2 and replicas["checksums"][0] == replicas["checksums"][1]
+    killed = _launch(config, tmp_path / "split", 2, "--stop-after", "5")
+    assert killed.returncode != 0
+    assert not (tmp_path / "split/final").exists()
+    resumed = _launch(config, tmp_path / "split", 2, "--resume", "latest")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a, b = load_file(tmp_path / "whole/final/model.safetensors"), load_file(tmp_path / "split/final/model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # The export loads as a pipeline and its card holds the validation metrics.
+    from hamagan import HaMaGANPipeline
+
+    pipe = HaMaGANPipeline.from_pretrained(str(tmp_path / "whole/final"))
+    assert pipe.config.matting.width_mult == 0.25
+    assert "val/matting_SAD" in (tmp_path / "whole/final/README.md").read_text()
+    assert list((tmp_path / "whole/hamagan").rglob("events.out.tfevents*"))
+
+
+@pytest.mark.slow
+def test_a_launch_with_the_wrong_number_of_processes_refuses_to_start(tiny_hmh: Path, tmp_path: Path) -> None:
+    config = _tiny_config(tmp_path, tiny_hmh, num_processes=2)
+    result = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config), "--output-dir",
+                             str(tmp_path / "run")], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2
+    assert "expected 2 processes but the launcher started 1" in result.stderr
+    assert not (tmp_path / "run/checkpoints").exists()
+
+
+def test_stage_optimizers_follow_the_config() -> None:
+    stage = StageConfig(name="joint", steps=1, joint={"update_matting": False})
+    assert stage.joint.update_matting is False
+    assert copy.deepcopy(stage).lr_factor(0) == 1.0

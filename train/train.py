@@ -1,0 +1,296 @@
+"""HaMaGAN training: matting, harmonization and joint adversarial stages, on one CPU or many GPUs.
+
+    accelerate launch train/train.py --config train/configs/joint.yaml [--resume latest] [--push-to-hub REPO]
+
+This script wires config, accelerator, data, logging and checkpoints; every step's logic is in
+:mod:`hamagan.training.steps`. Checkpoints (``save_state``) land in OUTPUT/checkpoints/step-N; ``--resume``
+continues at the saved step with the same data order. The main process exports the generators (EMA
+weights) to OUTPUT/final with ``save_pretrained`` and a model card holding the validation metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from hamagan import HaMaGANPipeline
+from hamagan.models.discriminator import SelfAttentionCritic
+from hamagan.training.config import StageConfig, TrainConfig, load_config
+from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler, load_backgrounds
+from hamagan.training.ema import EMA
+from hamagan.training.rows import load_rows
+from hamagan.training.steps import harmonization_step, joint_step, matting_step
+from hamagan.training.validation import validate_harmonization, validate_matting
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML training config (train/configs/)")
+    parser.add_argument("--output-dir", help="override the config's output_dir")
+    parser.add_argument("--num-processes", type=int, help="override the expected number of processes")
+    parser.add_argument("--resume", help="a checkpoint folder, or 'latest' (the newest in OUTPUT/checkpoints)")
+    parser.add_argument("--push-to-hub", metavar="REPO", help="push the exported generators to this Hub repo")
+    parser.add_argument("--stop-after", type=int, help="exit abruptly after this global step (tests a kill)")
+    return parser.parse_args(argv)
+
+
+class Trainer:
+    """Holds the prepared models, optimizers and EMAs of one run."""
+
+    def __init__(self, config: TrainConfig, accelerator: Accelerator) -> None:
+        self.config, self.accelerator = config, accelerator
+        set_seed(config.seed)
+        pipeline = (HaMaGANPipeline.from_pretrained(config.init_from) if config.init_from
+                    else HaMaGANPipeline(config.model))
+        if config.init_from and asdict(pipeline.config) != asdict(config.model):
+            raise ValueError(f"init_from {config.init_from} has another architecture than the config's model")
+        self.pipeline = pipeline.train()
+        self.critics = nn.ModuleDict({d: SelfAttentionCritic(widths=config.critic_widths)
+                                      for d in config.model.directions})
+        names = ["matting", *(f"harmonizer/{d}" for d in config.model.directions),
+                 *(f"critic/{d}" for d in config.model.directions)]
+        modules = [pipeline.matting, *pipeline.harmonizers.values(), *self.critics.values()]
+        self.optimizers = [self._optimizers(stage, pipeline, self.critics) for stage in config.stages]
+        flat = [opt for group in self.optimizers for opt in group.values()]
+        prepared = accelerator.prepare(*modules, *flat)
+        self.models = dict(zip(names, prepared[:len(modules)], strict=True))
+        it = iter(prepared[len(modules):])
+        self.optimizers = [{k: next(it) for k in group} for group in self.optimizers]
+        self.emas = {"matting": EMA(pipeline.matting, config.ema_decay),
+                     **{f"harmonizer/{d}": EMA(h, config.ema_decay) for d, h in pipeline.harmonizers.items()}}
+        for ema in self.emas.values():
+            accelerator.register_for_checkpointing(ema)
+
+    @staticmethod
+    def _optimizers(stage: StageConfig, pipeline: HaMaGANPipeline, critics: nn.ModuleDict) -> dict:
+        matting = pipeline.matting
+        encoder = [p for m in (matting.stem, matting.stages) for p in m.parameters()]
+        encoder_ids = {id(p) for p in encoder}
+        decoder = [p for p in matting.parameters() if id(p) not in encoder_ids]
+        out = {}
+        if stage.name == "matting" or (stage.name == "joint" and stage.joint.update_matting):
+            out["matting"] = torch.optim.Adam([{"params": encoder, "lr": stage.lr_encoder},
+                                               {"params": decoder, "lr": stage.lr_decoder}])
+        if stage.name in ("harmonization", "joint"):
+            out["harmonizer"] = torch.optim.Adam(pipeline.harmonizers[stage.direction].parameters(),
+                                                 lr=stage.lr_harmonizer, betas=(0.5, 0.999))
+        if stage.name == "joint":
+            out["critic"] = torch.optim.Adam(critics[stage.direction].parameters(), lr=stage.lr_critic,
+                                             betas=(0.5, 0.999))
+        return out
+
+    def set_lr(self, stage_index: int, step: int) -> None:
+        stage = self.config.stages[stage_index]
+        factor = stage.lr_factor(step)
+        for name, optimizer in self.optimizers[stage_index].items():
+            bases = ([stage.lr_encoder, stage.lr_decoder] if name == "matting"
+                     else [stage.lr_harmonizer if name == "harmonizer" else stage.lr_critic])
+            for group, base in zip(optimizer.param_groups, bases, strict=True):
+                group["lr"] = base * factor
+
+    def step(self, stage_index: int, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        stage = self.config.stages[stage_index]
+        optimizers = self.optimizers[stage_index]
+        harmonizer = f"harmonizer/{stage.direction}"
+        if stage.name == "matting":
+            losses = matting_step(self.accelerator, self.models["matting"], optimizers["matting"], batch,
+                                  stage.composition_weight)
+        elif stage.name == "harmonization":
+            losses = harmonization_step(self.accelerator, self.models[harmonizer], optimizers["harmonizer"], batch)
+        else:
+            self.models["matting"].train(stage.joint.update_matting)
+            losses = joint_step(self.accelerator, self.models["matting"], self.models[harmonizer],
+                                self.models[f"critic/{stage.direction}"], optimizers, batch, stage.joint)
+            self.models["matting"].train()
+        if self.accelerator.sync_gradients:
+            trained = ["matting"] if stage.name == "matting" or (stage.name == "joint" and
+                                                                 stage.joint.update_matting) else []
+            trained += [harmonizer] if stage.name != "matting" else []
+            for name in trained:
+                self.emas[name].update(self.accelerator.unwrap_model(self.models[name]))
+        return losses
+
+    def export(self, out: Path, metrics: dict[str, float]) -> HaMaGANPipeline:
+        """The EMA generators as a pipeline in ``out`` (safetensors + config + model card)."""
+        self.emas["matting"].copy_to(self.pipeline.matting)
+        for direction, harmonizer in self.pipeline.harmonizers.items():
+            self.emas[f"harmonizer/{direction}"].copy_to(harmonizer)
+        self.pipeline.eval()
+        card = model_card(self.config, metrics)
+        self.pipeline.save_pretrained(out)
+        (out / "README.md").write_text(card)
+        return self.pipeline
+
+
+def model_card(config: TrainConfig, metrics: dict[str, float]) -> str:
+    """A short model card for an exported run: recipe and validation metrics."""
+    lines = ["---", "library_name: hamagan", "license: mit", "tags: [image-matting, image-harmonization, portrait]",
+             "pipeline_tag: image-segmentation", "---", "", "# HaMaGAN checkpoint", "",
+             "Trained with `accelerate launch train/train.py` (stages below); validation metrics at the end of "
+             "training (HMH validation split).", "", "| stage | direction | steps |", "|---|---|---|"]
+    lines += [f"| {s.name} | {s.direction} | {s.steps} |" for s in config.stages]
+    lines += ["", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.4f} |" for k, v in sorted(metrics.items())]
+    return "\n".join(lines) + "\n"
+
+
+def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,
+                backgrounds: list) -> DataLoader:
+    rows = load_rows(config.datasets[stage.direction], "train")
+    options = SampleOptions(kind="crop" if stage.name == "matting" else "full", size=config.size,
+                            scale=config.scale, trimap_radius=config.trimap_radius, keep_original=config.keep_original)
+    samples = HMHSamples(rows, options, backgrounds if stage.name == "matting" else (), seed=config.seed)
+    sampler = StreamSampler(config.batch_size, accelerator.process_index, accelerator.num_processes, start_step)
+    # Its own generator: creating a loader must not draw from the global RNG that dropout uses, or a resumed
+    # run (which creates one mid-stage) would diverge from an uninterrupted one.
+    generator = torch.Generator().manual_seed(config.seed)
+    return DataLoader(samples, batch_size=config.batch_size, sampler=sampler, num_workers=config.num_workers,
+                      persistent_workers=config.num_workers > 0, generator=generator,
+                      multiprocessing_context="spawn" if config.num_workers > 0 else None)
+
+
+def evaluate(trainer: Trainer, stage: StageConfig) -> dict[str, float]:
+    """Validation metrics of the current (raw) generators on the direction's validation split."""
+    config = trainer.config
+    rows = load_rows(config.datasets[stage.direction], "validation")
+    if rows is None or len(rows) == 0:
+        return {}
+    device = trainer.accelerator.device
+    metrics = {f"val/matting_{k}": v for k, v in
+               validate_matting(trainer.accelerator.unwrap_model(trainer.models["matting"]), rows, device).items()}
+    if stage.name != "matting":
+        harmonizer = trainer.accelerator.unwrap_model(trainer.models[f"harmonizer/{stage.direction}"])
+        metrics.update({f"val/{stage.direction}_{k}": v for k, v in
+                        validate_harmonization(harmonizer, rows, config.size, device).items()})
+    return metrics
+
+
+def log_images(accelerator: Accelerator, batch: dict[str, torch.Tensor], step: int) -> None:
+    """A grid of the batch's first rows (every layer side by side) to TensorBoard."""
+    writer = accelerator.get_tracker("tensorboard", unwrap=True)
+    columns = [batch[k][:4].expand(-1, 3, -1, -1) for k in ("image", "trimap", "alpha") if k in batch]
+    grid = torch.cat([torch.cat(list(c), dim=2) for c in columns], dim=1)
+    writer.add_image("batch", grid.clamp(0, 1), step)
+
+
+def save_checkpoint(trainer: Trainer, out: Path, step: int) -> None:
+    folder = out / "checkpoints" / f"step-{step:07d}"
+    trainer.accelerator.save_state(str(folder))
+    if trainer.accelerator.is_main_process:
+        (folder / "progress.json").write_text(json.dumps({"step": step}))
+        old = sorted((out / "checkpoints").glob("step-*"))[:-trainer.config.keep_checkpoints]
+        for path in old:
+            shutil.rmtree(path)
+    trainer.accelerator.wait_for_everyone()
+
+
+def resume_folder(out: Path, resume: str) -> Path:
+    if resume != "latest":
+        return Path(resume)
+    found = sorted(p for p in (out / "checkpoints").glob("step-*") if (p / "progress.json").exists())
+    if not found:
+        raise FileNotFoundError(f"--resume latest: no checkpoint in {out / 'checkpoints'}")
+    return found[-1]
+
+
+def replica_checksums(accelerator: Accelerator, models: dict[str, nn.Module]) -> list[float]:
+    """One checksum of every model's parameters per process: equal on all ranks when data parallelism holds."""
+    total = torch.zeros(1, dtype=torch.float64, device=accelerator.device)
+    for model in models.values():
+        for index, parameter in enumerate(accelerator.unwrap_model(model).parameters()):
+            total += (parameter.detach().double().flatten() * (1 + index % 7)).sum()
+    return accelerator.gather(total).tolist()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config, {"output_dir": args.output_dir, "num_processes": args.num_processes})
+    use_cpu = not torch.cuda.is_available() or os.environ.get("ACCELERATE_USE_CPU", "").lower() == "true"
+    accelerator = Accelerator(cpu=use_cpu, mixed_precision=config.mixed_precision, log_with="tensorboard",
+                              project_dir=config.output_dir,
+                              gradient_accumulation_steps=config.gradient_accumulation_steps)
+    if accelerator.num_processes != config.num_processes:
+        print(f"train.py: expected {config.num_processes} processes but the launcher started "
+              f"{accelerator.num_processes}; on CPU use `accelerate launch --multi_gpu --num_processes N "
+              f"--num_machines 1` with ACCELERATE_USE_CPU=true (--cpu starts one)", file=sys.stderr)
+        return 2
+    out = Path(config.output_dir)
+    if accelerator.is_main_process:
+        print(f"train.py: {accelerator.num_processes} process(es) on {accelerator.device}, mixed precision "
+              f"{accelerator.mixed_precision}, {config.total_steps} steps in {len(config.stages)} stages",
+              file=sys.stderr)
+    trainer = Trainer(config, accelerator)
+    step = 0
+    if args.resume:
+        folder = resume_folder(out, args.resume)
+        accelerator.load_state(str(folder))
+        step = json.loads((folder / "progress.json").read_text())["step"]
+    accelerator.init_trackers("hamagan", config={k: str(v) for k, v in config.to_dict().items()})
+    backgrounds = []
+    if config.backgrounds:
+        from hamagan import samples
+
+        paths = (samples.background_paths() if config.backgrounds == "bundled"
+                 else sorted(Path(config.backgrounds).glob("*.jpg")) + sorted(Path(config.backgrounds).glob("*.png")))
+        backgrounds = load_backgrounds(paths)
+    metrics: dict[str, float] = {}
+    progress = tqdm(total=config.total_steps, initial=step, disable=not accelerator.is_main_process,
+                    desc="training", unit="step", dynamic_ncols=True)
+    while step < config.total_steps:
+        stage_index, first_step = config.stage_at(step)
+        stage = config.stages[stage_index]
+        loader = iter(make_loader(config, stage, accelerator, first_step, backgrounds))
+        progress.set_description(f"{stage.name}/{stage.direction}")
+        started, images = time.perf_counter(), 0
+        for stage_step in range(first_step, stage.steps):
+            batch = {k: v.to(accelerator.device) for k, v in next(loader).items()}
+            trainer.set_lr(stage_index, stage_step)
+            losses = trainer.step(stage_index, batch)
+            step += 1
+            images += config.batch_size * accelerator.num_processes
+            progress.update(1)
+            if step % config.log_every == 0:
+                rate = images / (time.perf_counter() - started)
+                accelerator.log({f"{stage.name}/{k}": v for k, v in losses.items()} | {"images_per_s": rate}, step)
+                progress.set_postfix({**{k: f"{v:.4f}" for k, v in losses.items()}, "img/s": f"{rate:.1f}"})
+            if accelerator.is_main_process and step % config.image_every == 0:
+                log_images(accelerator, batch, step)
+            if step % config.eval_every == 0 or stage_step == stage.steps - 1:
+                metrics = evaluate(trainer, stage) if accelerator.is_main_process else {}
+                accelerator.log(metrics, step)
+            if step % config.checkpoint_every == 0 or step == config.total_steps:
+                save_checkpoint(trainer, out, step)
+            if args.stop_after is not None and step >= args.stop_after:
+                accelerator.wait_for_everyone()
+                os._exit(3)
+    progress.close()
+    checksums = replica_checksums(accelerator, trainer.models)
+    if len(set(checksums)) != 1:
+        raise RuntimeError(f"the processes' weights differ after training: {checksums}")
+    if accelerator.is_main_process:
+        pipeline = trainer.export(out / "final", metrics)
+        (out / "final" / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        (out / "replicas.json").write_text(json.dumps({"processes": accelerator.num_processes,
+                                                       "checksums": checksums}))
+        if args.push_to_hub:
+            pipeline.push_to_hub(args.push_to_hub)
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
