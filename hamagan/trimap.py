@@ -1,17 +1,17 @@
-"""Trimaps: reading and checking user trimaps, and making them from alpha mattes.
+"""Trimaps: reading and checking user trimaps, making them from alpha mattes, and automatic ones.
 
 A trimap has three values: 0 background, 0.5 unknown, 1 foreground (0 / 128 / 255 on disk).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from scipy import ndimage
 
 from hamagan.images import ImageError, ImageInput, array_to_tensor, describe, to_array
-
-_LEVELS = np.array([0.0, 0.5, 1.0], dtype=np.float32)
 
 
 def load_trimap(source: ImageInput, size: tuple[int, int] | None = None) -> torch.Tensor:
@@ -52,3 +52,34 @@ def trimap_from_alpha(alpha: np.ndarray, radius: float) -> np.ndarray:
     trimap = np.where(alpha >= 1, 1.0, 0.0).astype(np.float32)
     trimap[unknown] = 0.5
     return trimap
+
+
+@dataclass
+class AutoTrimap:
+    """An automatic trimap (HxW of 0 / 0.5 / 1), whether a person was found, and a message for the user."""
+
+    trimap: np.ndarray
+    found: bool
+    message: str
+
+
+def auto_trimap(image: ImageInput, band: float = 0.02, segmenter=None) -> AutoTrimap:
+    """A trimap for a bare portrait from the person segmenter (:mod:`hamagan.segmentation`).
+
+    Foreground is the confident person region, background the rest, and unknown a band of
+    ``band`` x the image's long side on each side of the segmenter's edge, plus its uncertain pixels. A photo
+    with no clear person gets an all-background trimap and ``found=False``.
+    """
+    from hamagan.segmentation import find_person
+
+    pixels = np.clip(to_array(image, channels=3), 0.0, 1.0)
+    person = find_person(pixels, segmenter)
+    if not person.found:
+        return AutoTrimap(np.zeros(pixels.shape[:2], np.float32), False, person.message)
+    inside = person.probability > 0.5
+    radius = max(1.0, band * max(pixels.shape[:2]))
+    distance = np.where(inside, ndimage.distance_transform_edt(inside), ndimage.distance_transform_edt(~inside))
+    unknown = (distance <= radius) | ((person.probability > 0.1) & (person.probability < 0.9))
+    trimap = np.where(inside, 1.0, 0.0).astype(np.float32)
+    trimap[unknown] = 0.5
+    return AutoTrimap(trimap, True, person.message)
