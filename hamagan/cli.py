@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from hamagan import samples
+from hamagan.images import ImageError
 
 
 def _dataset_build(args: argparse.Namespace) -> int:
@@ -54,9 +55,173 @@ def _dataset_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_pipeline(checkpoint: str | None):
+    from hamagan.pipeline import HaMaGANPipeline
+
+    return HaMaGANPipeline.from_pretrained(checkpoint)
+
+
+def _mode(args: argparse.Namespace) -> str:
+    if args.alpha_only:
+        return "alpha"
+    if args.rgba:
+        return "rgba"
+    if args.background is None and not args.random_background:
+        raise UsageError("give --background IMG or --random-background (or --alpha-only / --rgba for a cut-out)")
+    return "harmonized"
+
+
+def _background(args: argparse.Namespace):
+    from hamagan.render import random_background
+
+    if args.random_background:
+        path = random_background(args.seed)
+        print(f"background: {path.name}", file=sys.stderr)
+        return path
+    return args.background
+
+
+def _compose(args: argparse.Namespace) -> int:
+    from hamagan.render import png_bytes, render, write_png
+
+    mode = _mode(args)
+    pipe = _load_pipeline(args.checkpoint)
+    output = pipe(args.portrait, args.trimap, background=_background(args) if mode == "harmonized" else None,
+                  direction=args.direction)
+    if output.message and output.message != "person found":
+        print(f"hamagan: {output.message}", file=sys.stderr)
+    image = render(output, mode)
+    if args.output == "-":
+        sys.stdout.buffer.write(png_bytes(image))
+        sys.stdout.buffer.flush()
+        return 0
+    target = Path(args.output or f"{Path(args.portrait).stem}-{mode}.png")
+    write_png(image, target)
+    print(f"wrote {target} ({image.width}x{image.height} {image.mode})", file=sys.stderr)
+    return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from hamagan.batch import run_batch
+
+    in_dir, out_dir = Path(args.in_dir), Path(args.out_dir)
+    if not in_dir.is_dir():
+        raise UsageError(f"{in_dir}: not a folder")
+    mode = _mode(args)
+    pipe = _load_pipeline(args.checkpoint)
+    report = run_batch(pipe, in_dir, out_dir, mode, _background(args) if mode == "harmonized" else None,
+                       Path(args.trimap_dir) if args.trimap_dir else None, args.direction, args.workers)
+    print(f"done {len(report.done)}, already there {len(report.skipped)}, failed {len(report.failed)}",
+          file=sys.stderr)
+    for name, error in sorted(report.failed.items()):
+        print(f"failed {name}: {error}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from hamagan.hub import push_checkpoint
+
+    url = push_checkpoint(Path(args.checkpoint), args.repo_id, token=args.token, private=args.private)
+    print(f"pushed {args.checkpoint} to {args.repo_id}: {url}", file=sys.stderr)
+    return 0
+
+
+def _space(args: argparse.Namespace) -> int:
+    from space.app import launch
+
+    launch(host=args.host, port=args.port, database=args.database, checkpoint=args.checkpoint, study=args.study)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from hamagan.report import run_evaluation
+
+    checkpoints = dict(_labelled(c) for c in args.checkpoint)
+    written = run_evaluation(checkpoints, [Path(d) for d in args.dataset], Path(args.out),
+                             baselines=args.baselines, long_side=args.long_side)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _labelled(value: str) -> tuple[str, str]:
+    """"label=path" or a bare path (labelled by its folder name)."""
+    if "=" in value:
+        label, path = value.split("=", 1)
+        return label, path
+    return Path(value).name or value, value
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", help="checkpoint folder or Hub repo id (default: the bundled model)")
+    parser.add_argument("--background", help="the new background image (fitted to the portrait)")
+    parser.add_argument("--random-background", action="store_true",
+                        help="one of the bundled background photos at random (see --seed)")
+    parser.add_argument("--seed", type=int, help="seed of --random-background")
+    parser.add_argument("--direction", choices=["background", "foreground"], default="background",
+                        help="adjust the background to the portrait (the paper) or the portrait to the background")
+    parser.add_argument("--alpha-only", action="store_true", help="write the alpha matte (8-bit L PNG)")
+    parser.add_argument("--rgba", action="store_true", help="write the cut-out with transparency (RGBA PNG)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hamagan", description="HaMaGAN: joint portrait matting and harmonization.")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    compose = commands.add_parser(
+        "compose", help="cut out one portrait and composite it, harmonized, on a new background",
+        description="Cut out PORTRAIT (automatic trimap unless --trimap) and write the harmonized composite on a "
+                    "new background, or the matte (--alpha-only), or the RGBA cut-out (--rgba), as PNG. "
+                    "-o - writes the PNG to stdout.")
+    compose.add_argument("portrait")
+    compose.add_argument("--trimap", help="0/128/255 trimap of the portrait's size (default: automatic)")
+    compose.add_argument("-o", "--output", help="output PNG path, or - for stdout (default: PORTRAIT-MODE.png)")
+    _model_options(compose)
+    compose.set_defaults(run=_compose)
+
+    batch = commands.add_parser(
+        "batch", help="every image of a folder; resumes, reports unreadable files",
+        description="Process every image under IN_DIR into OUT_DIR (same relative paths, .png). Outputs already "
+                    "written are skipped, so a rerun resumes; unreadable files are reported at the end and the "
+                    "exit code is 1.")
+    batch.add_argument("in_dir")
+    batch.add_argument("out_dir")
+    batch.add_argument("--trimap-dir", help="trimaps named like the portraits (any image suffix)")
+    batch.add_argument("--workers", type=int, default=1, help="images processed at once (threads)")
+    _model_options(batch)
+    batch.set_defaults(run=_batch)
+
+    evaluate = commands.add_parser(
+        "eval", help="the paper's tables: matting and harmonization metrics against baselines",
+        description="Matting SAD/MSE/Grad/Conn on the held-out bundled test portraits (long side 512, 10 px "
+                    "trimap) and harmonization MSE/fMSE/PSNR on the HMH test split, for each checkpoint and the "
+                    "baselines; Markdown + JSON tables, a per-image error figure and a qualitative grid in OUT.")
+    evaluate.add_argument("--dataset", action="append", default=[],
+                          help="built HMH dataset whose test split makes the harmonization table (repeatable)")
+    evaluate.add_argument("--checkpoint", action="append", default=[],
+                          help="LABEL=PATH_OR_REPO (repeat for a sweep, e.g. lambda1=0.02=runs/a/final); "
+                               "default: the bundled model")
+    evaluate.add_argument("--baselines", nargs="*", default=["trimap only", "closed-form", "KNN", "composite",
+                                                              "reinhard"],
+                          help="matting: 'trimap only', closed-form, KNN; harmonization: composite, reinhard")
+    evaluate.add_argument("--long-side", type=int, default=512)
+    evaluate.add_argument("--out", required=True, help="folder for tables and figures")
+    evaluate.set_defaults(run=_eval)
+
+    space = commands.add_parser("space", help="launch the Gradio app (compose + MOS study)")
+    space.add_argument("--host", default="127.0.0.1")
+    space.add_argument("--port", type=int, default=7860)
+    space.add_argument("--database", help="SQLite file of the MOS ratings (default: space/data/ratings.sqlite)")
+    space.add_argument("--checkpoint", help="checkpoint folder or Hub repo id (default: the bundled model)")
+    space.add_argument("--study", help="study folder made by `python -m space.study` (default: the bundled one)")
+    space.set_defaults(run=_space)
+
+    push_model = commands.add_parser("push", help="upload a checkpoint folder (safetensors + card) to the Hub")
+    push_model.add_argument("checkpoint")
+    push_model.add_argument("repo_id")
+    push_model.add_argument("--token", help="Hub token (default: the logged-in one)")
+    push_model.add_argument("--private", action="store_true")
+    push_model.set_defaults(run=_push)
 
     dataset = commands.add_parser("dataset", help="build or publish the HMH dataset")
     dataset_commands = dataset.add_subparsers(dest="dataset_command", required=True)
@@ -93,10 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class UsageError(ValueError):
+    """Arguments that cannot work together."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except ImageError as exc:
+        print(f"hamagan: error: {exc}", file=sys.stderr)
+        return 1
     except (FileNotFoundError, ValueError) as exc:
         print(f"hamagan: error: {exc}", file=sys.stderr)
         return 2

@@ -32,14 +32,15 @@ from hamagan.compose import (
     resize,
     resize_trimap,
 )
-from hamagan.images import ImageError, ImageInput, load_image, tensor_to_array, to_pil
+from hamagan.images import ImageInput, load_image, tensor_to_array, to_pil
 from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
-from hamagan.trimap import load_trimap
+from hamagan.trimap import auto_trimap, load_trimap
 
 Direction = Literal["background", "foreground"]
 DIRECTIONS: tuple[str, ...] = ("background", "foreground")
 WEIGHTS_NAME = "model.safetensors"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
 
@@ -109,6 +110,7 @@ class HaMaGANOutput:
 
     Arrays are float32 in [0, 1] (HxW for alpha and trimap, HxWx3 for images), or PIL images with
     ``output_type="pil"``. ``composite`` and ``harmonized`` are None when no background was given.
+    ``message`` says what the automatic trimap found when none was given.
     """
 
     alpha: np.ndarray | Image.Image
@@ -116,6 +118,7 @@ class HaMaGANOutput:
     foreground: np.ndarray | Image.Image
     composite: np.ndarray | Image.Image | None = None
     harmonized: np.ndarray | Image.Image | None = None
+    message: str = ""
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -143,14 +146,21 @@ class HaMaGANPipeline(
     # -- loading: strict and safetensors-only -------------------------------------------------------
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> HaMaGANPipeline:
-        """Load from a local folder or a Hub repo id (the Hub cache is used offline with HF_HUB_OFFLINE=1).
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike | None = None,
+                        **kwargs) -> HaMaGANPipeline:
+        """Load from a local folder or a Hub repo id (the Hub cache is used offline with HF_HUB_OFFLINE=1);
+        with no argument, the default model bundled with the package.
 
         Weights load strictly from ``model.safetensors``; pickled ``.bin`` files are never read.
 
         Raises:
             ModelNotFoundError: the folder or repository (or its weights) cannot be found.
         """
+        if pretrained_model_name_or_path is None:
+            if not (DEFAULT_CHECKPOINT / WEIGHTS_NAME).is_file():
+                raise ModelNotFoundError(f"the bundled default model is missing from {DEFAULT_CHECKPOINT}; "
+                                         "reinstall hamagan or pass a checkpoint folder or repo id")
+            pretrained_model_name_or_path = DEFAULT_CHECKPOINT
         name = str(pretrained_model_name_or_path)
         if os.path.isdir(name) and not os.path.isfile(os.path.join(name, "config.json")):
             raise ModelNotFoundError(f"{name}: the folder has no config.json; is it a HaMaGAN checkpoint?")
@@ -227,13 +237,25 @@ class HaMaGANPipeline(
         return apply_local_affine(*transform, image if apply_to is None else apply_to).clamp(0, 1)
 
     @torch.no_grad()
+    def harmonize_layers(self, foreground: torch.Tensor, background: torch.Tensor, alpha: torch.Tensor,
+                         direction: str = "background") -> torch.Tensor:
+        """Composite two layers and harmonize: the colour change lands on the adjusted layer only (the
+        background for ``direction="background"``), the other stays exactly as it was."""
+        plain = composite(foreground, background, alpha)
+        if direction == "background":
+            return composite(foreground, self.harmonize(plain, alpha, direction, background), alpha)
+        return composite(self.harmonize(plain, alpha, direction, foreground), background, alpha)
+
+    @torch.no_grad()
     def __call__(self, image: ImageInput, trimap: ImageInput | None = None, background: ImageInput | None = None,
                  direction: str = "background", output_type: Literal["np", "pil"] = "np") -> HaMaGANOutput:
         """Cut out a portrait and, given a new background, composite and harmonize it.
 
         Args:
             image: the portrait (path, PIL image, array or tensor), any size and mode.
-            trimap: 0/128/255 (or 0/0.5/1) of the image's size: array, PIL image or path.
+            trimap: 0/128/255 (or 0/0.5/1) of the image's size: array, PIL image or path; without one, an
+                automatic trimap from the person segmenter (a photo with no clear person gets an
+                all-background trimap, an empty alpha, and a ``message`` saying so).
             background: a new background, fitted to the portrait by scaling to cover and centre-cropping.
             direction: "background" adjusts the background to the portrait (the paper's default),
                 "foreground" the portrait to the background.
@@ -247,11 +269,13 @@ class HaMaGANPipeline(
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         if output_type not in ("np", "pil"):
             raise ValueError(f"output_type must be 'np' or 'pil', got {output_type!r}")
-        if trimap is None:
-            raise ImageError("a trimap is required: pass trimap= (0/128/255 image of the portrait's size)")
-        # 1. Read the inputs once, at full resolution.
+        # 1. Read the inputs once, at full resolution; a trimap is made when none is given.
         device = self.device
         pixels = load_image(image).to(device)
+        message = ""
+        if trimap is None:
+            automatic = auto_trimap(tensor_to_array(pixels.cpu()))
+            trimap, message = automatic.trimap, automatic.message
         trimap_t = load_trimap(trimap, size=tuple(pixels.shape[2:])).to(device)
         # 2. Matting, then foreground colours without the old background.
         alpha = self.matte(pixels, trimap_t)
@@ -261,14 +285,10 @@ class HaMaGANPipeline(
         if background is not None:
             new_background = fit_background(load_image(background).to(device), tuple(pixels.shape[2:]))
             plain = composite(foreground, new_background, alpha)
-            # The colour change lands on the adjusted layer only; the other stays exactly as it was.
-            if direction == "background":
-                harmonized = composite(foreground, self.harmonize(plain, alpha, direction, new_background), alpha)
-            else:
-                harmonized = composite(self.harmonize(plain, alpha, direction, foreground), new_background, alpha)
-            result.update(composite=plain, harmonized=harmonized)
+            result.update(composite=plain,
+                          harmonized=self.harmonize_layers(foreground, new_background, alpha, direction))
         # 4. One conversion to the output type.
         arrays = {k: tensor_to_array(v) for k, v in result.items()}
         if output_type == "pil":
-            return HaMaGANOutput(**{k: to_pil(v) for k, v in arrays.items()})
-        return HaMaGANOutput(**arrays)
+            return HaMaGANOutput(**{k: to_pil(v) for k, v in arrays.items()}, message=message)
+        return HaMaGANOutput(**arrays, message=message)

@@ -17,7 +17,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from hamagan import HaMaGANConfig, HaMaGANPipeline, ImageError, ModelNotFoundError
-from hamagan.samples import background_paths, portrait_paths
+from hamagan.samples import BARE_PORTRAIT, background_paths, portrait_paths
 
 
 def band_trimap(h: int, w: int, band: int = 1) -> np.ndarray:
@@ -86,7 +86,6 @@ def test_large_images_run_at_the_working_size_and_come_back_full(small_config: H
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
-    ({"trimap": None}, ImageError, "trimap is required"),
     ({"trimap": np.zeros((10, 10), np.uint8)}, ImageError, "differs from the image"),
     ({"trimap": np.full((32, 48), 77, np.uint8)}, ImageError, "other than 0/128/255"),
     ({"trimap": np.zeros((32, 48), np.uint8), "direction": "sideways"}, ValueError, "direction"),
@@ -95,6 +94,15 @@ def test_bad_arguments_are_clear_errors(small_pipe: HaMaGANPipeline, kwargs: dic
                                         message: str) -> None:
     with pytest.raises(error, match=message):
         small_pipe(np.zeros((32, 48, 3), np.float32), **kwargs)
+
+
+def test_no_trimap_uses_the_segmenter_and_says_when_there_is_no_person(small_pipe: HaMaGANPipeline) -> None:
+    out = small_pipe(np.zeros((32, 48, 3), np.float32), background=np.ones((20, 20, 3), np.float32))
+    assert "no person" in out.message
+    assert out.alpha.max() == 0 and out.trimap.max() == 0
+    np.testing.assert_allclose(out.composite, 1.0)  # nothing invented: the new background alone
+    found = small_pipe(BARE_PORTRAIT)
+    assert found.message == "person found" and 0.05 < found.alpha.mean() < 0.9
 
 
 def test_unreadable_image_and_empty_image(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
