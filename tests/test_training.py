@@ -198,6 +198,15 @@ def test_two_processes_stay_in_sync_and_a_killed_run_resumes_exactly(tiny_hmh: P
     assert pipe.config.matting.width_mult == 0.25
     assert "val/matting_SAD" in (tmp_path / "whole/final/README.md").read_text()
     assert list((tmp_path / "whole/hamagan").rglob("events.out.tfevents*"))
+    # Every stage leaves its generators; any checkpoint exports the same EMA weights as the run's end.
+    assert sorted(p.name for p in (tmp_path / "whole/stages").iterdir()) == [
+        "0-matting-background", "1-harmonization-background", "2-joint-background"]
+    export = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config), "--export-from",
+                             str(tmp_path / "whole/checkpoints/step-0000008"), "--export-to", str(tmp_path / "x")],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert export.returncode == 0, export.stderr[-2000:]
+    c = load_file(tmp_path / "x/model.safetensors")
+    assert all(torch.equal(a[k], c[k]) for k in a)
 
 
 @pytest.mark.slow

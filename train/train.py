@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", help="a checkpoint folder, or 'latest' (the newest in OUTPUT/checkpoints)")
     parser.add_argument("--push-to-hub", metavar="REPO", help="push the exported generators to this Hub repo")
     parser.add_argument("--stop-after", type=int, help="exit abruptly after this global step (tests a kill)")
+    parser.add_argument("--export-from", metavar="CHECKPOINT",
+                        help="only export the EMA generators of this checkpoint folder (to --export-to) and exit")
+    parser.add_argument("--export-to", metavar="FOLDER", help="where --export-from writes the pipeline")
     return parser.parse_args(argv)
 
 
@@ -57,7 +60,7 @@ class Trainer:
                     else HaMaGANPipeline(config.model))
         if config.init_from and asdict(pipeline.config) != asdict(config.model):
             raise ValueError(f"init_from {config.init_from} has another architecture than the config's model")
-        self.pipeline = pipeline.train()
+        pipeline.train()
         self.critics = nn.ModuleDict({d: SelfAttentionCritic(widths=config.critic_widths)
                                       for d in config.model.directions})
         names = ["matting", *(f"harmonizer/{d}" for d in config.model.directions),
@@ -124,15 +127,14 @@ class Trainer:
         return losses
 
     def export(self, out: Path, metrics: dict[str, float]) -> HaMaGANPipeline:
-        """The EMA generators as a pipeline in ``out`` (safetensors + config + model card)."""
-        self.emas["matting"].copy_to(self.pipeline.matting)
-        for direction, harmonizer in self.pipeline.harmonizers.items():
+        """The EMA generators as a new pipeline saved in ``out`` (safetensors + config + model card)."""
+        pipeline = HaMaGANPipeline(self.config.model)
+        self.emas["matting"].copy_to(pipeline.matting)
+        for direction, harmonizer in pipeline.harmonizers.items():
             self.emas[f"harmonizer/{direction}"].copy_to(harmonizer)
-        self.pipeline.eval()
-        card = model_card(self.config, metrics)
-        self.pipeline.save_pretrained(out)
-        (out / "README.md").write_text(card)
-        return self.pipeline
+        pipeline.save_pretrained(out)
+        (out / "README.md").write_text(model_card(self.config, metrics))
+        return pipeline
 
 
 def model_card(config: TrainConfig, metrics: dict[str, float]) -> str:
@@ -233,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{accelerator.mixed_precision}, {config.total_steps} steps in {len(config.stages)} stages",
               file=sys.stderr)
     trainer = Trainer(config, accelerator)
+    if args.export_from:
+        accelerator.load_state(args.export_from)
+        if accelerator.is_main_process:
+            trainer.export(Path(args.export_to or Path(args.export_from) / "export"), {})
+        return 0
     step = 0
     if args.resume:
         folder = resume_folder(out, args.resume)
@@ -271,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             if step % config.eval_every == 0 or stage_step == stage.steps - 1:
                 metrics = evaluate(trainer, stage) if accelerator.is_main_process else {}
                 accelerator.log(metrics, step)
+            if stage_step == stage.steps - 1 and accelerator.is_main_process:
+                # Each stage's generators, e.g. the separately trained ones before the joint stage.
+                trainer.export(out / "stages" / f"{stage_index}-{stage.name}-{stage.direction}", metrics)
             if step % config.checkpoint_every == 0 or step == config.total_steps:
                 save_checkpoint(trainer, out, step)
             if args.stop_after is not None and step >= args.stop_after:
