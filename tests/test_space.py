@@ -1,0 +1,182 @@
+"""The Space: rating store and statistics, study plans, and the launched app through gradio_client."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hamagan import HaMaGANPipeline
+from hamagan.samples import TEST_PORTRAITS, background_paths, portrait_paths
+from space.ratings import RatingError, RatingStore, consistency, summarize
+from space.study import Study, build_study
+
+RANDOM = "random (the paper's protocol)"
+
+
+def test_store_is_append_only_and_refuses_bad_ratings(tmp_path: Path) -> None:
+    store = RatingStore(tmp_path / "r.sqlite")
+    rater = store.new_rater("s")
+    store.add("s", rater, 0, "item-a", "ours", 4)
+    with pytest.raises(RatingError, match="already rated"):
+        store.add("s", rater, 0, "item-a", "ours", 5)
+    for bad in (0, 6, 3.5, "4", True):
+        with pytest.raises(RatingError, match="whole number from 1"):
+            store.add("s", rater, 1, "item-b", "ours", bad)
+    with sqlite3.connect(tmp_path / "r.sqlite") as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE ratings SET score = 1")
+    with sqlite3.connect(tmp_path / "r.sqlite") as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM ratings")
+    assert [(r["slot"], r["score"]) for r in store.ratings("s")] == [(0, 4)]
+    assert store.to_csv("s").splitlines()[0] == "id,study,rater_id,slot,item_id,method,score,created"
+
+
+def test_statistics_are_over_raters() -> None:
+    def rows(rater, scores, method="ours"):
+        return [{"rater_id": rater, "method": method, "item_id": f"i{k}", "slot": k, "score": s}
+                for k, s in enumerate(scores)]
+    # Rater means 4.0 (4, 4), 2.0 (1, 3), 3.0: MOS 3.0, SD 1.0, CI t(0.975, 2) = 4.303 * 1 / sqrt(3) = 2.484.
+    ratings = rows("a", [4, 4]) + rows("b", [1, 3]) + rows("c", [3]) + rows("a", [5], "real")
+    ours = {r.method: r for r in summarize(ratings)}["ours"]
+    assert (ours.mos, ours.sd, ours.raters, ours.ratings) == (3.0, 1.0, 3, 5)
+    assert ours.ci95 == pytest.approx(2.4841, abs=1e-3)
+    # Rater a saw item i0 twice (slots 0 and 5): scores 4 and 2 -> |difference| 2.
+    repeated = rows("a", [4]) + [{"rater_id": "a", "method": "ours", "item_id": "i0", "slot": 5, "score": 2}]
+    assert consistency(repeated) == {"pairs": 1, "mean_abs_difference": 2.0, "identical": 0.0}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory, small_pipe: HaMaGANPipeline) -> Path:
+    folder = tmp_path_factory.mktemp("checkpoint")
+    small_pipe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory, tiny_hmh: Path, checkpoint: Path) -> Study:
+    return build_study(tiny_hmh, {"ours": str(checkpoint)}, tmp_path_factory.mktemp("study"), rows=3)
+
+
+def test_study_plans_are_per_rater_with_repeats_in_their_own_slots(study: Study) -> None:
+    assert {i.method for i in study.items} == {"composite", "reinhard", "ours", "real"}
+    a, b = study.plan("rater-a"), study.plan("rater-b")
+    assert a == study.plan("rater-a") and [s.item for s in a] != [s.item for s in b]
+    assert len(a) == len(study.items) + study.repeats
+    assert sorted({s.item.item_id for s in a}) == sorted(i.item_id for i in study.items)
+    repeats = [s for s in a if s.repeat]
+    assert len(repeats) == study.repeats and all(s.slot >= len(a) // 2 for s in repeats)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path, study: Study):
+    """The app launched in this process on a free port, with a record of every non-loopback connection."""
+    outside: list[object] = []
+    original = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and self.family != socket.AF_UNIX:
+            outside.append(address)
+        return original(self, address)
+
+    socket.socket.connect = guarded
+    from space.app import THEME, build_app, make_services
+
+    services = make_services(tmp_path_factory.mktemp("db") / "ratings.sqlite", str(checkpoint), str(study.folder))
+    app = build_app(services)
+    app.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
+                                                  theme=THEME, show_error=True, quiet=True)
+    yield app.local_url, services, outside
+    app.close()
+    socket.socket.connect = original
+
+
+def _client(url: str):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def test_compose_endpoint_returns_every_layer_at_full_size(app_url, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    url, _, outside = app_url
+    portrait = tmp_path / "p.jpg"
+    Image.open(portrait_paths(TEST_PORTRAITS[1])[0]).resize((300, 200)).save(portrait)
+    wide = tmp_path / "wide.png"
+    Image.open(background_paths()[0]).resize((600, 100)).save(wide)  # another aspect ratio: fitted
+    client = _client(url)
+    alpha, trimap, composite, harmonized, downloads, message = client.predict(
+        handle_file(str(portrait)), "automatic", None, None, "my upload", handle_file(str(wide)), "background",
+        api_name="/compose")
+    assert message == "person found"
+    for path, mode in ((alpha, "L"), (trimap, "L"), (composite, "RGB"), (harmonized, "RGB")):
+        image = Image.open(path)
+        assert image.size == (300, 200) and image.mode == mode and image.format == "PNG"
+    assert sorted(Path(d).name for d in downloads) == ["cutout.png", "harmonized.png"]
+    assert Image.open([d for d in downloads if d.endswith("cutout.png")][0]).mode == "RGBA"
+    assert outside == []  # starting and composing stay on this machine
+
+
+def test_bad_uploads_get_clear_messages(app_url, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    client = _client(app_url[0])
+    (tmp_path / "notes.jpg").write_text("not an image")
+    with pytest.raises(Exception, match="not a readable image"):
+        client.predict(handle_file(str(tmp_path / "notes.jpg")), "automatic", None, None, RANDOM, None,
+                       "background", api_name="/compose")
+    Image.new("RGB", (5200, 5000)).save(tmp_path / "huge.png")
+    with pytest.raises(Exception, match="26 megapixels; the limit is 25"):
+        client.predict(handle_file(str(tmp_path / "huge.png")), "automatic", None, None, RANDOM, None,
+                       "background", api_name="/compose")
+    with pytest.raises(Exception, match="upload a trimap"):
+        client.predict(handle_file(str(portrait_paths(TEST_PORTRAITS[0])[0])), "upload", None, None, RANDOM, None,
+                       "background", api_name="/compose")
+
+
+def test_rating_endpoints_store_each_rating_once_and_refuse_bad_ones(app_url) -> None:
+    url, services, _ = app_url
+    client = _client(url)
+    rater, image, slot, progress, _ = client.predict(api_name="/start")
+    assert slot == 0 and Path(image).exists() and progress.startswith("Item 1 of")
+    for _ in range(3):
+        image, slot, progress, _ = client.predict(rater, slot, 4, api_name="/rate")
+    assert slot == 3 and progress.startswith("Item 4 of")
+    for bad_args, message in (((rater, 0, 5), "already rated"), ((rater, 999, 3), "unknown item"),
+                              ((rater, 3, 7), "not in the list of choices"), (("nobody", 3, 3), "unknown rater")):
+        with pytest.raises(Exception, match=message):
+            client.predict(*bad_args, api_name="/rate")
+    stored = [r for r in services.store.ratings(services.study.study_id) if r["rater_id"] == rater]
+    assert [(r["slot"], r["score"]) for r in stored] == [(0, 4), (1, 4), (2, 4)]
+    table, chart, text, csv_path = client.predict(api_name="/results")
+    assert sum(row[5] for row in table["data"]) == len(services.store.ratings(services.study.study_id))
+    assert Image.open(chart).size[0] > 400 and Path(csv_path).read_text().count("\n") > 3
+
+
+def test_concurrent_raters_lose_and_duplicate_nothing(app_url) -> None:
+    url, services, _ = app_url
+    before = len(services.store.ratings())
+
+    def rater_session(seed: int) -> list[int]:
+        client = _client(url)
+        rater, _, slot, _, _ = client.predict(api_name="/start")
+        rng = np.random.default_rng(seed)
+        slots = []
+        for _ in range(6):
+            slots.append(slot)
+            _, slot, _, _ = client.predict(rater, slot, int(rng.integers(1, 6)), api_name="/rate")
+        return slots
+
+    with ThreadPoolExecutor(6) as pool:
+        sessions = list(pool.map(rater_session, range(6)))
+    ratings = services.store.ratings()[before:]
+    assert len(ratings) == 36 == sum(len(s) for s in sessions)
+    assert len({(r["rater_id"], r["slot"]) for r in ratings}) == 36
+    assert threading.active_count() < 200
