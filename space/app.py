@@ -189,7 +189,8 @@ def build_app(services: Services) -> gr.Blocks:
         with gr.Tab("Compose"):
             with gr.Row():
                 with gr.Column():
-                    portrait = gr.File(label="Portrait (image file)", file_types=["image"], type="filepath")
+                    portrait = gr.File(label="Portrait (image file)", file_types=["image"], type="filepath",
+                                       elem_id="portrait")
                     examples = [str(samples.portrait_paths(i)[0]) for i in samples.TEST_PORTRAITS]
                     gr.Examples([*examples, str(samples.BARE_PORTRAIT)], inputs=portrait,
                                 label="Examples (held-out bundled portraits)")
@@ -209,13 +210,13 @@ def build_app(services: Services) -> gr.Blocks:
                     direction = gr.Radio([("adjust the background to the portrait (the paper)", "background"),
                                           ("adjust the portrait to the background", "foreground")],
                                          value="background", label="Direction")
-                    run = gr.Button("Compose", variant="primary")
+                    run = gr.Button("Compose", variant="primary", elem_id="compose")
             message = gr.Markdown()
             with gr.Row():
                 alpha_out = gr.Image(label="Alpha", format="png", type="pil")
                 trimap_out = gr.Image(label="Trimap used", format="png", type="pil")
                 composite_out = gr.Image(label="Plain composite", format="png", type="pil")
-                harmonized_out = gr.Image(label="Harmonized", format="png", type="pil")
+                harmonized_out = gr.Image(label="Harmonized", format="png", type="pil", elem_id="harmonized")
             downloads = gr.File(label="Downloads: harmonized result and RGBA cut-out (PNG)", file_count="multiple")
             start.click(start_editor, portrait, editor, api_name="auto_trimap").then(
                 lambda: TRIMAP_MODES[1], None, trimap_mode, api_name=False)
@@ -227,19 +228,19 @@ def build_app(services: Services) -> gr.Blocks:
             gr.Markdown(f"### {QUESTION}\nImages are shown one at a time in an order of their own for each rater; "
                         "the method that made each image is hidden.")
             rater = gr.Textbox(label="Your anonymous rater id", interactive=False)
-            begin = gr.Button("Start rating", variant="primary")
-            shown = gr.Image(label="Item", type="filepath", interactive=False, height=420)
+            begin = gr.Button("Start rating", variant="primary", elem_id="start-rating")
+            shown = gr.Image(label="Item", type="filepath", interactive=False, height=420, elem_id="item")
             slot = gr.Number(label="Slot", value=-1, precision=0, visible=False)
-            progress_text = gr.Markdown()
+            progress_text = gr.Markdown(elem_id="rating-progress")
             score = gr.Radio([("1 bad", 1), ("2 poor", 2), ("3 fair", 3), ("4 good", 4), ("5 excellent", 5)],
-                             label="Score")
-            submit = gr.Button("Submit rating")
+                             label="Score", elem_id="score")
+            submit = gr.Button("Submit rating", elem_id="submit-rating")
             begin.click(start_rating, None, [rater, shown, slot, progress_text, score], api_name="start")
             submit.click(rate, [rater, slot, score], [shown, slot, progress_text, score], api_name="rate")
         with gr.Tab("Results"):
-            refresh = gr.Button("Refresh results")
+            refresh = gr.Button("Refresh results", elem_id="refresh")
             table = gr.Dataframe(headers=["method", "MOS", "SD", "95% CI ±", "raters", "ratings"],
-                                 label="Mean opinion scores (spread over raters)")
+                                 label="Mean opinion scores (spread over raters)", elem_id="results-table")
             chart = gr.Image(label="MOS with 95% confidence intervals", format="png", type="pil")
             consistency_text = gr.Markdown()
             csv_file = gr.File(label="All ratings (CSV)")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -39,3 +42,43 @@ def tiny_hmh(tmp_path_factory: pytest.TempPathFactory):
     build_dataset(open_source(str(samples.PORTRAITS)), out, BuildOptions(size=96, keep_aspect=True),
                   test_ids=set(samples.TEST_PORTRAITS), progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def saved_small_pipe(tmp_path_factory: pytest.TempPathFactory, small_pipe: HaMaGANPipeline) -> Path:
+    folder = tmp_path_factory.mktemp("checkpoint")
+    small_pipe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def study(tmp_path_factory: pytest.TempPathFactory, tiny_hmh: Path, saved_small_pipe: Path):
+    """A MOS study of the 3 test rows of the tiny dataset (composite, Reinhard, the small model, real)."""
+    from space.study import build_study
+
+    return build_study(tiny_hmh, {"ours": str(saved_small_pipe)}, tmp_path_factory.mktemp("study"), rows=3)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory, saved_small_pipe: Path, study):
+    """The app launched in this process on a free port, with a record of every non-loopback connection."""
+    outside: list[object] = []
+    original = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and self.family != socket.AF_UNIX:
+            outside.append(address)
+        return original(self, address)
+
+    socket.socket.connect = guarded
+    from space.app import THEME, build_app, make_services
+
+    database = tmp_path_factory.mktemp("db") / "ratings.sqlite"
+    services = make_services(database, str(saved_small_pipe), str(study.folder))
+    app = build_app(services)
+    app.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
+                                                  theme=THEME, show_error=True, quiet=True)
+    yield app.local_url, services, outside
+    app.close()
+    socket.socket.connect = original

@@ -12,16 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hamagan import HaMaGANPipeline
 from hamagan.cli import main
 from hamagan.samples import BARE_PORTRAIT, background_paths, portrait_paths
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory, small_pipe: HaMaGANPipeline) -> Path:
-    folder = tmp_path_factory.mktemp("checkpoint")
-    small_pipe.save_pretrained(folder)
-    return folder
+@pytest.fixture
+def checkpoint(saved_small_pipe: Path) -> Path:
+    return saved_small_pipe
 
 
 @pytest.fixture(scope="module")

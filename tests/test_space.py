@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -12,10 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hamagan import HaMaGANPipeline
 from hamagan.samples import TEST_PORTRAITS, background_paths, portrait_paths
 from space.ratings import RatingError, RatingStore, consistency, summarize
-from space.study import Study, build_study
+from space.study import Study
 
 RANDOM = "random (the paper's protocol)"
 
@@ -51,18 +49,6 @@ def test_statistics_are_over_raters() -> None:
     assert consistency(repeated) == {"pairs": 1, "mean_abs_difference": 2.0, "identical": 0.0}
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory, small_pipe: HaMaGANPipeline) -> Path:
-    folder = tmp_path_factory.mktemp("checkpoint")
-    small_pipe.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory, tiny_hmh: Path, checkpoint: Path) -> Study:
-    return build_study(tiny_hmh, {"ours": str(checkpoint)}, tmp_path_factory.mktemp("study"), rows=3)
-
-
 def test_study_plans_are_per_rater_with_repeats_in_their_own_slots(study: Study) -> None:
     assert {i.method for i in study.items} == {"composite", "reinhard", "ours", "real"}
     a, b = study.plan("rater-a"), study.plan("rater-b")
@@ -71,30 +57,6 @@ def test_study_plans_are_per_rater_with_repeats_in_their_own_slots(study: Study)
     assert sorted({s.item.item_id for s in a}) == sorted(i.item_id for i in study.items)
     repeats = [s for s in a if s.repeat]
     assert len(repeats) == study.repeats and all(s.slot >= len(a) // 2 for s in repeats)
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path, study: Study):
-    """The app launched in this process on a free port, with a record of every non-loopback connection."""
-    outside: list[object] = []
-    original = socket.socket.connect
-
-    def guarded(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and self.family != socket.AF_UNIX:
-            outside.append(address)
-        return original(self, address)
-
-    socket.socket.connect = guarded
-    from space.app import THEME, build_app, make_services
-
-    services = make_services(tmp_path_factory.mktemp("db") / "ratings.sqlite", str(checkpoint), str(study.folder))
-    app = build_app(services)
-    app.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
-                                                  theme=THEME, show_error=True, quiet=True)
-    yield app.local_url, services, outside
-    app.close()
-    socket.socket.connect = original
 
 
 def _client(url: str):
