@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", required=True, help="YAML training config (train/configs/)")
     parser.add_argument("--output-dir", help="override the config's output_dir")
     parser.add_argument("--num-processes", type=int, help="override the expected number of processes")
+    parser.add_argument("--seed", type=int, help="override the config's seed")
+    parser.add_argument("--init-from", help="override the config's init_from (a pipeline folder or repo id)")
     parser.add_argument("--resume", help="a checkpoint folder, or 'latest' (the newest in OUTPUT/checkpoints)")
     parser.add_argument("--push-to-hub", metavar="REPO", help="push the exported generators to this Hub repo")
     parser.add_argument("--stop-after", type=int, help="exit abruptly after this global step (tests a kill)")
@@ -219,7 +221,8 @@ def replica_checksums(accelerator: Accelerator, models: dict[str, nn.Module]) ->
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    config = load_config(args.config, {"output_dir": args.output_dir, "num_processes": args.num_processes})
+    config = load_config(args.config, {"output_dir": args.output_dir, "num_processes": args.num_processes,
+                                       "seed": args.seed, "init_from": args.init_from})
     use_cpu = not torch.cuda.is_available() or os.environ.get("ACCELERATE_USE_CPU", "").lower() == "true"
     accelerator = Accelerator(cpu=use_cpu, mixed_precision=config.mixed_precision, log_with="tensorboard",
                               project_dir=config.output_dir,
