@@ -142,3 +142,22 @@ def test_concurrent_raters_lose_and_duplicate_nothing(app_url) -> None:
     assert len(ratings) == 36 == sum(len(s) for s in sessions)
     assert len({(r["rater_id"], r["slot"]) for r in ratings}) == 36
     assert threading.active_count() < 200
+
+
+def test_brushed_trimap_starts_from_the_automatic_one_and_keeps_the_strokes() -> None:
+    from space.app import decode_editor, start_editor, trimap_layer
+
+    portrait = str(portrait_paths(TEST_PORTRAITS[2])[0])
+    value = start_editor(portrait)
+    layer = value["layers"][0]
+    automatic = decode_editor(value, layer.shape[:2])
+    assert set(np.unique(automatic).tolist()) == {0.0, 0.5, 1.0}
+    round_trip = decode_editor({"layers": [trimap_layer(automatic)]}, automatic.shape)
+    np.testing.assert_array_equal(round_trip, automatic)
+    # A white stroke (person) over the top-left corner, painted opaque on the layer.
+    stroke = layer.copy()
+    stroke[:20, :30] = (255, 255, 255, 255)
+    edited = decode_editor({"background": None, "layers": [stroke]}, layer.shape[:2])
+    assert (edited[:20, :30] == 1.0).all() and (edited[20:] == automatic[20:]).all()
+    with pytest.raises(Exception, match="Start from the automatic trimap"):
+        decode_editor(None, (4, 4))
