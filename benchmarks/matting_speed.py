@@ -14,8 +14,8 @@ import argparse
 import torch
 
 from hamagan import HaMaGANPipeline
-from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case
-from hamagan.report import matting_table, pipeline_matting
+from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case, markdown_table
+from hamagan.report import pipeline_matting
 from hamagan.samples import portrait_ids
 
 
@@ -29,7 +29,7 @@ def main() -> None:
     ours = evaluate_matting(pipeline_matting(pipe), cases, "ours (G_m)", progress=False)
     reference = evaluate_matting(closed_form, cases, "closed-form", progress=False)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(cases)} portraits ({args.split})")
-    print(matting_table([ours, reference]))
+    print(markdown_table([ours, reference]))
     ratio = reference.mean()["seconds"] / ours.mean()["seconds"]
     print(f"\nours: {ours.mean()['seconds']:.3f} s per image, closed-form {reference.mean()['seconds']:.3f} s: "
           f"ours is {ratio:.1f}x faster")

@@ -105,5 +105,5 @@ def markdown_table(reports: Sequence[MattingReport]) -> str:
     for report in reports:
         m = report.mean()
         lines.append(f"| {report.method} | {m['SAD']:.2f} | {m['MSE']:.4f} | {m['Grad']:.2f} | {m['Conn']:.2f} "
-                     f"| {m['seconds']:.2f} |")
+                     f"| {m['seconds']:.3f} |")
     return "\n".join(lines)

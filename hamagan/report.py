@@ -19,7 +19,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from hamagan.color import from_color_space, to_color_space
-from hamagan.evaluation import BASELINES, MattingCase, MattingReport, evaluate_matting, load_matting_case
+from hamagan.evaluation import (
+    BASELINES,
+    MattingCase,
+    evaluate_matting,
+    load_matting_case,
+    markdown_table,
+)
 from hamagan.images import array_to_tensor, tensor_to_array, to_pil
 from hamagan.metrics import harmonization_metrics
 from hamagan.pipeline import HaMaGANPipeline
@@ -124,15 +130,6 @@ def evaluate_harmonization(method: HarmonizationMethod, cases: Sequence[Harmoniz
     return report
 
 
-def matting_table(reports: Sequence[MattingReport]) -> str:
-    lines = ["| method | SAD | MSE | Grad | Conn | s/img |", "|---|---|---|---|---|---|"]
-    for r in reports:
-        m = r.mean()
-        lines.append(f"| {r.method} | {m['SAD']:.2f} | {m['MSE']:.4f} | {m['Grad']:.2f} | {m['Conn']:.2f} "
-                     f"| {m['seconds']:.3f} |")
-    return "\n".join(lines)
-
-
 def harmonization_table(reports: Sequence[HarmonizationReport]) -> str:
     lines = ["| method | MSE | fMSE | PSNR (dB) |", "|---|---|---|---|"]
     for r in reports:
@@ -199,14 +196,14 @@ def run_evaluation(checkpoints: dict[str, str | None], datasets: Sequence[Path],
     written[0].write_text(json.dumps(results, indent=2, default=str))
     first = list(pipes)[0]
     table1 = [r for r in matting if r.method == first or r.method not in pipes]
-    text = f"## Matting (test portraits, long side {long_side}, 10 px trimap)\n\n{matting_table(table1)}\n"
+    text = f"## Matting (test portraits, long side {long_side}, 10 px trimap)\n\n{markdown_table(table1)}\n"
     if harmonization:
         rows = [r for r in harmonization if r.method == first or r.method not in pipes]
         text += f"\n## Harmonization (HMH test split, {len(h_cases)} composites)\n\n{harmonization_table(rows)}\n"
     written[1].write_text(text)
     if len(pipes) > 1:
         sweep = [r for r in matting if r.method in pipes]
-        text2 = f"## Sweep over checkpoints: matting\n\n{matting_table(sweep)}\n"
+        text2 = f"## Sweep over checkpoints: matting\n\n{markdown_table(sweep)}\n"
         if harmonization:
             swept = [r for r in harmonization if r.method in pipes]
             text2 += f"\n## Sweep: harmonization\n\n{harmonization_table(swept)}\n"

@@ -82,3 +82,17 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, saved_small_pipe: Path, st
     yield app.local_url, services, outside
     app.close()
     socket.socket.connect = original
+
+
+@pytest.fixture
+def fake_hub(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Replaces HfApi's repo creation and folder upload; returns what upload_folder was asked to send."""
+    sent: dict = {}
+
+    def fake_upload(self, *, folder_path, repo_id, repo_type, allow_patterns, commit_message):
+        sent.update(folder=folder_path, repo=repo_id, type=repo_type, files=allow_patterns)
+        return "commit-url"
+
+    monkeypatch.setattr("huggingface_hub.HfApi.create_repo", lambda self, *a, **k: None)
+    monkeypatch.setattr("huggingface_hub.HfApi.upload_folder", fake_upload)
+    return sent

@@ -101,15 +101,8 @@ def test_eval_writes_tables_and_figures(checkpoint: Path, tmp_path: Path, tiny_h
         assert Image.open(out / name).size[0] > 400
 
 
-def test_push_uploads_exactly_the_checkpoint_files(checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent = {}
-
-    def fake_upload(self, *, folder_path, repo_id, repo_type, allow_patterns, commit_message):
-        sent.update(folder=folder_path, repo=repo_id, type=repo_type, files=allow_patterns)
-        return "commit-url"
-
-    monkeypatch.setattr("huggingface_hub.HfApi.create_repo", lambda self, *a, **k: None)
-    monkeypatch.setattr("huggingface_hub.HfApi.upload_folder", fake_upload)
+def test_push_uploads_exactly_the_checkpoint_files(checkpoint: Path, fake_hub: dict) -> None:
+    sent = fake_hub
     assert main(["push", str(checkpoint), "someone/hamagan"]) == 0
     assert sent == {"folder": str(checkpoint), "repo": "someone/hamagan", "type": "model",
                     "files": ["config.json", "model.safetensors", "README.md"]}

@@ -162,17 +162,10 @@ def test_hf_dataset_and_aisegment_sources(pairs: Path, tmp_path: Path) -> None:
     np.testing.assert_allclose(alpha, expected, atol=1e-6)
 
 
-def test_push_sends_exactly_the_hub_folder(pairs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_push_sends_exactly_the_hub_folder(pairs: Path, tmp_path: Path, fake_hub: dict) -> None:
     out = tmp_path / "out"
     assert main(["dataset", "build", str(pairs), str(out), "--size", "48"]) == 0
-    sent = {}
-
-    def fake_upload(self, *, folder_path, repo_id, repo_type, allow_patterns, commit_message):
-        sent.update(folder=folder_path, repo=repo_id, type=repo_type, files=allow_patterns)
-        return "commit-url"
-
-    monkeypatch.setattr("huggingface_hub.HfApi.create_repo", lambda self, *a, **k: None)
-    monkeypatch.setattr("huggingface_hub.HfApi.upload_folder", fake_upload)
+    sent = fake_hub
     assert push_dataset(out, "someone/hmh") == "commit-url"
     parquet = sorted(f"data/{p.name}" for p in (out / "data").glob("*.parquet"))
     assert sent["files"] == parquet + ["README.md", f"licenses/{pairs.name}-LICENSE"] == hub_files(out)
