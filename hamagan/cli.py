@@ -208,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", required=True, help="folder for tables and figures")
     evaluate.set_defaults(run=_eval)
 
-    space = commands.add_parser("space", help="launch the Gradio app (compose + MOS study)")
+    space = commands.add_parser(
+        "space", help="launch the Gradio app (compose + MOS study)",
+        description="Serve the app: Compose (a portrait on a new background, harmonized), Rate (the MOS study) "
+                    "and Results. Offline unless HAMAGAN_RATINGS_REPO and HF_TOKEN are set.")
     space.add_argument("--host", default="127.0.0.1")
     space.add_argument("--port", type=int, default=7860)
     space.add_argument("--database", help="SQLite file of the MOS ratings (default: space/data/ratings.sqlite)")
@@ -216,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--study", help="study folder made by `python -m space.study` (default: the bundled one)")
     space.set_defaults(run=_space)
 
-    push_model = commands.add_parser("push", help="upload a checkpoint folder (safetensors + card) to the Hub")
+    push_model = commands.add_parser(
+        "push", help="upload a checkpoint folder (safetensors + card) to the Hub",
+        description="Check that the checkpoint loads, then upload its config.json, model.safetensors and README.md "
+                    "(model card) to a Hub model repo in one commit.")
     push_model.add_argument("checkpoint")
     push_model.add_argument("repo_id")
     push_model.add_argument("--token", help="Hub token (default: the logged-in one)")

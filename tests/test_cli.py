@@ -62,10 +62,12 @@ def test_usage_errors_exit_2_and_bad_inputs_exit_1(checkpoint: Path, small_portr
     assert main(["compose", str(tmp_path / "text.jpg"), "--checkpoint", str(checkpoint), "--rgba"]) == 1
     assert "text.jpg" in capsys.readouterr().err
     assert main(["compose", str(small_portrait), "--checkpoint", str(tmp_path / "nowhere"), "--rgba"]) == 2
-    with pytest.raises(SystemExit) as exit_info:
-        main(["compose", "--help"])
-    assert exit_info.value.code == 0
-    assert "stdout" in capsys.readouterr().out
+    for command, phrase in (("compose", "stdout"), ("batch", "resumes"), ("eval", "tables"), ("space", "MOS"),
+                            ("push", "checkpoint"), ("dataset", "build")):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert phrase in capsys.readouterr().out
 
 
 def test_batch_finishes_the_rest_names_the_bad_files_and_resumes(checkpoint: Path, small_portrait: Path,
