@@ -129,11 +129,14 @@ class Trainer:
         return losses
 
     def export(self, out: Path, metrics: dict[str, float]) -> HaMaGANPipeline:
-        """The EMA generators as a new pipeline saved in ``out`` (safetensors + config + model card)."""
+        """The generators (EMA weights, or the live ones with ``ema_decay: 0``) as a new pipeline in ``out``."""
         pipeline = HaMaGANPipeline(self.config.model)
-        self.emas["matting"].copy_to(pipeline.matting)
-        for direction, harmonizer in pipeline.harmonizers.items():
-            self.emas[f"harmonizer/{direction}"].copy_to(harmonizer)
+        targets = {"matting": pipeline.matting, **{f"harmonizer/{d}": h for d, h in pipeline.harmonizers.items()}}
+        for name, target in targets.items():
+            if self.config.ema_decay > 0:
+                self.emas[name].copy_to(target)
+            else:
+                target.load_state_dict(self.accelerator.unwrap_model(self.models[name]).state_dict())
         pipeline.save_pretrained(out)
         (out / "README.md").write_text(model_card(self.config, metrics))
         return pipeline

@@ -1,4 +1,9 @@
-"""Exponential moving average of a model's weights (checkpointable with ``accelerator.save_state``)."""
+"""Exponential moving average of a model's parameters (checkpointable with ``accelerator.save_state``).
+
+Only parameters are averaged. Buffers (batch-norm statistics) are copied from the live model: averaging
+them as well gives statistics that belong to no network (measured here: an averaged IndexNet scored SAD 6.0
+where its live weights scored 1.17). ``decay=0`` keeps the live weights themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,17 @@ from torch import nn
 
 
 class EMA:
-    """Shadow copy of a model's parameters and buffers: shadow = decay * shadow + (1 - decay) * current."""
+    """shadow = decay * shadow + (1 - decay) * current for parameters; buffers follow the live model."""
 
     def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
         self.decay = decay
+        self.parameters = {name for name, _ in model.named_parameters()}
         self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         for name, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
+            if name in self.parameters and self.decay > 0:
                 self.shadow[name].lerp_(value.float(), 1 - self.decay)
             else:
                 self.shadow[name].copy_(value)
