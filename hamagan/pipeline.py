@@ -65,6 +65,7 @@ class HarmonizerConfig:
     num_downs: int = 8
     attention_levels: int = 3
     dropout: float = 0.5
+    residual: bool = False
 
 
 @dataclass

@@ -52,16 +52,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool) -> None:
+    """Copy the generators of a pipeline checkpoint whose architecture matches; the others start fresh."""
+    start = HaMaGANPipeline.from_pretrained(source)
+    if asdict(start.config.matting) != asdict(pipeline.config.matting):
+        raise ValueError(f"init_from {source}: its matting network differs from the config's")
+    pipeline.matting.load_state_dict(start.matting.state_dict())
+    same = asdict(start.config.harmonizer) == asdict(pipeline.config.harmonizer)
+    for direction, harmonizer in pipeline.harmonizers.items():
+        if same and direction in start.harmonizers:
+            harmonizer.load_state_dict(start.harmonizers[direction].state_dict())
+        elif verbose:
+            print(f"train.py: the {direction} harmonizer starts fresh (not in {source} with this architecture)",
+                  file=sys.stderr)
+
+
 class Trainer:
     """Holds the prepared models, optimizers and EMAs of one run."""
 
     def __init__(self, config: TrainConfig, accelerator: Accelerator) -> None:
         self.config, self.accelerator = config, accelerator
         set_seed(config.seed)
-        pipeline = (HaMaGANPipeline.from_pretrained(config.init_from) if config.init_from
-                    else HaMaGANPipeline(config.model))
-        if config.init_from and asdict(pipeline.config) != asdict(config.model):
-            raise ValueError(f"init_from {config.init_from} has another architecture than the config's model")
+        pipeline = HaMaGANPipeline(config.model)
+        if config.init_from:
+            initialise_from(pipeline, config.init_from, accelerator.is_main_process)
         pipeline.train()
         self.critics = nn.ModuleDict({d: SelfAttentionCritic(widths=config.critic_widths)
                                       for d in config.model.directions})
@@ -157,9 +171,11 @@ def model_card(config: TrainConfig, metrics: dict[str, float]) -> str:
 def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,
                 backgrounds: list) -> DataLoader:
     rows = load_rows(config.datasets[stage.direction], "train")
+    # Fresh backgrounds for the harmonization stage only: the joint stage's critic must see real photos as I.
     options = SampleOptions(kind="crop" if stage.name == "matting" else "full", size=config.size,
-                            scale=config.scale, trimap_radius=config.trimap_radius, keep_original=config.keep_original)
-    samples = HMHSamples(rows, options, backgrounds if stage.name == "matting" else (), seed=config.seed)
+                            scale=config.scale, trimap_radius=config.trimap_radius, keep_original=config.keep_original,
+                            fresh_background=config.fresh_background if stage.name == "harmonization" else 0.0)
+    samples = HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed)
     sampler = StreamSampler(config.batch_size, accelerator.process_index, accelerator.num_processes, start_step)
     # Its own generator: creating a loader must not draw from the global RNG that dropout uses, or a resumed
     # run (which creates one mid-stage) would diverge from an uninterrupted one.

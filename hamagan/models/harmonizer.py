@@ -5,6 +5,10 @@ Cong et al., "DoveNet: Deep Image Harmonization via Domain Verification", CVPR 2
 composite and its mask, with batch norm, where at the three skip levels below the outermost the
 concatenated skip + decoder features are multiplied by sigmoid(1x1 convolution of themselves). The
 defaults are the paper's configuration (8 downsamplings, 64 base channels, 4 inputs): 54,759,939 parameters.
+
+``residual=True`` (not in the paper) predicts a change added to the composite, starting from zero: trained
+from scratch on a dozen portraits for minutes, the direct output stays worse than the untouched composite
+(validation PSNR 9.9 dB against 17.5 dB after 500 steps), while the residual form starts at the composite.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ class AttentionUNetHarmonizer(nn.Module):
     """
 
     def __init__(self, in_channels: int = 4, out_channels: int = 3, base_channels: int = 64, num_downs: int = 8,
-                 attention_levels: int = 3, dropout: float = 0.5) -> None:
+                 attention_levels: int = 3, dropout: float = 0.5, residual: bool = False) -> None:
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"num_downs must be at least 5, got {num_downs}")
@@ -68,7 +72,12 @@ class AttentionUNetHarmonizer(nn.Module):
         for depth, (outer, inner) in enumerate(((c * 4, c * 8), (c * 2, c * 4), (c, c * 2))):
             level = UNetLevel(outer, inner, level, attention=depth >= 3 - attention_levels)
         self.net = UNetLevel(out_channels, c, level, in_channels=in_channels, outermost=True)
+        self.residual = residual
+        if residual:  # start as the identity: the last layer's change is zero until trained
+            last = self.net.up[1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         out = self.net(torch.cat([composite * 2 - 1, alpha], dim=1))
-        return (out + 1) / 2
+        return composite + out / 2 if self.residual else (out + 1) / 2

@@ -78,6 +78,7 @@ class TrainConfig:
     scale: tuple[float, float] = (0.6, 1.2)
     trimap_radius: tuple[int, int] = (3, 15)
     keep_original: float = 0.3
+    fresh_background: float = 0.0
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999

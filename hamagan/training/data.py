@@ -7,7 +7,11 @@ Two kinds:
   background photo; the trimap is regrown from the alpha with a random radius.
 - ``"full"`` (harmonization, joint): the whole row resized to a ``size`` square, as G_h runs at inference,
   with the layers the joint step needs: real image I, foreground F, inpainted background B, and the two
-  layers of the disharmonious composite (the adjusted one and the real image).
+  layers of the disharmonious composite (the adjusted one and the real image). With probability
+  ``fresh_background`` the portrait is recomposited over a random crop of a background photo and a fresh
+  HMH transform (Reinhard towards another photo, or illumination) makes the disharmonious layer: with
+  a dozen portraits, a harmonizer trained on their rows alone memorises their real backgrounds (measured:
+  PSNR 22 dB on training rows, 9 dB on an unseen portrait, below the untouched composite's 17 dB).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from hamagan.data.builder import BuildOptions, apply_transform, random_transform
 from hamagan.images import to_array
 from hamagan.trimap import trimap_from_alpha
 
@@ -38,6 +43,7 @@ class SampleOptions:
     keep_original: float = 0.3
     edge_centred: float = 0.8
     flip: bool = True
+    fresh_background: float = 0.0
 
 
 def load_backgrounds(paths: Sequence[Path], long_side: int = 640) -> list[np.ndarray]:
@@ -127,7 +133,12 @@ class HMHSamples(Dataset):
     def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, 1, position])
         layers = self._layers(self.row_index(position))
-        sample = self._crop(rng, layers) if self.options.kind == "crop" else self._full(rng, layers)
+        if self.options.kind == "crop":
+            sample = self._crop(rng, layers)
+        elif self.backgrounds and rng.random() < self.options.fresh_background:
+            sample = self._recomposite(rng, layers)
+        else:
+            sample = self._full(rng, layers)
         if self.options.flip and rng.random() < 0.5:
             sample = {k: v[:, ::-1] for k, v in sample.items()}
         alpha = sample["alpha"].astype(np.float32) / 255.0
@@ -163,6 +174,25 @@ class HMHSamples(Dataset):
         size = (self.options.size, self.options.size)
         names = ("image", "alpha", "foreground", "background", "layer_fg", "layer_bg")
         return {k: cv2.resize(layers[k], size, interpolation=cv2.INTER_AREA) for k in names}
+
+
+    def _recomposite(self, rng: np.random.Generator, layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        size = self.options.size
+        row = self._full(rng, layers)
+        photos = [self.backgrounds[int(i)] for i in rng.integers(len(self.backgrounds), size=2)]
+        background, target = (_random_background(rng, p, size).astype(np.float32) / 255 for p in photos)
+        a = row["alpha"][..., None].astype(np.float32) / 255
+        image = a * row["foreground"].astype(np.float32) / 255 + (1 - a) * background
+        params = random_transform(rng, ["photo"], BuildOptions())
+        while params["name"] == "msrcr":  # too slow to run per sample; the stored rows carry it
+            params = random_transform(rng, ["photo"], BuildOptions())
+        if layers["layer_bg"] is layers["image"]:  # the row's portrait was the adjusted layer
+            layer_fg, layer_bg = apply_transform(image, params, target), image
+        else:
+            layer_fg, layer_bg = image, apply_transform(background, params, target)
+        out = {"image": image, "background": background, "layer_fg": layer_fg, "layer_bg": layer_bg}
+        row.update({k: np.round(np.clip(v, 0, 1) * 255).astype(np.uint8) for k, v in out.items()})
+        return row
 
 
 class StreamSampler(Sampler[int]):
