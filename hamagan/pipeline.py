@@ -34,7 +34,7 @@ from hamagan.compose import (
 )
 from hamagan.images import ImageInput, load_image, tensor_to_array, to_pil
 from hamagan.models.harmonizer import AttentionUNetHarmonizer
-from hamagan.models.indexnet import IndexNetMatting
+from hamagan.models.indexnet import IndexNetMatting, paste_known
 from hamagan.trimap import auto_trimap, load_trimap
 
 Direction = Literal["background", "foreground"]
@@ -216,9 +216,8 @@ class HaMaGANPipeline(
         padded_trimap, _ = pad_to_multiple(small_trimap, self.matting.stride)
         alpha = self.matting.predict(padded_image, padded_trimap)[:, :, :size[0], :size[1]]
         if size != full:
-            alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4).clamp(0, 1)
-        unknown = (trimap - 0.5).abs() < 0.25
-        return torch.where(unknown, alpha, trimap)
+            alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
+        return paste_known(alpha, trimap)
 
     @torch.no_grad()
     def harmonize(self, image: torch.Tensor, alpha: torch.Tensor, direction: str = "background",

@@ -25,6 +25,19 @@ IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 
 
+def matting_input(image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """IndexNet's input: ImageNet-normalised [0, 1] RGB and the trimap (0, 0.5, 1)."""
+    mean = torch.tensor(IMAGE_MEAN, device=image.device, dtype=image.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGE_STD, device=image.device, dtype=image.dtype).view(1, 3, 1, 1)
+    return torch.cat([(image - mean) / std, trimap], dim=1)
+
+
+def paste_known(alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """``alpha`` clipped to [0, 1] in the trimap's unknown region, the trimap's known values elsewhere."""
+    unknown = ((trimap - 0.5).abs() < 0.25).to(alpha.dtype)
+    return unknown * alpha.clamp(0, 1) + (1 - unknown) * trimap.round()
+
+
 class DepthwiseIndexBlock(nn.Module):
     """Predicts encoder and decoder indices for 2x2 pooling, one index map per channel.
 
@@ -117,8 +130,6 @@ class IndexNetMatting(nn.Module):
             x_ch = out
         self.head = nn.Sequential(ConvBNReLU6(x_ch, 1, decoder_kernel_size),
                                   nn.Conv2d(1, 1, decoder_kernel_size, padding=decoder_kernel_size // 2, bias=False))
-        self.register_buffer("mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGE_STD).view(1, 3, 1, 1), persistent=False)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -153,7 +164,4 @@ class IndexNetMatting(nn.Module):
 
     def predict(self, image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
         """Alpha in [0, 1] for [0, 1] images and trimaps (0, 0.5, 1) whose size is a multiple of 32."""
-        x = torch.cat([(image - self.mean) / self.std, trimap], dim=1)
-        alpha = self(x).clamp(0, 1)
-        unknown = (trimap - 0.5).abs() < 0.25
-        return torch.where(unknown, alpha, trimap.round())
+        return paste_known(self(matting_input(image, trimap)), trimap)

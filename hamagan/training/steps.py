@@ -13,13 +13,12 @@ import torch
 from accelerate import Accelerator
 from torch import nn
 
-from hamagan.models.indexnet import IMAGE_MEAN, IMAGE_STD
+from hamagan.models.indexnet import matting_input, paste_known
 from hamagan.training.losses import (
     alpha_loss,
     composition_loss,
     critic_loss,
     generator_adversarial,
-    unknown_mask,
 )
 
 
@@ -34,19 +33,6 @@ class JointSettings:
     update_matting: bool = True
     harmonizer_grad_to_matting: bool = False
     max_grad_norm: float | None = 1.0
-
-
-def matting_input(image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
-    """IndexNet's input: ImageNet-normalised RGB and the trimap."""
-    mean = torch.tensor(IMAGE_MEAN, device=image.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGE_STD, device=image.device).view(1, 3, 1, 1)
-    return torch.cat([(image - mean) / std, trimap], dim=1)
-
-
-def paste_known(raw_alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
-    """The predicted alpha in the unknown region (clipped to [0, 1]), the trimap elsewhere."""
-    mask = unknown_mask(trimap)
-    return mask * raw_alpha.clamp(0, 1) + (1 - mask) * trimap.round()
 
 
 def _clip(accelerator: Accelerator, model: nn.Module, max_norm: float | None) -> None:

@@ -10,7 +10,7 @@ from hamagan.compose import pad_to_multiple
 from hamagan.images import array_to_tensor, tensor_to_array
 from hamagan.metrics import harmonization_metrics, matting_metrics
 from hamagan.training.data import HMHSamples, SampleOptions
-from hamagan.training.steps import disharmonious, matting_input, paste_known
+from hamagan.training.steps import disharmonious
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -29,8 +29,7 @@ def validate_matting(matting: nn.Module, rows, device: torch.device | str = "cpu
         trimap = np.round(np.asarray(row["trimap"].convert("L"), np.float32) / 255 * 2) / 2
         image_t, (h, w) = pad_to_multiple(array_to_tensor(image).to(device), 32)
         trimap_t, _ = pad_to_multiple(array_to_tensor(trimap[..., None]).to(device), 32)
-        raw = matting(matting_input(image_t, trimap_t)).float()
-        predicted = tensor_to_array(paste_known(raw, trimap_t)[:, :, :h, :w].cpu())
+        predicted = tensor_to_array(matting.predict(image_t, trimap_t)[:, :, :h, :w].cpu())
         results.append(matting_metrics(predicted, alpha, trimap))
     matting.train(was_training)
     return _mean(results)
