@@ -134,22 +134,14 @@ def _space(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from hamagan.report import run_evaluation
+    from hamagan.report import labelled_checkpoint, run_evaluation
 
-    checkpoints = dict(_labelled(c) for c in args.checkpoint)
+    checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint)
     written = run_evaluation(checkpoints, [Path(d) for d in args.dataset], Path(args.out),
                              baselines=args.baselines, long_side=args.long_side)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
-
-
-def _labelled(value: str) -> tuple[str, str]:
-    """"label=path" or a bare path (labelled by its folder name)."""
-    if "=" in value:
-        label, path = value.split("=", 1)
-        return label, path
-    return Path(value).name or value, value
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
@@ -199,8 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", action="append", default=[],
                           help="built HMH dataset whose test split makes the harmonization table (repeatable)")
     evaluate.add_argument("--checkpoint", action="append", default=[],
-                          help="LABEL=PATH_OR_REPO (repeat for a sweep, e.g. lambda1=0.02=runs/a/final); "
-                               "default: the bundled model")
+                          help="LABEL=PATH_OR_REPO (repeat for a sweep, e.g. lambda1-0.02=runs/a/final; "
+                               "PATH DEFAULT is the bundled model); default: the bundled model")
     evaluate.add_argument("--baselines", nargs="*", default=["trimap only", "closed-form", "KNN", "composite",
                                                               "reinhard"],
                           help="matting: 'trimap only', closed-form, KNN; harmonization: composite, reinhard")

@@ -71,10 +71,11 @@ BASELINES: dict[str, MattingMethod] = {"trimap only": trimap_only, "closed-form"
 
 @dataclass
 class MattingReport:
-    """Per-image metrics and seconds of one method, with their means."""
+    """Per-image metrics, seconds and predicted alphas of one method, with the means."""
 
     method: str
     rows: list[dict] = field(default_factory=list)
+    alphas: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def mean(self) -> dict[str, float]:
         keys = ("SAD", "MSE", "Grad", "Conn", "seconds")
@@ -96,6 +97,7 @@ def evaluate_matting(method: MattingMethod, cases: Sequence[MattingCase], name: 
         seconds = time.perf_counter() - start
         report.rows.append({"id": case.case_id, **matting_metrics(alpha, case.alpha, case.trimap),
                             "seconds": seconds})
+        report.alphas.append(alpha)
     return report
 
 

@@ -103,6 +103,14 @@ def reinhard_region(case: HarmonizationCase, space: str = "lalphabeta") -> np.nd
     return a * moved + (1 - a) * case.layer_bg
 
 
+def labelled_checkpoint(value: str) -> tuple[str, str | None]:
+    """"LABEL=PATH_OR_REPO" (PATH ``DEFAULT``: the bundled model), or a bare path labelled by its folder name."""
+    label, sep, path = value.partition("=")
+    if not sep:
+        return Path(value).name or value, value
+    return label, None if path in ("", "DEFAULT") else path
+
+
 def pipeline_harmonizer(pipe: HaMaGANPipeline) -> HarmonizationMethod:
     def method(case: HarmonizationCase) -> np.ndarray:
         out = pipe.harmonize_layers(array_to_tensor(case.layer_fg), array_to_tensor(case.layer_bg),
@@ -218,11 +226,7 @@ def run_evaluation(checkpoints: dict[str, str | None], datasets: Sequence[Path],
     per_image = {case.case_id: {r.method: r.rows[i]["SAD"] for r in matting if r.method != "trimap only"}
                  for i, case in enumerate(cases)}
     bar_chart(per_image, "Matting SAD per test portrait (lower is better)").save(written[2])
-    alphas = {r.method: [] for r in matting if r.method != "trimap only"}
-    methods = {**{label: pipeline_matting(p) for label, p in pipes.items()},
-               **{n: BASELINES[n] for n in BASELINES if n in alphas}}
-    for name in alphas:
-        alphas[name] = [methods[name](c.image, c.trimap) for c in cases]
+    alphas = {r.method: r.alphas for r in matting if r.method != "trimap only"}
     h_methods = {**{label: pipeline_harmonizer(p) for label, p in pipes.items()}, "reinhard": reinhard_region}
     shown = {name: [m(c) for c in h_cases[:3]] for name, m in h_methods.items()}
     qualitative_grid(cases, alphas, shown, h_cases).save(written[3])

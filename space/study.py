@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from hamagan.images import to_pil
 from hamagan.pipeline import HaMaGANPipeline
-from hamagan.report import load_harmonization_cases, pipeline_harmonizer, reinhard_region
+from hamagan.report import labelled_checkpoint, load_harmonization_cases, pipeline_harmonizer, reinhard_region
 
 BUNDLED_STUDY = Path(__file__).resolve().parent / "study"
 QUESTION = ("Are the foreground and background coordinated and realistic? "
@@ -113,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(BUNDLED_STUDY))
     args = parser.parse_args(argv)
-    checkpoints = {}
-    for value in args.checkpoint or ["ours=DEFAULT"]:
-        label, _, path = value.partition("=")
-        checkpoints[label] = None if path in ("", "DEFAULT") else path
+    checkpoints = dict(labelled_checkpoint(value) for value in args.checkpoint or ["ours=DEFAULT"])
     study = build_study(Path(args.dataset), checkpoints, Path(args.out), args.rows, args.seed)
     print(f"wrote {len(study.items)} items to {args.out}")
     return 0
