@@ -152,14 +152,13 @@ def build_app(services: Services) -> gr.Blocks:
         plan = plan_for(rater_id)
         try:
             slot_index = int(slot)
-            score_value = int(score) if str(score).strip().lstrip("-").isdigit() else score
         except (TypeError, ValueError):
             raise gr.Error("slot must be a whole number") from None
         if not 0 <= slot_index < len(plan):
             raise gr.Error(f"unknown item: slot {slot_index} is not in this rater's study (0-{len(plan) - 1})")
         item = plan[slot_index].item
         try:
-            row = store.add(study.study_id, rater_id, slot_index, item.item_id, item.method, score_value)
+            row = store.add(study.study_id, rater_id, slot_index, item.item_id, item.method, score)
         except RatingError as exc:
             raise gr.Error(str(exc)) from None
         if services.sync is not None:

@@ -11,6 +11,7 @@ weights) to OUTPUT/final with ``save_pretrained`` and a model card holding the v
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.training.config import StageConfig, TrainConfig, load_config
 from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler, load_backgrounds
 from hamagan.training.ema import EMA
-from hamagan.training.rows import load_rows
+from hamagan.training.rows import load_rows as read_rows
 from hamagan.training.steps import harmonization_step, joint_step, matting_step
 from hamagan.training.validation import validate_harmonization, validate_matting
 
@@ -99,26 +100,28 @@ class Trainer:
         encoder = [p for m in (matting.stem, matting.stages) for p in m.parameters()]
         encoder_ids = {id(p) for p in encoder}
         decoder = [p for p in matting.parameters() if id(p) not in encoder_ids]
+        # Each group keeps its base rate ("base_lr"): set_lr scales it by the stage's schedule.
         out = {}
         if stage.name == "matting" or (stage.name == "joint" and stage.joint.update_matting):
-            out["matting"] = torch.optim.Adam([{"params": encoder, "lr": stage.lr_encoder},
-                                               {"params": decoder, "lr": stage.lr_decoder}])
+            out["matting"] = torch.optim.Adam([
+                {"params": encoder, "lr": stage.lr_encoder, "base_lr": stage.lr_encoder},
+                {"params": decoder, "lr": stage.lr_decoder, "base_lr": stage.lr_decoder}])
         if stage.name in ("harmonization", "joint"):
-            out["harmonizer"] = torch.optim.Adam(pipeline.harmonizers[stage.direction].parameters(),
-                                                 lr=stage.lr_harmonizer, betas=(0.5, 0.999))
+            params = pipeline.harmonizers[stage.direction].parameters()
+            out["harmonizer"] = torch.optim.Adam([{"params": params, "lr": stage.lr_harmonizer,
+                                                   "base_lr": stage.lr_harmonizer}], betas=(0.5, 0.999))
         if stage.name == "joint":
-            out["critic"] = torch.optim.Adam(critics[stage.direction].parameters(), lr=stage.lr_critic,
+            params = critics[stage.direction].parameters()
+            out["critic"] = torch.optim.Adam([{"params": params, "lr": stage.lr_critic, "base_lr": stage.lr_critic}],
                                              betas=(0.5, 0.999))
         return out
 
     def set_lr(self, stage_index: int, step: int) -> None:
         stage = self.config.stages[stage_index]
         factor = stage.lr_factor(step)
-        for name, optimizer in self.optimizers[stage_index].items():
-            bases = ([stage.lr_encoder, stage.lr_decoder] if name == "matting"
-                     else [stage.lr_harmonizer if name == "harmonizer" else stage.lr_critic])
-            for group, base in zip(optimizer.param_groups, bases, strict=True):
-                group["lr"] = base * factor
+        for optimizer in self.optimizers[stage_index].values():
+            for group in optimizer.param_groups:
+                group["lr"] = group["base_lr"] * factor
 
     def step(self, stage_index: int, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         stage = self.config.stages[stage_index]
@@ -134,11 +137,8 @@ class Trainer:
             losses = joint_step(self.accelerator, self.models["matting"], self.models[harmonizer],
                                 self.models[f"critic/{stage.direction}"], optimizers, batch, stage.joint)
             self.models["matting"].train()
-        if self.accelerator.sync_gradients:
-            trained = ["matting"] if stage.name == "matting" or (stage.name == "joint" and
-                                                                 stage.joint.update_matting) else []
-            trained += [harmonizer] if stage.name != "matting" else []
-            for name in trained:
+        if self.accelerator.sync_gradients:  # the generators this stage optimises
+            for name in (harmonizer if key == "harmonizer" else key for key in optimizers if key != "critic"):
                 self.emas[name].update(self.accelerator.unwrap_model(self.models[name]))
         return losses
 
@@ -166,6 +166,12 @@ def model_card(config: TrainConfig, metrics: dict[str, float]) -> str:
     lines += ["", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in sorted(metrics.items())]
     return "\n".join(lines) + "\n"
+
+
+@functools.cache
+def load_rows(source: str, split: str):
+    """One read per dataset split for the whole run (every stage's loader and every validation use it)."""
+    return read_rows(source, split)
 
 
 def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,
