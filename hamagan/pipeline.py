@@ -33,7 +33,7 @@ from hamagan.compose import (
     resize_trimap,
 )
 from hamagan.images import ImageInput, load_image, tensor_to_array, to_pil
-from hamagan.models.harmonizer import AttentionUNetHarmonizer
+from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 from hamagan.models.indexnet import IndexNetMatting, paste_known
 from hamagan.trimap import auto_trimap, load_trimap
 
@@ -66,6 +66,7 @@ class HarmonizerConfig:
     attention_levels: int = 3
     dropout: float = 0.5
     residual: bool = False
+    transform_grid: int = 0
 
 
 @dataclass
@@ -224,17 +225,22 @@ class HaMaGANPipeline(
                   apply_to: torch.Tensor | None = None) -> torch.Tensor:
         """G_h on a composite (1, 3, H, W) and its alpha, brought back to full resolution.
 
-        G_h runs on a ``harmonize_size`` square; its change is carried back as a smooth local colour
-        transform (a guided-filter fit of output against input at that size), applied at full resolution
-        to ``apply_to`` (the composite itself by default), never as a blurred, upsampled image.
+        G_h runs on a ``harmonize_size`` square; its change is carried back as a colour transform applied at
+        full resolution to ``apply_to`` (the composite itself by default), never as a blurred, upsampled
+        image: the predicted quadratic map itself for ``transform_grid`` models, otherwise a smooth local
+        affine transform (a guided-filter fit of output against input at that size).
         """
         if direction not in self.harmonizers:
             raise ValueError(f"direction {direction!r} is not in this checkpoint (it has {list(self.harmonizers)})")
         side = self.config.harmonize_size
         small_image, small_alpha = resize(image, (side, side)), resize(alpha, (side, side))
-        out = self.harmonizers[direction](small_image, small_alpha).clamp(0, 1)
+        harmonizer = self.harmonizers[direction]
+        target = image if apply_to is None else apply_to
+        if harmonizer.transform_grid:  # the predicted colour map itself, applied at full resolution
+            return apply_color_transform(harmonizer.color_transform(small_image, small_alpha), target).clamp(0, 1)
+        out = harmonizer(small_image, small_alpha).clamp(0, 1)
         transform = fit_local_affine(small_image, out, radius=max(1, side // 32), eps=1e-3)
-        return apply_local_affine(*transform, image if apply_to is None else apply_to).clamp(0, 1)
+        return apply_local_affine(*transform, target).clamp(0, 1)
 
     @torch.no_grad()
     def harmonize_layers(self, foreground: torch.Tensor, background: torch.Tensor, alpha: torch.Tensor,

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from hamagan.models import AttentionUNetHarmonizer, IndexNetMatting, SelfAttentionCritic
+from hamagan.models.harmonizer import QUADRATIC_TERMS, apply_color_transform
 from hamagan.models.indexnet import DepthwiseIndexBlock
 
 
@@ -64,6 +65,37 @@ def test_harmonizer_attention_at_three_levels_and_output_range() -> None:
 def test_harmonizer_rejects_too_few_levels() -> None:
     with pytest.raises(ValueError, match="num_downs"):
         AttentionUNetHarmonizer(num_downs=4)
+    with pytest.raises(ValueError, match="one output form"):
+        AttentionUNetHarmonizer(residual=True, transform_grid=1)
+
+
+def test_transform_harmonizer_starts_as_the_identity_and_outputs_a_colour_map() -> None:
+    torch.manual_seed(0)
+    model = AttentionUNetHarmonizer(base_channels=4, num_downs=6, transform_grid=1).train()
+    composite, alpha = torch.rand(2, 3, 64, 64), torch.rand(2, 1, 64, 64)
+    assert torch.equal(model(composite, alpha), composite)
+    # A trained head gives one colour map per image: pixels of equal colour come out equal.
+    torch.nn.init.normal_(model.net.up[-2].weight, std=0.5)
+    composite[0, :, 40, 9] = composite[0, :, 3, 5]
+    with torch.no_grad():
+        out = model.eval()(composite, alpha)
+    assert not torch.allclose(out, composite)
+    assert torch.allclose(out[0, :, 40, 9], out[0, :, 3, 5], atol=1e-6)
+
+
+def test_colour_transform_is_the_quadratic_map_it_names() -> None:
+    rgb = torch.rand(1, 3, 8, 8)
+    coefficients = torch.zeros(1, 3, QUADRATIC_TERMS, 1, 1)
+    coefficients[0, 0, 3] = 1.0  # red out = r²
+    coefficients[0, 1, 6] = 2.0  # green out = 2 r g
+    coefficients[0, 2, 9] = 0.25  # blue out = 0.25
+    out = apply_color_transform(coefficients.flatten(1, 2), rgb)
+    r, g, _ = rgb[0]
+    assert torch.allclose(out[0, 0], r * r) and torch.allclose(out[0, 1], 2 * r * g)
+    assert torch.allclose(out[0, 2], torch.full_like(r, 0.25))
+    # A grid of equal cells is the same map as one cell.
+    assert torch.allclose(apply_color_transform(coefficients.flatten(1, 2).expand(-1, -1, 2, 2), rgb), out,
+                          atol=1e-6)
 
 
 def test_critic_scores_each_image_and_has_gradients() -> None:

@@ -21,9 +21,10 @@ from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
 from hamagan.training.config import StageConfig, load_config
 from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler
-from hamagan.training.losses import critic_loss, generator_adversarial
+from hamagan.training.losses import critic_loss, generator_adversarial, gradient_loss
 from hamagan.training.rows import load_rows
-from hamagan.training.steps import JointSettings, harmonization_step, joint_step, matting_step
+from hamagan.training.steps import JointSettings, harmonization_step, joint_step, land_change, matting_step
+from hamagan.training.validation import validate_harmonization
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,6 +136,47 @@ def test_losses_are_well_posed() -> None:
     assert generator_adversarial(real, torch.tensor([0.0, 1.0])) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="hinge"):
         critic_loss(real, fake, "lsgan")
+
+
+def test_gradient_loss_sees_blurred_edges_in_the_unknown_region_only() -> None:
+    alpha = torch.zeros(1, 1, 32, 32)
+    alpha[..., 16:] = 1.0
+    trimap = torch.full_like(alpha, 0.5)
+    trimap[..., :, :8], trimap[..., :, 24:] = 0.0, 1.0
+    assert gradient_loss(alpha, alpha, trimap) == 0
+    blurred = torch.nn.functional.avg_pool2d(alpha, (1, 5), stride=1, padding=(0, 2), count_include_pad=False)
+    assert gradient_loss(blurred, alpha, trimap) > 0.05
+    # A change inside the known region alone does not count.
+    known_noise = alpha.clone()
+    known_noise[..., :, :6] = torch.rand(1, 1, 32, 6)
+    assert gradient_loss(known_noise, alpha, trimap) == 0
+
+
+def test_harmonizer_change_lands_on_the_adjusted_layer_only(tiny_hmh: Path) -> None:
+    batch = _batch(load_rows(str(tiny_hmh), "train"), "full")
+    change = torch.rand_like(batch["image"])
+    alpha = batch["alpha"]
+    composite = alpha * batch["layer_fg"] + (1 - alpha) * batch["layer_bg"]
+    background = land_change(change, composite, alpha, "background")
+    foreground = land_change(change, composite, alpha, "foreground")
+    solid = (alpha == 1).expand_as(change)
+    clear = (alpha == 0).expand_as(change)
+    assert torch.equal(background[solid], batch["layer_fg"][solid])
+    assert torch.allclose(background[clear], change[clear], atol=1e-6)
+    assert torch.equal(foreground[clear], batch["layer_bg"][clear])
+    assert torch.allclose(foreground[solid], change[solid], atol=1e-6)
+
+
+def test_fresh_validation_composites_over_held_out_photos(tiny_hmh: Path) -> None:
+    rows = load_rows(str(tiny_hmh), "train")
+    identity = AttentionUNetHarmonizer(base_channels=4, num_downs=6, transform_grid=1)
+    photos = [(torch.rand(80, 90, 3) * 255).to(torch.uint8).numpy() for _ in range(2)]
+    stored = validate_harmonization(identity, rows, 64)
+    fresh = validate_harmonization(identity, rows, 64, backgrounds=photos, fresh_samples=5)
+    # The identity scores exactly as the untouched composite; the fresh composites differ from the rows'.
+    for metrics in (stored, fresh):
+        assert metrics["fMSE"] == pytest.approx(metrics["composite_fMSE"])
+    assert fresh["composite_fMSE"] != pytest.approx(stored["composite_fMSE"])
 
 
 def test_config_checks() -> None:

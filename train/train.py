@@ -129,13 +129,15 @@ class Trainer:
         harmonizer = f"harmonizer/{stage.direction}"
         if stage.name == "matting":
             losses = matting_step(self.accelerator, self.models["matting"], optimizers["matting"], batch,
-                                  stage.composition_weight)
+                                  stage.composition_weight, stage.gradient_weight)
         elif stage.name == "harmonization":
-            losses = harmonization_step(self.accelerator, self.models[harmonizer], optimizers["harmonizer"], batch)
+            losses = harmonization_step(self.accelerator, self.models[harmonizer], optimizers["harmonizer"], batch,
+                                        stage.direction)
         else:
             self.models["matting"].train(stage.joint.update_matting)
             losses = joint_step(self.accelerator, self.models["matting"], self.models[harmonizer],
-                                self.models[f"critic/{stage.direction}"], optimizers, batch, stage.joint)
+                                self.models[f"critic/{stage.direction}"], optimizers, batch, stage.joint,
+                                stage.direction)
             self.models["matting"].train()
         if self.accelerator.sync_gradients:  # the generators this stage optimises
             for name in (harmonizer if key == "harmonizer" else key for key in optimizers if key != "critic"):
@@ -191,8 +193,9 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
                       multiprocessing_context="spawn" if config.num_workers > 0 else None)
 
 
-def evaluate(trainer: Trainer, stage: StageConfig) -> dict[str, float]:
-    """Validation metrics of the current (raw) generators on the direction's validation split."""
+def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, float]:
+    """Validation metrics of the current (raw) generators on the direction's validation split (and, for
+    G_h, on its portraits recomposited over the ``held_out`` background photos)."""
     config = trainer.config
     rows = load_rows(config.datasets[stage.direction], "validation")
     if rows is None or len(rows) == 0:
@@ -204,6 +207,9 @@ def evaluate(trainer: Trainer, stage: StageConfig) -> dict[str, float]:
         harmonizer = trainer.accelerator.unwrap_model(trainer.models[f"harmonizer/{stage.direction}"])
         metrics.update({f"val/{stage.direction}_{k}": v for k, v in
                         validate_harmonization(harmonizer, rows, config.size, device).items()})
+        if held_out:
+            metrics.update({f"val/{stage.direction}_fresh_{k}": v for k, v in
+                            validate_harmonization(harmonizer, rows, config.size, device, held_out).items()})
     return metrics
 
 
@@ -281,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         paths = (samples.background_paths() if config.backgrounds == "bundled"
                  else sorted(Path(config.backgrounds).glob("*.jpg")) + sorted(Path(config.backgrounds).glob("*.png")))
         backgrounds = load_backgrounds(paths)
+    # The last ``held_out_backgrounds`` photos never reach a training sample; validation composites over them.
+    split = len(backgrounds) - config.held_out_backgrounds
+    backgrounds, held_out = backgrounds[:split], backgrounds[split:]
     metrics: dict[str, float] = {}
     progress = tqdm(total=config.total_steps, initial=step, disable=not accelerator.is_main_process,
                     desc="training", unit="step", dynamic_ncols=True)
@@ -304,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             if accelerator.is_main_process and step % config.image_every == 0:
                 log_images(accelerator, batch, step)
             if step % config.eval_every == 0 or stage_step == stage.steps - 1:
-                metrics = evaluate(trainer, stage) if accelerator.is_main_process else {}
+                metrics = evaluate(trainer, stage, held_out) if accelerator.is_main_process else {}
                 accelerator.log(metrics, step)
             if stage_step == stage.steps - 1 and accelerator.is_main_process:
                 # Each stage's generators, e.g. the separately trained ones before the joint stage.

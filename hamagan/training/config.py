@@ -21,7 +21,7 @@ class StageConfig:
     ``lr_encoder`` / ``lr_decoder`` are G_m's rates for its MobileNetV2 encoder and for everything else
     (index blocks, ASPP, decoder, head); IndexNet trains the decoder 100x faster than a pretrained encoder,
     the paper fine-tunes with 1e-5 / 1e-7. ``schedule`` is "cosine" (to 0 after ``warmup`` linear steps)
-    or "constant".
+    or "constant". ``composition_weight`` and ``gradient_weight`` add those matting losses to the alpha loss.
     """
 
     name: str
@@ -34,6 +34,7 @@ class StageConfig:
     schedule: str = "cosine"
     warmup: int = 0
     composition_weight: float = 0.0
+    gradient_weight: float = 0.0
     joint: JointSettings = field(default_factory=JointSettings)
 
     def __post_init__(self) -> None:
@@ -61,7 +62,8 @@ class TrainConfig:
     """A whole run. ``datasets`` maps a direction to a built HMH folder (``hamagan dataset build``) or a Hub id.
 
     ``num_processes`` is the world size the run expects; training refuses to start on any other.
-    ``batch_size`` is per process and per accumulation micro-step.
+    ``batch_size`` is per process and per accumulation micro-step. ``held_out_backgrounds``: the last that
+    many background photos are kept from training for G_h's validation composites.
     """
 
     stages: list[StageConfig]
@@ -79,6 +81,7 @@ class TrainConfig:
     trimap_radius: tuple[int, int] = (3, 15)
     keep_original: float = 0.3
     fresh_background: float = 0.0
+    held_out_backgrounds: int = 0
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999

@@ -32,6 +32,19 @@ def alpha_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torch.Tens
     return masked_mean(charbonnier(prediction, alpha), unknown_mask(trimap))
 
 
+def gradient_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """L1 between the horizontal and vertical differences of the predicted and true alpha, over pixel pairs
+    inside the unknown region (the gradient loss of GCA Matting, Li & Lu, AAAI 2020): it penalises the
+    blurred or noisy edges that the Gradient error (Rhemann et al. 2009) measures."""
+    mask = unknown_mask(trimap)
+    terms = []
+    for dim in (2, 3):
+        pred_step, true_step = torch.diff(prediction, dim=dim), torch.diff(alpha, dim=dim)
+        pair = mask.narrow(dim, 1, mask.shape[dim] - 1) * mask.narrow(dim, 0, mask.shape[dim] - 1)
+        terms.append(masked_mean((pred_step - true_step).abs(), pair))
+    return sum(terms) / 2
+
+
 def composition_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torch.Tensor, foreground: torch.Tensor,
                      background: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     """Deep Image Matting's composition loss: the image recomposited with the predicted alpha, unknown region."""

@@ -19,6 +19,7 @@ from hamagan.training.losses import (
     composition_loss,
     critic_loss,
     generator_adversarial,
+    gradient_loss,
 )
 
 
@@ -41,9 +42,9 @@ def _clip(accelerator: Accelerator, model: nn.Module, max_norm: float | None) ->
 
 
 def matting_step(accelerator: Accelerator, matting: nn.Module, optimizer: torch.optim.Optimizer,
-                 batch: dict[str, torch.Tensor], composition_weight: float = 0.0,
+                 batch: dict[str, torch.Tensor], composition_weight: float = 0.0, gradient_weight: float = 0.0,
                  max_grad_norm: float | None = 1.0) -> dict[str, float]:
-    """G_m alone: alpha loss on the unknown region (+ the composition loss when weighted)."""
+    """G_m alone: alpha loss on the unknown region (+ the composition and gradient losses when weighted)."""
     with accelerator.accumulate(matting):
         with accelerator.autocast():
             raw = matting(matting_input(batch["image"], batch["trimap"])).float()
@@ -54,6 +55,10 @@ def matting_step(accelerator: Accelerator, matting: nn.Module, optimizer: torch.
                                            batch["background"], batch["image"])
             losses["composition"] = composition.item()
             loss = loss + composition_weight * composition
+        if gradient_weight:
+            gradient = gradient_loss(raw, batch["alpha"], batch["trimap"])
+            losses["gradient"] = gradient.item()
+            loss = loss + gradient_weight * gradient
         accelerator.backward(loss)
         _clip(accelerator, matting, max_grad_norm)
         optimizer.step()
@@ -66,12 +71,23 @@ def disharmonious(batch: dict[str, torch.Tensor], alpha: torch.Tensor) -> torch.
     return alpha * batch["layer_fg"] + (1 - alpha) * batch["layer_bg"]
 
 
+def land_change(output: torch.Tensor, composite: torch.Tensor, alpha: torch.Tensor, direction: str) -> torch.Tensor:
+    """G_h's change on the adjusted layer only (weighted by its coverage), the other layer untouched, as the
+    pipeline composites it: the composite itself where nothing was adjusted, and where G_h changes nothing."""
+    adjusted = 1 - alpha if direction == "background" else alpha
+    return composite + adjusted * (output - composite)
+
+
 def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimizer: torch.optim.Optimizer,
-                       batch: dict[str, torch.Tensor], max_grad_norm: float | None = 1.0) -> dict[str, float]:
-    """G_h alone: L1 between its output on the disharmonious composite (true alpha) and the real image."""
+                       batch: dict[str, torch.Tensor], direction: str = "background",
+                       max_grad_norm: float | None = 1.0) -> dict[str, float]:
+    """G_h alone: L1 between its output on the disharmonious composite (true alpha), landed on the adjusted
+    layer, and the real image."""
     with accelerator.accumulate(harmonizer):
         with accelerator.autocast():
-            output = harmonizer(disharmonious(batch, batch["alpha"]), batch["alpha"]).float()
+            composite = disharmonious(batch, batch["alpha"])
+            output = harmonizer(composite, batch["alpha"]).float()
+        output = land_change(output, composite, batch["alpha"], direction)
         loss = (output - batch["image"]).abs().mean()
         accelerator.backward(loss)
         _clip(accelerator, harmonizer, max_grad_norm)
@@ -82,12 +98,12 @@ def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimize
 
 def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Module, critic: nn.Module,
                optimizers: dict[str, torch.optim.Optimizer], batch: dict[str, torch.Tensor],
-               settings: JointSettings) -> dict[str, float]:
+               settings: JointSettings, direction: str = "background") -> dict[str, float]:
     """The paper's joint step (eq. 3-5): generators first, then the critic.
 
     G_m predicts A_r from the real image I; I_c = A_r I + (1 - A_r) B recomposites I over its inpainted
     background, so the critic's judgement of I_c reaches G_m. G_h harmonizes I_d, the disharmonious layers
-    composited with A_r (detached unless ``harmonizer_grad_to_matting``), into I_h.
+    composited with A_r (detached unless ``harmonizer_grad_to_matting``), into I_h (landed on the adjusted layer).
     l_Gm = L1 + lambda1 E[D(I) - D(I_c)], l_Gh = L1 + lambda2 E[D(I) - D(I_h)], and l_D over I_c, I_d, I_h
     against I. ``optimizers`` holds "matting" (unless G_m is frozen), "harmonizer" and "critic".
     """
@@ -103,7 +119,8 @@ def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Modu
             recomposited = alpha * image + (1 - alpha) * batch["background"]
             alpha_h = alpha if settings.harmonizer_grad_to_matting else alpha.detach()
             composite = disharmonious(batch, alpha_h)
-            harmonized = harmonizer(composite, alpha_h).float().clamp(0, 1)
+            harmonized = land_change(harmonizer(composite, alpha_h).float().clamp(0, 1), composite, alpha_h,
+                                     direction)
             real, scored_c, scored_h = critic_net(torch.cat([image, recomposited, harmonized])).float().chunk(3)
         losses = {"harmonization_l1": (harmonized - image).abs().mean()}
         losses["adv_harmonization"] = generator_adversarial(real, scored_h)

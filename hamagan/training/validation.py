@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -10,7 +12,7 @@ from hamagan.compose import pad_to_multiple
 from hamagan.images import array_to_tensor, tensor_to_array
 from hamagan.metrics import harmonization_metrics, matting_metrics
 from hamagan.training.data import HMHSamples, SampleOptions
-from hamagan.training.steps import disharmonious
+from hamagan.training.steps import disharmonious, land_change
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -36,18 +38,24 @@ def validate_matting(matting: nn.Module, rows, device: torch.device | str = "cpu
 
 
 @torch.no_grad()
-def validate_harmonization(harmonizer: nn.Module, rows, size: int = 256,
-                           device: torch.device | str = "cpu") -> dict[str, float]:
-    """Mean MSE / fMSE / PSNR of G_h (true alpha) and of the unharmonized composite, rows resized to ``size``."""
+def validate_harmonization(harmonizer: nn.Module, rows, size: int = 256, device: torch.device | str = "cpu",
+                           backgrounds: Sequence[np.ndarray] = (), fresh_samples: int = 24) -> dict[str, float]:
+    """Mean MSE / fMSE / PSNR of G_h (true alpha, change landed on the adjusted layer) and of the
+    unharmonized composite, rows resized to ``size``. With ``backgrounds`` (photos held out from training),
+    it scores ``fresh_samples`` seeded recomposites of the rows over them instead: a harmonizer that
+    remembers the training photos' colours cannot pass this one."""
     was_training = harmonizer.training
     harmonizer.eval()
-    samples = HMHSamples(rows, SampleOptions(kind="full", size=size, flip=False), cache=False, shuffle=False)
+    options = SampleOptions(kind="full", size=size, flip=False, fresh_background=1.0 if backgrounds else 0.0)
+    samples = HMHSamples(rows, options, backgrounds, seed=0, cache=False, shuffle=False)
     results = []
-    for index in range(len(rows)):
-        batch = {k: v[None].to(device) for k, v in samples[index].items()}
+    for position in range(fresh_samples if backgrounds else len(rows)):
+        batch = {k: v[None].to(device) for k, v in samples[position].items()}
         composite = disharmonious(batch, batch["alpha"])
-        output = harmonizer(composite, batch["alpha"]).float().clamp(0, 1)
-        adjusted = batch["alpha"] if rows[index]["perturb"] == "foreground" else 1 - batch["alpha"]
+        direction = rows[samples.row_index(position)]["perturb"]
+        output = land_change(harmonizer(composite, batch["alpha"]).float().clamp(0, 1), composite, batch["alpha"],
+                             direction)
+        adjusted = batch["alpha"] if direction == "foreground" else 1 - batch["alpha"]
         real, mask = tensor_to_array(batch["image"].cpu()), tensor_to_array(adjusted.cpu())
         ours = harmonization_metrics(tensor_to_array(output.cpu()), real, mask)
         plain = harmonization_metrics(tensor_to_array(composite.cpu()), real, mask)
