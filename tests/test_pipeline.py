@@ -74,6 +74,42 @@ def test_real_portrait_outputs_keep_the_untouched_layer(small_pipe: HaMaGANPipel
     assert pil.harmonized.mode == "RGB" and pil.alpha.mode == "L" and pil.alpha.size == image.shape[1::-1]
 
 
+def test_colour_map_harmonizer_changes_only_the_adjusted_layer(small_config: HaMaGANConfig, portrait) -> None:
+    from hamagan.pipeline import HarmonizerConfig
+    from hamagan.trimap import trimap_from_alpha
+
+    config = HaMaGANConfig(**{**small_config.__dict__, "harmonizer": HarmonizerConfig(base_channels=4,
+                                                                                      transform_grid=2)})
+    pipe = HaMaGANPipeline(config)
+    image, alpha = portrait
+    trimap = trimap_from_alpha(alpha, radius=10)
+    background = background_paths()[0]
+    untrained = pipe(image, trimap, background=background)
+    np.testing.assert_allclose(untrained.harmonized, untrained.composite, atol=1e-5)  # identity at start
+    torch.manual_seed(0)
+    torch.nn.init.normal_(pipe.harmonizers["background"].net.up[-2].weight, std=0.5)
+    out = pipe(image, trimap, background=background)
+    fg_only, bg_only = out.alpha == 1, out.alpha == 0
+    np.testing.assert_allclose(out.harmonized[fg_only], out.foreground[fg_only], atol=1e-6)
+    assert np.abs(out.harmonized[bg_only] - out.composite[bg_only]).mean() > 0.01
+
+
+def test_bf16_matting_is_a_choice_and_close_to_float32(small_pipe: HaMaGANPipeline, portrait) -> None:
+    from hamagan.trimap import trimap_from_alpha
+
+    image, alpha = portrait
+    trimap = trimap_from_alpha(alpha, radius=10)
+    try:
+        small_pipe.matting_bf16 = False
+        full = small_pipe(image, trimap).alpha
+        small_pipe.matting_bf16 = True
+        half = small_pipe(image, trimap).alpha
+    finally:
+        small_pipe.matting_bf16 = None
+    assert half.dtype == np.float32 and not np.array_equal(half, full)
+    assert np.abs(half - full).max() < 0.05
+
+
 def test_large_images_run_at_the_working_size_and_come_back_full(small_config: HaMaGANConfig) -> None:
     config = HaMaGANConfig(**{**small_config.__dict__, "matting_max_side": 64})
     pipe = HaMaGANPipeline(config)

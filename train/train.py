@@ -132,7 +132,7 @@ class Trainer:
                                   stage.composition_weight, stage.gradient_weight)
         elif stage.name == "harmonization":
             losses = harmonization_step(self.accelerator, self.models[harmonizer], optimizers["harmonizer"], batch,
-                                        stage.direction)
+                                        stage.direction, stage.harmonization_loss)
         else:
             self.models["matting"].train(stage.joint.update_matting)
             losses = joint_step(self.accelerator, self.models["matting"], self.models[harmonizer],
@@ -182,7 +182,8 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
     # Fresh backgrounds for the harmonization stage only: the joint stage's critic must see real photos as I.
     options = SampleOptions(kind="crop" if stage.name == "matting" else "full", size=config.size,
                             scale=config.scale, trimap_radius=config.trimap_radius, keep_original=config.keep_original,
-                            fresh_background=config.fresh_background if stage.name == "harmonization" else 0.0)
+                            fresh_background=config.fresh_background if stage.name == "harmonization" else 0.0,
+                            background_gamma=config.background_gamma)
     samples = HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed)
     sampler = StreamSampler(config.batch_size, accelerator.process_index, accelerator.num_processes, start_step)
     # Its own generator: creating a loader must not draw from the global RNG that dropout uses, or a resumed

@@ -111,12 +111,13 @@ def random_transform(rng: np.random.Generator, targets: list[str], options: Buil
     return {"name": name, "sigmas": [15, 80, 250], "alpha": 125.0, "beta": 46.0, "gain": 192.0, "offset": -30.0}
 
 
-def apply_transform(layer: np.ndarray, params: dict, target: np.ndarray | None) -> np.ndarray:
+def apply_transform(layer: np.ndarray, params: dict, target: np.ndarray | None, fast: bool = False) -> np.ndarray:
+    """The transform ``params`` names on ``layer``; ``fast`` runs MSRCR's wide blurs downscaled."""
     if params["name"] == "reinhard":
         return reinhard_transfer(layer, target, params["color_space"])
     if params["name"] == "illumination":
         return change_illumination(layer, params["offset"])
-    return msrcr(layer)
+    return msrcr(layer, fast=fast)
 
 
 def make_row(item_id: str, image: np.ndarray, alpha: np.ndarray, variant: int, targets: dict[str, PortraitItem],

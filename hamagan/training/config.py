@@ -21,7 +21,8 @@ class StageConfig:
     ``lr_encoder`` / ``lr_decoder`` are G_m's rates for its MobileNetV2 encoder and for everything else
     (index blocks, ASPP, decoder, head); IndexNet trains the decoder 100x faster than a pretrained encoder,
     the paper fine-tunes with 1e-5 / 1e-7. ``schedule`` is "cosine" (to 0 after ``warmup`` linear steps)
-    or "constant". ``composition_weight`` and ``gradient_weight`` add those matting losses to the alpha loss.
+    or "constant". ``composition_weight`` and ``gradient_weight`` add those matting losses to the alpha loss;
+    ``harmonization_loss`` is G_h's reconstruction loss in its own stage, "l1" or "mse".
     """
 
     name: str
@@ -35,6 +36,7 @@ class StageConfig:
     warmup: int = 0
     composition_weight: float = 0.0
     gradient_weight: float = 0.0
+    harmonization_loss: str = "l1"
     joint: JointSettings = field(default_factory=JointSettings)
 
     def __post_init__(self) -> None:
@@ -42,6 +44,8 @@ class StageConfig:
             self.joint = JointSettings(**self.joint)
         if self.name not in STAGES:
             raise ValueError(f"stage name must be one of {STAGES}, got {self.name!r}")
+        if self.harmonization_loss not in ("l1", "mse"):
+            raise ValueError(f"harmonization_loss must be 'l1' or 'mse', got {self.harmonization_loss!r}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
         if self.steps < 1:
@@ -82,6 +86,7 @@ class TrainConfig:
     keep_original: float = 0.3
     fresh_background: float = 0.0
     held_out_backgrounds: int = 0
+    background_gamma: tuple[float, float] = (1.0, 1.0)
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999
@@ -97,6 +102,7 @@ class TrainConfig:
         if isinstance(self.model, dict):
             self.model = HaMaGANConfig(**self.model)
         self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
+        self.background_gamma = tuple(self.background_gamma)
         self.critic_widths = tuple(self.critic_widths)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")

@@ -79,21 +79,26 @@ def land_change(output: torch.Tensor, composite: torch.Tensor, alpha: torch.Tens
 
 
 def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimizer: torch.optim.Optimizer,
-                       batch: dict[str, torch.Tensor], direction: str = "background",
+                       batch: dict[str, torch.Tensor], direction: str = "background", loss_form: str = "l1",
                        max_grad_norm: float | None = 1.0) -> dict[str, float]:
-    """G_h alone: L1 between its output on the disharmonious composite (true alpha), landed on the adjusted
-    layer, and the real image."""
+    """G_h alone: L1 (or squared error, ``loss_form="mse"``) between its output on the disharmonious
+    composite (true alpha), landed on the adjusted layer, and the real image.
+
+    The disharmony is ambiguous (a white wall, or a wall brightened to white?): L1 picks the likelier
+    reading, squared error the mean of the readings, which is what fMSE rewards."""
     with accelerator.accumulate(harmonizer):
         with accelerator.autocast():
             composite = disharmonious(batch, batch["alpha"])
             output = harmonizer(composite, batch["alpha"]).float()
-        output = land_change(output, composite, batch["alpha"], direction)
-        loss = (output - batch["image"]).abs().mean()
+        error = land_change(output, composite, batch["alpha"], direction) - batch["image"]
+        if loss_form not in ("l1", "mse"):
+            raise ValueError(f"harmonization loss must be 'l1' or 'mse', got {loss_form!r}")
+        loss = error.abs().mean() if loss_form == "l1" else error.square().mean()
         accelerator.backward(loss)
         _clip(accelerator, harmonizer, max_grad_norm)
         optimizer.step()
         optimizer.zero_grad()
-    return {"harmonization_l1": loss.item()}
+    return {f"harmonization_{loss_form}": loss.item()}
 
 
 def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Module, critic: nn.Module,
