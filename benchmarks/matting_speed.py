@@ -4,7 +4,8 @@
         [--checkpoint PATH_OR_REPO] [--split test|all]
 
 The reference recipe (long side 512, 10-px trimap); seconds per image after one untimed warm-up call,
-metrics as in Table 1. The full pipeline per stage, with peak memory: benchmarks/pipeline_latency.py.
+metrics as in Table 1; G_m in float32 and under bf16 autocast. The full pipeline per stage, with peak
+memory: benchmarks/pipeline_latency.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 
 from hamagan import HaMaGANPipeline
 from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case, markdown_table
+from hamagan.pipeline import fast_bf16
 from hamagan.report import pipeline_matting
 from hamagan.samples import portrait_ids
 
@@ -26,13 +28,19 @@ def main() -> None:
     args = parser.parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
     cases = [load_matting_case(i) for i in portrait_ids(args.split)]
-    ours = evaluate_matting(pipeline_matting(pipe), cases, "ours (G_m)", progress=False)
+    reports = []
+    for bf16 in (False, True):
+        pipe.matting_bf16 = bf16
+        reports.append(evaluate_matting(pipeline_matting(pipe), cases, f"ours (G_m, {'bf16' if bf16 else 'fp32'})",
+                                        progress=False))
     reference = evaluate_matting(closed_form, cases, "closed-form", progress=False)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(cases)} portraits ({args.split})")
-    print(markdown_table([ours, reference]))
-    ratio = reference.mean()["seconds"] / ours.mean()["seconds"]
-    print(f"\nours: {ours.mean()['seconds']:.3f} s per image, closed-form {reference.mean()['seconds']:.3f} s: "
-          f"ours is {ratio:.1f}x faster")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(cases)} portraits ({args.split}); "
+          f"bf16 native here: {fast_bf16('cpu')} (the pipeline's default follows it)")
+    print(markdown_table([*reports, reference]))
+    for ours in reports:
+        ratio = reference.mean()["seconds"] / ours.mean()["seconds"]
+        print(f"\n{ours.method}: {ours.mean()['seconds']:.3f} s per image, closed-form "
+              f"{reference.mean()['seconds']:.3f} s: {ratio:.1f}x faster")
 
 
 if __name__ == "__main__":

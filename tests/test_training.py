@@ -190,6 +190,10 @@ def test_config_checks() -> None:
         load_config(ROOT / "train/configs/tiny.yaml", {"learning_rate": 1})
     with pytest.raises(ValueError, match="stage name"):
         StageConfig(name="pretrain", steps=1)
+    with pytest.raises(ValueError, match="harmonization_loss"):
+        StageConfig(name="harmonization", steps=1, harmonization_loss="l2")
+    for path in sorted((ROOT / "train/configs").glob("*.yaml")):  # every committed recipe still loads
+        assert load_config(path).total_steps > 0, path
     paper = load_config(ROOT / "train/configs/joint.yaml")
     joint = [s for s in paper.stages if s.name == "joint"][0]
     assert (joint.joint.lambda_matting, joint.joint.lambda_harmonization) == (0.02, 0.01)

@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
@@ -176,9 +177,19 @@ def load_rows(source: str, split: str):
     return read_rows(source, split)
 
 
+def scene_backgrounds(rows) -> list[np.ndarray]:
+    """The training portraits' own inpainted backgrounds (one per portrait), as uint8 photos."""
+    first = {}
+    for index, source_id in enumerate(rows["source_id"]):
+        first.setdefault(source_id, index)
+    return [np.asarray(rows[index]["background"].convert("RGB")) for index in first.values()]
+
+
 def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,
                 backgrounds: list) -> DataLoader:
     rows = load_rows(config.datasets[stage.direction], "train")
+    if stage.name == "harmonization" and config.scene_backgrounds:
+        backgrounds = backgrounds + scene_backgrounds(rows)
     # Fresh backgrounds for the harmonization stage only: the joint stage's critic must see real photos as I.
     options = SampleOptions(kind="crop" if stage.name == "matting" else "full", size=config.size,
                             scale=config.scale, trimap_radius=config.trimap_radius, keep_original=config.keep_original,

@@ -67,7 +67,8 @@ class TrainConfig:
 
     ``num_processes`` is the world size the run expects; training refuses to start on any other.
     ``batch_size`` is per process and per accumulation micro-step. ``held_out_backgrounds``: the last that
-    many background photos are kept from training for G_h's validation composites.
+    many background photos are kept from training for G_h's validation composites. ``scene_backgrounds`` adds
+    the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites.
     """
 
     stages: list[StageConfig]
@@ -87,6 +88,7 @@ class TrainConfig:
     fresh_background: float = 0.0
     held_out_backgrounds: int = 0
     background_gamma: tuple[float, float] = (1.0, 1.0)
+    scene_backgrounds: bool = False
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999
