@@ -266,6 +266,28 @@ def test_a_launch_with_the_wrong_number_of_processes_refuses_to_start(tiny_hmh: 
     assert not (tmp_path / "run/checkpoints").exists()
 
 
+def test_init_can_take_the_harmonizers_from_a_second_checkpoint(tmp_path: Path, small_config) -> None:
+    import importlib.util
+
+    from hamagan import HaMaGANPipeline
+
+    spec = importlib.util.spec_from_file_location("train_script", ROOT / "train/train.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    sources = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        HaMaGANPipeline(small_config).save_pretrained(tmp_path / str(seed))
+        sources.append(HaMaGANPipeline.from_pretrained(str(tmp_path / str(seed))))
+    target = HaMaGANPipeline(small_config)
+    script.initialise_from(target, str(tmp_path / "1"), False, str(tmp_path / "2"))
+    for module, source in ((target.matting, sources[0].matting), (target.harmonizers, sources[1].harmonizers)):
+        theirs = source.state_dict()
+        assert all(torch.equal(v, theirs[k]) for k, v in module.state_dict().items())
+    with pytest.raises(ValueError, match="needs init_from"):
+        load_config(ROOT / "train/configs/tiny.yaml", {"init_harmonizers_from": str(tmp_path / "2")})
+
+
 def test_stage_optimizers_follow_the_config() -> None:
     stage = StageConfig(name="joint", steps=1, joint={"update_matting": False})
     assert stage.joint.update_matting is False

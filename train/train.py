@@ -54,12 +54,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool) -> None:
-    """Copy the generators of a pipeline checkpoint whose architecture matches; the others start fresh."""
+def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool, harmonizers_from: str | None = None) -> None:
+    """Copy the generators of a pipeline checkpoint whose architecture matches (the harmonizers from
+    ``harmonizers_from`` when given); the others start fresh."""
     start = HaMaGANPipeline.from_pretrained(source)
     if asdict(start.config.matting) != asdict(pipeline.config.matting):
         raise ValueError(f"init_from {source}: its matting network differs from the config's")
     pipeline.matting.load_state_dict(start.matting.state_dict())
+    if harmonizers_from:
+        source, start = harmonizers_from, HaMaGANPipeline.from_pretrained(harmonizers_from)
     same = asdict(start.config.harmonizer) == asdict(pipeline.config.harmonizer)
     for direction, harmonizer in pipeline.harmonizers.items():
         if same and direction in start.harmonizers:
@@ -77,7 +80,7 @@ class Trainer:
         set_seed(config.seed)
         pipeline = HaMaGANPipeline(config.model)
         if config.init_from:
-            initialise_from(pipeline, config.init_from, accelerator.is_main_process)
+            initialise_from(pipeline, config.init_from, accelerator.is_main_process, config.init_harmonizers_from)
         pipeline.train()
         self.critics = nn.ModuleDict({d: SelfAttentionCritic(widths=config.critic_widths)
                                       for d in config.model.directions})

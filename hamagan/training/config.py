@@ -69,6 +69,8 @@ class TrainConfig:
     ``batch_size`` is per process and per accumulation micro-step. ``held_out_backgrounds``: the last that
     many background photos are kept from training for G_h's validation composites. ``scene_backgrounds`` adds
     the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites.
+    ``init_from`` starts the generators from a pipeline checkpoint, ``init_harmonizers_from`` (with it) the
+    harmonizers from another.
     """
 
     stages: list[StageConfig]
@@ -93,6 +95,7 @@ class TrainConfig:
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999
     init_from: str | None = None
+    init_harmonizers_from: str | None = None
     log_every: int = 10
     image_every: int = 200
     eval_every: int = 200
@@ -108,6 +111,8 @@ class TrainConfig:
         self.critic_widths = tuple(self.critic_widths)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
+        if self.init_harmonizers_from and not self.init_from:
+            raise ValueError("init_harmonizers_from needs init_from (the matting network's checkpoint)")
         for stage in self.stages:
             if stage.name != "matting" and stage.direction not in self.model.directions:
                 raise ValueError(f"stage {stage.name} trains direction {stage.direction!r}, which the model "
