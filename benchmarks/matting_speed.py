@@ -16,7 +16,6 @@ import torch
 
 from hamagan import HaMaGANPipeline
 from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case, markdown_table
-from hamagan.pipeline import fast_bf16
 from hamagan.report import pipeline_matting
 from hamagan.samples import portrait_ids
 
@@ -35,7 +34,7 @@ def main() -> None:
                                         progress=False))
     reference = evaluate_matting(closed_form, cases, "closed-form", progress=False)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(cases)} portraits ({args.split}); "
-          f"bf16 native here: {fast_bf16('cpu')} (the pipeline's default follows it)")
+          "bf16: pipe.matting_bf16 = True (off by default)")
     print(markdown_table([*reports, reference]))
     for ours in reports:
         ratio = reference.mean()["seconds"] / ours.mean()["seconds"]

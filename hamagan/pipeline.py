@@ -6,7 +6,6 @@ Simultaneously" (https://arxiv.org/abs/2108.06087). The critic D trains the gene
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -43,19 +42,6 @@ DIRECTIONS: tuple[str, ...] = ("background", "foreground")
 WEIGHTS_NAME = "model.safetensors"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
-
-
-@functools.cache
-def fast_bf16(device_type: str) -> bool:
-    """Whether bfloat16 convolutions run natively on this kind of device: a CUDA GPU that supports them, or
-    a CPU with AVX512-BF16 or AMX (elsewhere bf16 on the CPU is emulated and slower than float32)."""
-    if device_type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return device_type == "cpu" and ("avx512_bf16" in flags or "amx_bf16" in flags)
 
 
 @dataclass
@@ -158,8 +144,9 @@ class HaMaGANPipeline(
         self.harmonizers = nn.ModuleDict(
             {d: AttentionUNetHarmonizer(**asdict(self.config.harmonizer)) for d in self.config.directions})
         self.eval()
-        # G_m under bf16 autocast: None (default) where the device runs bf16 natively; True or False to choose.
-        self.matting_bf16: bool | None = None
+        # G_m under bf16 autocast: on CPUs with AVX512-BF16 or AMX (or a recent GPU) about 25% faster, with
+        # SAD about 1% higher (benchmarks/matting_speed.py); elsewhere emulated and slower. Off by default.
+        self.matting_bf16 = False
 
     # -- loading: strict and safetensors-only -------------------------------------------------------
 
@@ -231,9 +218,7 @@ class HaMaGANPipeline(
         small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)
         padded_image, _ = pad_to_multiple(small_image, self.matting.stride)
         padded_trimap, _ = pad_to_multiple(small_trimap, self.matting.stride)
-        device_type = image.device.type
-        bf16 = fast_bf16(device_type) if self.matting_bf16 is None else self.matting_bf16
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.matting_bf16):
             alpha = self.matting.predict(padded_image, padded_trimap)[:, :, :size[0], :size[1]].float()
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)

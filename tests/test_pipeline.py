@@ -99,13 +99,13 @@ def test_bf16_matting_is_a_choice_and_close_to_float32(small_pipe: HaMaGANPipeli
 
     image, alpha = portrait
     trimap = trimap_from_alpha(alpha, radius=10)
+    assert small_pipe.matting_bf16 is False  # float32 unless asked
+    full = small_pipe(image, trimap).alpha
     try:
-        small_pipe.matting_bf16 = False
-        full = small_pipe(image, trimap).alpha
         small_pipe.matting_bf16 = True
         half = small_pipe(image, trimap).alpha
     finally:
-        small_pipe.matting_bf16 = None
+        small_pipe.matting_bf16 = False
     assert half.dtype == np.float32 and not np.array_equal(half, full)
     assert np.abs(half - full).max() < 0.05
 
