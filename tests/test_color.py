@@ -50,3 +50,17 @@ def test_illumination_and_msrcr() -> None:
     enhanced = msrcr(source)
     assert enhanced.shape == source.shape and enhanced.min() >= 0 and enhanced.max() <= 1
     assert not np.allclose(enhanced, source, atol=0.05)
+
+
+def test_fast_msrcr_stays_close_to_the_exact_one_on_a_photo() -> None:
+    import cv2
+
+    from hamagan.images import to_array
+    from hamagan.samples import background_paths
+
+    photo = to_array(background_paths()[1], 3)
+    photo = cv2.resize(photo, (256, round(256 * photo.shape[0] / photo.shape[1])), interpolation=cv2.INTER_AREA)
+    exact, fast = msrcr(photo), msrcr(photo, fast=True)
+    levels = np.abs(np.round(exact * 255) - np.round(fast * 255))
+    assert levels.mean() < 1.5 and np.percentile(levels, 99) <= 10, (levels.mean(), levels.max())
+    assert not np.array_equal(exact, fast)  # the fast path really runs downscaled blurs
