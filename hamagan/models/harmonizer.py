@@ -116,16 +116,19 @@ class AttentionUNetHarmonizer(nn.Module):
         identity[:, :3] = torch.eye(3)
         self.register_buffer("identity", identity.view(1, -1, 1, 1), persistent=False)
 
+    def _unet(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([composite * 2 - 1, alpha], dim=1))
+
     def color_transform(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """The quadratic colour map's coefficients (N, 30, n, n) for ``transform_grid=n`` models."""
         if not self.transform_grid:
             raise ValueError("this harmonizer outputs an image, not a colour transform (transform_grid=0)")
-        return self.net(torch.cat([composite * 2 - 1, alpha], dim=1)).float() + self.identity
+        return self._unet(composite, alpha).float() + self.identity
 
     def forward(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         if self.transform_grid:  # in float32 even under autocast: bf16 would round the colours
             coefficients = self.color_transform(composite, alpha)
             with torch.autocast(composite.device.type, enabled=False):
                 return apply_color_transform(coefficients, composite.float())
-        out = self.net(torch.cat([composite * 2 - 1, alpha], dim=1))
+        out = self._unet(composite, alpha)
         return composite + out / 2 if self.residual else (out + 1) / 2

@@ -71,11 +71,15 @@ def disharmonious(batch: dict[str, torch.Tensor], alpha: torch.Tensor) -> torch.
     return alpha * batch["layer_fg"] + (1 - alpha) * batch["layer_bg"]
 
 
+def adjusted_region(alpha: torch.Tensor, direction: str) -> torch.Tensor:
+    """The adjusted layer's coverage: the background (1 - alpha) or the portrait (alpha)."""
+    return 1 - alpha if direction == "background" else alpha
+
+
 def land_change(output: torch.Tensor, composite: torch.Tensor, alpha: torch.Tensor, direction: str) -> torch.Tensor:
     """G_h's change on the adjusted layer only (weighted by its coverage), the other layer untouched, as the
     pipeline composites it: the composite itself where nothing was adjusted, and where G_h changes nothing."""
-    adjusted = 1 - alpha if direction == "background" else alpha
-    return composite + adjusted * (output - composite)
+    return composite + adjusted_region(alpha, direction) * (output - composite)
 
 
 def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimizer: torch.optim.Optimizer,
@@ -86,13 +90,13 @@ def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimize
 
     The disharmony is ambiguous (a white wall, or a wall brightened to white?): L1 picks the likelier
     reading, squared error the mean of the readings, which is what fMSE rewards."""
+    if loss_form not in ("l1", "mse"):
+        raise ValueError(f"harmonization loss must be 'l1' or 'mse', got {loss_form!r}")
     with accelerator.accumulate(harmonizer):
         with accelerator.autocast():
             composite = disharmonious(batch, batch["alpha"])
             output = harmonizer(composite, batch["alpha"]).float()
         error = land_change(output, composite, batch["alpha"], direction) - batch["image"]
-        if loss_form not in ("l1", "mse"):
-            raise ValueError(f"harmonization loss must be 'l1' or 'mse', got {loss_form!r}")
         loss = error.abs().mean() if loss_form == "l1" else error.square().mean()
         accelerator.backward(loss)
         _clip(accelerator, harmonizer, max_grad_norm)

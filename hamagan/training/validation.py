@@ -12,7 +12,7 @@ from hamagan.compose import pad_to_multiple
 from hamagan.images import array_to_tensor, tensor_to_array
 from hamagan.metrics import harmonization_metrics, matting_metrics
 from hamagan.training.data import HMHSamples, SampleOptions
-from hamagan.training.steps import disharmonious, land_change
+from hamagan.training.steps import adjusted_region, disharmonious, land_change
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -48,14 +48,15 @@ def validate_harmonization(harmonizer: nn.Module, rows, size: int = 256, device:
     harmonizer.eval()
     options = SampleOptions(kind="full", size=size, flip=False, fresh_background=1.0 if backgrounds else 0.0)
     samples = HMHSamples(rows, options, backgrounds, seed=0, cache=False, shuffle=False)
+    directions = [rows[index]["perturb"] for index in range(len(rows))]  # one read per row, not per sample
     results = []
     for position in range(fresh_samples if backgrounds else len(rows)):
         batch = {k: v[None].to(device) for k, v in samples[position].items()}
         composite = disharmonious(batch, batch["alpha"])
-        direction = rows[samples.row_index(position)]["perturb"]
+        direction = directions[samples.row_index(position)]
         output = land_change(harmonizer(composite, batch["alpha"]).float().clamp(0, 1), composite, batch["alpha"],
                              direction)
-        adjusted = batch["alpha"] if direction == "foreground" else 1 - batch["alpha"]
+        adjusted = adjusted_region(batch["alpha"], direction)
         real, mask = tensor_to_array(batch["image"].cpu()), tensor_to_array(adjusted.cpu())
         ours = harmonization_metrics(tensor_to_array(output.cpu()), real, mask)
         plain = harmonization_metrics(tensor_to_array(composite.cpu()), real, mask)
