@@ -30,9 +30,9 @@ python3 -c "import torch, datasets, accelerate, huggingface_hub, cv2, pyarrow; p
 
 start=$(date +%s)
 python3 -m hamagan.cli dataset build bundled data/hmh-background --size 512 --keep-aspect --variants 6 \
-    --format parquet --num-proc 15 || exit 1
+    --format parquet --num-proc 15 --shard-size 1 || exit 1
 python3 -m hamagan.cli dataset build bundled data/hmh-foreground --size 512 --keep-aspect --variants 4 \
-    --perturb foreground --format parquet --num-proc 15 || exit 1
+    --perturb foreground --format parquet --num-proc 15 --shard-size 1 || exit 1
 echo "datasets built in $(( $(date +%s) - start )) s"
 python3 - <<'EOF' | tee "$RUN/dataset_check.txt"
 import hashlib

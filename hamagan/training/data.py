@@ -79,6 +79,12 @@ def _scale_layers(layers: dict[str, np.ndarray], scale: float, min_side: int) ->
     return {k: cv2.resize(v, size, interpolation=interpolation) for k, v in layers.items()}
 
 
+def init_loader_worker(worker_id: int) -> None:
+    """A DataLoader worker: OpenCV on one thread (torch already is), so that many workers share the cores
+    instead of each starting a thread per core."""
+    cv2.setNumThreads(1)
+
+
 def _random_background(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
     """A random square crop of a photo, at a random scale, resized to ``size``."""
     h, w = photo.shape[:2]
