@@ -6,8 +6,10 @@ import copy
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -253,6 +255,28 @@ def test_two_processes_stay_in_sync_and_a_killed_run_resumes_exactly(tiny_hmh: P
     assert export.returncode == 0, export.stderr[-2000:]
     c = load_file(tmp_path / "x/model.safetensors")
     assert all(torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_exports_the_generators(tiny_hmh: Path, tmp_path: Path) -> None:
+    config = _tiny_config(tmp_path, tiny_hmh, num_workers=1, ema_decay=0,
+                          stages=[{"name": "matting", "steps": 100000, "gradient_weight": 1.0}])
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, str(ROOT / "train/train.py"), "--config", str(config),
+                                "--output-dir", str(out)], stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 300
+    while not list(out.glob("checkpoints/step-*/progress.json")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 143, stderr[-3000:]
+    step = json.loads((out / "interrupted/progress.json").read_text())["step"]
+    assert 2 <= step < 100000 and "stopped by SIGTERM" in stderr
+    saved = load_file(out / f"checkpoints/step-{step:07d}/model.safetensors")  # the first model is G_m
+    exported = load_file(out / "interrupted/model.safetensors")
+    assert all(torch.equal(exported[f"matting.{k}"], v) for k, v in saved.items())
+    assert not (out / "final").exists()
 
 
 @pytest.mark.slow

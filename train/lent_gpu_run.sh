@@ -3,12 +3,13 @@
 # script: that machine starts bare, gives a few minutes, and returns at most 8 files of 16 MiB from $OUT.
 #   bash train/lent_gpu_run.sh        # from the repository root; OUT defaults to runs/gpu-out
 # If the image lacks `datasets`, wheels in .whl/ (datasets, dill, multiprocess, fsspec) are installed first.
-# Steps: build the two HMH datasets, time the pipeline on the GPU, train (cut off so that the whole script
-# ends within BUDGET_SECONDS; a stage cut off is not exported), then write each trained generator (and G_m
-# at two earlier checkpoints) as its own safetensors file, and the logs as one archive.
+# Steps: build the two HMH datasets, time the pipeline on the GPU, train (stopped by SIGTERM so that the
+# whole script ends within BUDGET_SECONDS: the stage in progress is then exported as RUN/interrupted), then
+# write each trained generator (and G_m at two earlier checkpoints) as its own safetensors file
+# (train/extract_generators.py), and the logs as one archive.
 set -uo pipefail
 OUT=${OUT:-runs/gpu-out}
-BUDGET_SECONDS=${BUDGET_SECONDS:-570}  # the whole script; training gets what is left less 30 s for the export
+BUDGET_SECONDS=${BUDGET_SECONDS:-570}  # the whole script; training stops 45 s before its end
 began=$(date +%s)
 CONFIG=${CONFIG:-train/configs/default-gpu.yaml}
 RUN=$(python3 -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['output_dir'])" "$CONFIG")
@@ -48,29 +49,18 @@ EOF
 python3 benchmarks/gpu_latency.py | tee "$RUN/gpu_latency.txt"
 
 start=$(date +%s)
-timeout -k 5 $(( BUDGET_SECONDS - (start - began) - 30 )) python3 -m accelerate.commands.launch --num_processes 1 --num_machines 1 --mixed_precision bf16 \
-    --dynamo_backend no train/train.py --config "$CONFIG"
+python3 -m accelerate.commands.launch --num_processes 1 --num_machines 1 --mixed_precision bf16 \
+    --dynamo_backend no train/train.py --config "$CONFIG" &
+launcher=$!
+# At the deadline, SIGTERM to the training process itself (the one-process launcher does not pass it on):
+# it finishes its step, saves a checkpoint, exports RUN/interrupted and exits.
+trainer="^[^ ]*python[0-9.]* train/train.py"
+while kill -0 "$launcher" 2>/dev/null && (( $(date +%s) < began + BUDGET_SECONDS - 45 )); do sleep 2; done
+pkill -TERM -f "$trainer" && for _ in $(seq 15); do pgrep -f "$trainer" >/dev/null || break; sleep 2; done
+pkill -KILL -f "$trainer"
+wait "$launcher"
 echo "training exited with $? after $(( $(date +%s) - start )) s"
-pkill -f train/train.py && sleep 2  # a launcher stopped by the timeout may leave its child running
 
-python3 - "$RUN" "$OUT" $MATTING_CHECKPOINTS <<'EOF'
-import sys
-from pathlib import Path
-from safetensors.torch import load_file, save_file
-run, out = Path(sys.argv[1]), Path(sys.argv[2])
-prefixes = {"0-matting": "matting.", "1-harmonization-background": "harmonizers.background.",
-            "2-harmonization-foreground": "harmonizers.foreground."}
-for stage, prefix in prefixes.items():
-    found = sorted((run / "stages").glob(f"{stage}*/model.safetensors"))
-    if found:
-        tensors = {k: v for k, v in load_file(found[0]).items() if k.startswith(prefix)}
-        save_file(tensors, out / f"{stage}.safetensors")
-        print("exported", found[0].parent.name, len(tensors), "tensors")
-for step in map(int, sys.argv[3:]):  # G_m (the first prepared model) at checkpoints before the stage's end
-    path = run / "checkpoints" / f"step-{step:07d}" / "model.safetensors"
-    if path.exists():
-        save_file({f"matting.{k}": v for k, v in load_file(path).items()}, out / f"matting-step-{step}.safetensors")
-        print("exported", path)
-EOF
+python3 train/extract_generators.py "$CONFIG" "$OUT" $MATTING_CHECKPOINTS
 tar czf "$OUT/run.tar.gz" --exclude="$RUN/checkpoints" --exclude="*.safetensors" "$RUN"
 ls -la "$OUT"

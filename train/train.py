@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import asdict
@@ -257,6 +258,22 @@ def resume_folder(out: Path, resume: str) -> Path:
     return found[-1]
 
 
+class StopRequest:
+    """SIGTERM as a flag that the training loop reads between steps."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGTERM, self._request)
+
+    def _request(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+    def agreed(self, accelerator: Accelerator) -> bool:
+        """True on every process once any of them was asked to stop (they must save together)."""
+        flag = torch.tensor([float(self.requested)], device=accelerator.device)
+        return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
+
+
 def replica_checksums(accelerator: Accelerator, models: dict[str, nn.Module]) -> list[float]:
     """One checksum of every model's parameters per process: equal on all ranks when data parallelism holds."""
     total = torch.zeros(1, dtype=torch.float64, device=accelerator.device)
@@ -264,6 +281,20 @@ def replica_checksums(accelerator: Accelerator, models: dict[str, nn.Module]) ->
         for index, parameter in enumerate(accelerator.unwrap_model(model).parameters()):
             total += (parameter.detach().double().flatten() * (1 + index % 7)).sum()
     return accelerator.gather(total).tolist()
+
+
+def interrupted(trainer: Trainer, out: Path, step: int, metrics: dict[str, float]) -> int:
+    """Save a checkpoint (unless this step just did) and export the generators as they are; exit code 143."""
+    if not (out / "checkpoints" / f"step-{step:07d}").exists():
+        save_checkpoint(trainer, out, step)
+    if trainer.accelerator.is_main_process:
+        trainer.export(out / "interrupted", metrics)
+        (out / "interrupted" / "progress.json").write_text(json.dumps({"step": step}))
+        print(f"train.py: stopped by SIGTERM after step {step}; generators in {out / 'interrupted'}, "
+              f"continue with --resume latest", file=sys.stderr)
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
+    return 143
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     split = len(backgrounds) - config.held_out_backgrounds
     backgrounds, held_out = backgrounds[:split], backgrounds[split:]
     metrics: dict[str, float] = {}
+    stop = StopRequest()
     progress = tqdm(total=config.total_steps, initial=step, disable=not accelerator.is_main_process,
                     desc="training", unit="step", dynamic_ncols=True)
     while step < config.total_steps:
@@ -336,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
                 trainer.export(out / "stages" / f"{stage_index}-{stage.name}-{stage.direction}", metrics)
             if step % config.checkpoint_every == 0 or step == config.total_steps:
                 save_checkpoint(trainer, out, step)
+            if stop.agreed(accelerator):
+                return interrupted(trainer, out, step, metrics)
             if args.stop_after is not None and step >= args.stop_after:
                 accelerator.wait_for_everyone()
                 os._exit(3)

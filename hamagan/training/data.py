@@ -18,6 +18,7 @@ Two kinds:
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,8 +82,10 @@ def _scale_layers(layers: dict[str, np.ndarray], scale: float, min_side: int) ->
 
 def init_loader_worker(worker_id: int) -> None:
     """A DataLoader worker: OpenCV on one thread (torch already is), so that many workers share the cores
-    instead of each starting a thread per core."""
+    instead of each starting a thread per core; SIGTERM ignored, so that a signal to the whole process group
+    reaches the training process, which saves and then shuts its workers down."""
     cv2.setNumThreads(1)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _random_background(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
