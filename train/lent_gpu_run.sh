@@ -54,10 +54,14 @@ python3 -m accelerate.commands.launch --num_processes 1 --num_machines 1 --mixed
 launcher=$!
 # At the deadline, SIGTERM to the training process itself (the one-process launcher does not pass it on):
 # it finishes its step, saves a checkpoint, exports RUN/interrupted and exits.
-trainer="^[^ ]*python[0-9.]* train/train.py"
+# Only the launcher's own child is signalled: a pattern would also stop other training runs on the machine.
 while kill -0 "$launcher" 2>/dev/null && (( $(date +%s) < began + BUDGET_SECONDS - 45 )); do sleep 2; done
-pkill -TERM -f "$trainer" && for _ in $(seq 15); do pgrep -f "$trainer" >/dev/null || break; sleep 2; done
-pkill -KILL -f "$trainer"
+trainer=$(pgrep -P "$launcher")
+if [ -n "$trainer" ]; then
+    kill -TERM $trainer
+    for _ in $(seq 15); do kill -0 $trainer 2>/dev/null || break; sleep 2; done
+    kill -KILL $trainer 2>/dev/null
+fi
 wait "$launcher"
 echo "training exited with $? after $(( $(date +%s) - start )) s"
 
