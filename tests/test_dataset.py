@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -119,6 +120,10 @@ def test_rerun_gives_the_same_bytes_and_an_interrupted_build_resumes(pairs: Path
     report = build_dataset(open_source(str(pairs)), second, SMALL, progress=False)
     assert report.shards_reused == len(files) - 1
     assert (second / "data" / victim).read_bytes() == (first / "data" / victim).read_bytes()
+    # Other options into the same folder (here one portrait per shard) would mix two builds: refused.
+    with pytest.raises(ValueError, match="other options"):
+        build_dataset(open_source(str(pairs)), second, dataclasses.replace(SMALL, shard_size=1), progress=False)
+    assert sorted(p.name for p in (second / "data").glob("*.parquet")) == files
 
 
 def test_round_trips_keep_equal_rows(pairs: Path, tmp_path: Path) -> None:

@@ -30,10 +30,12 @@ python3 -c "import torch, datasets, accelerate, huggingface_hub, cv2, pyarrow; p
 'cv2', cv2.__version__, 'pyarrow', pyarrow.__version__)" || exit 1
 
 start=$(date +%s)
-python3 -m hamagan.cli dataset build bundled data/hmh-background --size 512 --keep-aspect --variants 6 \
-    --format parquet --num-proc 15 --shard-size 1 || exit 1
-python3 -m hamagan.cli dataset build bundled data/hmh-foreground --size 512 --keep-aspect --variants 4 \
-    --perturb foreground --format parquet --num-proc 15 --shard-size 1 || exit 1
+# One portrait per shard, so that the portraits are built in parallel (the rows are the same bytes however
+# they are sharded); a folder already built (as the README builds it, or by an earlier call) is kept.
+[ -f data/hmh-background/build_report.json ] || python3 -m hamagan.cli dataset build bundled data/hmh-background \
+    --size 512 --keep-aspect --variants 6 --format parquet --num-proc 15 --shard-size 1 || exit 1
+[ -f data/hmh-foreground/build_report.json ] || python3 -m hamagan.cli dataset build bundled data/hmh-foreground \
+    --size 512 --keep-aspect --variants 4 --perturb foreground --format parquet --num-proc 15 --shard-size 1 || exit 1
 echo "datasets built in $(( $(date +%s) - start )) s"
 python3 - <<'EOF' | tee "$RUN/dataset_check.txt"
 import hashlib

@@ -210,9 +210,13 @@ def build_dataset(items: list[PortraitItem], out: Path, options: BuildOptions, t
     if not items:
         raise ValueError("the source holds no portraits")
     out = Path(out)
+    wanted, recorded = json.dumps(asdict(options), sort_keys=True), out / ".build" / "options.json"
+    if recorded.exists() and recorded.read_text() != wanted:  # resuming would mix two builds' shards
+        raise ValueError(f"{out} holds a build with other options ({recorded.read_text()}); build into a new "
+                         "folder, or delete this one first")
     (out / "data").mkdir(parents=True, exist_ok=True)
     (out / ".build").mkdir(exist_ok=True)
-    (out / ".build" / "options.json").write_text(json.dumps(asdict(options), sort_keys=True))
+    recorded.write_text(wanted)
     by_id = {item.source_id: item for item in items}
     splits = assign_splits(list(by_id), test_ids, options)
     tasks = []
