@@ -30,8 +30,8 @@ python3 -c "import torch, datasets, accelerate, huggingface_hub, cv2, pyarrow; p
 'cv2', cv2.__version__, 'pyarrow', pyarrow.__version__)" || exit 1
 
 start=$(date +%s)
-# One portrait per shard, so that the portraits are built in parallel (the rows are the same bytes however
-# they are sharded); a folder already built (as the README builds it, or by an earlier call) is kept.
+# One portrait per shard, so that the portraits are built in parallel (the same rows: the alpha digests printed
+# below matched a default build on the lent machine); a folder already built (README, earlier call) is kept.
 [ -f data/hmh-background/build_report.json ] || python3 -m hamagan.cli dataset build bundled data/hmh-background \
     --size 512 --keep-aspect --variants 6 --format parquet --num-proc 15 --shard-size 1 || exit 1
 [ -f data/hmh-foreground/build_report.json ] || python3 -m hamagan.cli dataset build bundled data/hmh-foreground \
