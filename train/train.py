@@ -283,9 +283,9 @@ def replica_checksums(accelerator: Accelerator, models: dict[str, nn.Module]) ->
     return accelerator.gather(total).tolist()
 
 
-def interrupted(trainer: Trainer, out: Path, step: int, metrics: dict[str, float]) -> int:
-    """Save a checkpoint (unless this step just did) and export the generators as they are; exit code 143."""
-    if not (out / "checkpoints" / f"step-{step:07d}").exists():
+def interrupted(trainer: Trainer, out: Path, step: int, metrics: dict[str, float], saved: bool) -> int:
+    """Save a checkpoint (unless this step was ``saved``) and export the generators as they are; exit code 143."""
+    if not saved:
         save_checkpoint(trainer, out, step)
     if trainer.accelerator.is_main_process:
         trainer.export(out / "interrupted", metrics)
@@ -366,10 +366,11 @@ def main(argv: list[str] | None = None) -> int:
             if stage_step == stage.steps - 1 and accelerator.is_main_process:
                 # Each stage's generators, e.g. the separately trained ones before the joint stage.
                 trainer.export(out / "stages" / f"{stage_index}-{stage.name}-{stage.direction}", metrics)
-            if step % config.checkpoint_every == 0 or step == config.total_steps:
+            saved = step % config.checkpoint_every == 0 or step == config.total_steps
+            if saved:
                 save_checkpoint(trainer, out, step)
             if stop.agreed(accelerator):
-                return interrupted(trainer, out, step, metrics)
+                return interrupted(trainer, out, step, metrics, saved)
             if args.stop_after is not None and step >= args.stop_after:
                 accelerator.wait_for_everyone()
                 os._exit(3)
