@@ -259,11 +259,11 @@ def test_two_processes_stay_in_sync_and_a_killed_run_resumes_exactly(tiny_hmh: P
 
 @pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_exports_the_generators(tiny_hmh: Path, tmp_path: Path) -> None:
-    config = _tiny_config(tmp_path, tiny_hmh, num_workers=1, ema_decay=0,
-                          stages=[{"name": "matting", "steps": 100000, "gradient_weight": 1.0}])
     out = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, str(ROOT / "train/train.py"), "--config", str(config),
-                                "--output-dir", str(out)], stderr=subprocess.PIPE, text=True,
+    config = _tiny_config(tmp_path, tiny_hmh, num_workers=1, ema_decay=0, output_dir=str(out),
+                          stages=[{"name": "matting", "steps": 100000, "gradient_weight": 1.0}])
+    process = subprocess.Popen([sys.executable, str(ROOT / "train/train.py"), "--config", str(config)],
+                               stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
     deadline = time.monotonic() + 300
     while not list(out.glob("checkpoints/step-*/progress.json")) and time.monotonic() < deadline:
@@ -277,6 +277,14 @@ def test_sigterm_saves_a_checkpoint_and_exports_the_generators(tiny_hmh: Path, t
     exported = load_file(out / "interrupted/model.safetensors")
     assert all(torch.equal(exported[f"matting.{k}"], v) for k, v in saved.items())
     assert not (out / "final").exists()
+    # What a transfer with a per-file size cap takes away: the stage's generator, and G_m at step 2.
+    extract = subprocess.run([sys.executable, str(ROOT / "train/extract_generators.py"), str(config),
+                              str(tmp_path / "x"), "2"], capture_output=True, text=True, timeout=300)
+    assert extract.returncode == 0, extract.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == [
+        f"interrupted-step-{step}-matting.safetensors", "matting-step-2.safetensors"]
+    generator = load_file(tmp_path / "x" / f"interrupted-step-{step}-matting.safetensors")
+    assert generator.keys() == {k for k in exported if k.startswith("matting.")}
 
 
 @pytest.mark.slow
