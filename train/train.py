@@ -32,7 +32,14 @@ from tqdm import tqdm
 from hamagan import HaMaGANPipeline
 from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.training.config import StageConfig, TrainConfig, load_config
-from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler, init_loader_worker, load_backgrounds
+from hamagan.training.data import (
+    HMHSamples,
+    SampleOptions,
+    StreamSampler,
+    init_loader_worker,
+    load_backgrounds,
+    loader_context,
+)
 from hamagan.training.ema import EMA
 from hamagan.training.rows import load_rows as read_rows
 from hamagan.training.steps import harmonization_step, joint_step, matting_step
@@ -207,7 +214,7 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
     return DataLoader(samples, batch_size=config.batch_size, sampler=sampler, num_workers=config.num_workers,
                       persistent_workers=config.num_workers > 0, generator=generator,
                       worker_init_fn=init_loader_worker,
-                      multiprocessing_context="spawn" if config.num_workers > 0 else None)
+                      multiprocessing_context=loader_context() if config.num_workers > 0 else None)
 
 
 def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, float]:

@@ -18,6 +18,7 @@ Two kinds:
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,17 @@ def _scale_layers(layers: dict[str, np.ndarray], scale: float, min_side: int) ->
     size = (max(min_side, round(w * scale)), max(min_side, round(h * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return {k: cv2.resize(v, size, interpolation=interpolation) for k, v in layers.items()}
+
+
+def loader_context() -> multiprocessing.context.BaseContext:
+    """How DataLoader workers start: forked from a server that imported torch and this module once, so that
+    they start in seconds (spawned ones each import everything again; benchmarks/loader_start.py), and none
+    is forked from a process whose thread pools already run. Spawned where there is no forkserver."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["torch", "cv2", __name__])
+    return context
 
 
 def init_loader_worker(worker_id: int) -> None:
