@@ -277,14 +277,16 @@ def test_sigterm_saves_a_checkpoint_and_exports_the_generators(tiny_hmh: Path, t
     exported = load_file(out / "interrupted/model.safetensors")
     assert all(torch.equal(exported[f"matting.{k}"], v) for k, v in saved.items())
     assert not (out / "final").exists()
-    # What a transfer with a per-file size cap takes away: the stage's generator, and G_m at step 2.
+    # What a transfer with a per-file size cap takes away: the stage's generator, and G_m from a checkpoint
+    # (the last: older ones are pruned to keep_checkpoints), each under the pipeline's key names.
     extract = subprocess.run([sys.executable, str(ROOT / "train/extract_generators.py"), str(config),
-                              str(tmp_path / "x"), "2"], capture_output=True, text=True, timeout=300)
+                              str(tmp_path / "x"), str(step)], capture_output=True, text=True, timeout=300)
     assert extract.returncode == 0, extract.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == [
-        f"interrupted-step-{step}-matting.safetensors", "matting-step-2.safetensors"]
+        f"interrupted-step-{step}-matting.safetensors", f"matting-step-{step}.safetensors"]
     generator = load_file(tmp_path / "x" / f"interrupted-step-{step}-matting.safetensors")
     assert generator.keys() == {k for k in exported if k.startswith("matting.")}
+    assert load_file(tmp_path / "x" / f"matting-step-{step}.safetensors").keys() == generator.keys()
 
 
 @pytest.mark.slow
