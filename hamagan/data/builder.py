@@ -16,7 +16,6 @@ import json
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import cv2
@@ -30,6 +29,7 @@ from hamagan.compose import estimate_foreground
 from hamagan.data.sources import PortraitItem
 from hamagan.images import ImageError, array_to_tensor, tensor_to_array, to_pil
 from hamagan.trimap import trimap_from_alpha
+from hamagan.workers import worker_context
 
 TRANSFORMS = ("reinhard", "illumination", "msrcr")
 IMAGE_COLUMNS = ("image", "foreground", "background", "background_adjusted", "foreground_adjusted", "composite")
@@ -169,8 +169,8 @@ def assign_splits(ids: list[str], test_ids: set[str] | None, options: BuildOptio
     return {i: "test" if i in test_ids else "validation" if i in validation else "train" for i in ordered}
 
 
-# Per-process build state: set in the parent for in-process builds, and by _init_worker in spawned workers
-# (spawn, not fork: a fork after torch has started its thread pool can deadlock the child).
+# Per-process build state: set in the parent for in-process builds, and by _init_worker in the workers
+# (forked from a preloaded server, or spawned: never forked from this process, whose threads may run).
 _STATE: dict = {}
 
 
@@ -241,8 +241,8 @@ def build_dataset(items: list[PortraitItem], out: Path, options: BuildOptions, t
             pending.append(task)
     bar = tqdm(total=sum(len(t[3]) for t in pending), desc="HMH portraits", unit="portrait", disable=not progress)
     if num_proc > 1 and len(pending) > 1:
-        with ProcessPoolExecutor(num_proc, mp_context=get_context("spawn"), initializer=_init_worker,
-                                 initargs=(state,)) as pool:
+        context = worker_context(["torch", "cv2", "datasets", __name__])
+        with ProcessPoolExecutor(num_proc, mp_context=context, initializer=_init_worker, initargs=(state,)) as pool:
             results = pool.map(_build_shard, pending)
             for task, result in zip(pending, results, strict=True):
                 _collect(report, result)

@@ -18,10 +18,10 @@ Two kinds:
 
 from __future__ import annotations
 
-import multiprocessing
 import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 import cv2
@@ -32,6 +32,7 @@ from torch.utils.data import Dataset, Sampler
 from hamagan.data.builder import BuildOptions, apply_transform, random_transform
 from hamagan.images import to_array
 from hamagan.trimap import trimap_from_alpha
+from hamagan.workers import worker_context
 
 LAYERS = ("image", "alpha", "foreground", "background", "background_adjusted", "foreground_adjusted")
 
@@ -81,15 +82,9 @@ def _scale_layers(layers: dict[str, np.ndarray], scale: float, min_side: int) ->
     return {k: cv2.resize(v, size, interpolation=interpolation) for k, v in layers.items()}
 
 
-def loader_context() -> multiprocessing.context.BaseContext:
-    """How DataLoader workers start: forked from a server that imported torch and this module once, so that
-    they start in seconds (spawned ones each import everything again; benchmarks/loader_start.py), and none
-    is forked from a process whose thread pools already run. Spawned where there is no forkserver."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["torch", "cv2", __name__])
-    return context
+def loader_context() -> BaseContext:
+    """How DataLoader workers start: forked from a server that imported torch and this module once."""
+    return worker_context(["torch", "cv2", __name__])
 
 
 def init_loader_worker(worker_id: int) -> None:
