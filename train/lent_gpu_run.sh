@@ -2,7 +2,9 @@
 # One training run of the default model on a lent GPU machine (train/configs/default-gpu.yaml), as one
 # script: that machine starts bare, gives a few minutes, and returns at most 8 files of 16 MiB from $OUT.
 #   bash train/lent_gpu_run.sh        # from the repository root; OUT defaults to runs/gpu-out
-# If the image lacks `datasets`, wheels in .whl/ (datasets, dill, multiprocess, fsspec) are installed first.
+# If the image lacks `datasets`, wheels in .whl/ (git-ignored; carry it) are installed first. Fetch them with
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp -d .whl \
+#       datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 fsspec==2026.9.0
 # Steps: build the two HMH datasets, time the pipeline on the GPU, train (stopped by SIGTERM so that the
 # whole script ends within BUDGET_SECONDS: the stage in progress is then exported as RUN/interrupted), then
 # write each trained generator (and G_m at two earlier checkpoints) as its own safetensors file
