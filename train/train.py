@@ -277,6 +277,8 @@ class StopRequest:
 
     def agreed(self, accelerator: Accelerator) -> bool:
         """True on every process once any of them was asked to stop (they must save together)."""
+        if accelerator.num_processes == 1:
+            return self.requested
         flag = torch.tensor([float(self.requested)], device=accelerator.device)
         return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
 
