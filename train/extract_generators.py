@@ -29,8 +29,8 @@ def prefixes(stage: StageConfig) -> list[str]:
     return [harmonizer]
 
 
-def subset(path: Path, prefix: str) -> dict:
-    return {k: v for k, v in load_file(path).items() if k.startswith(prefix)}
+def subset(tensors: dict, prefix: str | tuple[str, ...]) -> dict:
+    return {k: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def main(argv: list[str]) -> None:
@@ -40,15 +40,15 @@ def main(argv: list[str]) -> None:
     for index, stage in enumerate(config.stages):
         folder = run / "stages" / f"{index}-{stage.name}-{stage.direction}"
         if (folder / "model.safetensors").exists():
-            tensors = {k: v for p in prefixes(stage) for k, v in subset(folder / "model.safetensors", p).items()}
-            save_file(tensors, out / f"{folder.name}.safetensors")
+            save_file(subset(load_file(folder / "model.safetensors"), tuple(prefixes(stage))),
+                      out / f"{folder.name}.safetensors")
             print("extracted", folder)
     interrupted = run / "interrupted"
     if (interrupted / "progress.json").exists():
         step = json.loads((interrupted / "progress.json").read_text())["step"]
-        stage = config.stages[config.stage_at(step - 1)[0]]
+        stage, tensors = config.stages[config.stage_at(step - 1)[0]], load_file(interrupted / "model.safetensors")
         for prefix in prefixes(stage):
-            save_file(subset(interrupted / "model.safetensors", prefix),
+            save_file(subset(tensors, prefix),
                       out / f"interrupted-step-{step}-{prefix.rstrip('.').replace('.', '-')}.safetensors")
         print("extracted", interrupted, "at step", step)
     for step in map(int, argv[2:]):  # the first model a run prepares is G_m
