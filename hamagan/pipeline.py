@@ -67,6 +67,7 @@ class HarmonizerConfig:
     dropout: float = 0.5
     residual: bool = False
     transform_grid: int = 0
+    masked_pooling: bool = False
 
 
 @dataclass

@@ -83,6 +83,24 @@ def test_transform_harmonizer_starts_as_the_identity_and_outputs_a_colour_map() 
     assert torch.allclose(out[0, :, 40, 9], out[0, :, 3, 5], atol=1e-6)
 
 
+def test_masked_pooling_reads_the_two_layers_apart() -> None:
+    torch.manual_seed(0)
+    model = AttentionUNetHarmonizer(base_channels=4, num_downs=6, transform_grid=1, masked_pooling=True).eval()
+    composite = torch.rand(1, 3, 64, 64)
+    alpha = torch.zeros(1, 1, 64, 64)
+    alpha[..., 16:48, 16:48] = 1
+    assert torch.equal(model(composite, alpha), composite)  # identity at start
+    torch.nn.init.normal_(model.head[0].weight, std=0.5)
+    with torch.no_grad():
+        coefficients = model.color_transform(composite, alpha)
+        # The same image with the layers' roles swapped: the two pooled means trade places.
+        swapped = model.color_transform(composite, 1 - alpha)
+    assert coefficients.shape == (1, 30, 1, 1)
+    assert not torch.allclose(coefficients, swapped, atol=1e-4)
+    with pytest.raises(ValueError, match="masked_pooling"):
+        AttentionUNetHarmonizer(transform_grid=2, masked_pooling=True)
+
+
 def test_colour_transform_is_the_quadratic_map_it_names() -> None:
     rgb = torch.rand(1, 3, 8, 8)
     coefficients = torch.zeros(1, 3, QUADRATIC_TERMS, 1, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 import os
@@ -181,6 +182,27 @@ def test_fresh_validation_composites_over_held_out_photos(tiny_hmh: Path) -> Non
     assert fresh["composite_fMSE"] != pytest.approx(stored["composite_fMSE"])
 
 
+def test_own_scene_samples_keep_the_rows_scene_and_change_it_as_a_whole(tiny_hmh: Path) -> None:
+    rows = load_rows(str(tiny_hmh), "train")
+    photos = [(torch.rand(80, 90, 3) * 255).to(torch.uint8).numpy() for _ in range(2)]
+    plain, doubled = (HMHSamples(rows, SampleOptions(kind="full", size=64, flip=False, fresh_background=1.0,
+                                                      own_scene=1.0, scene_gain=(gain, gain)), photos, seed=3)
+                      for gain in (1.0, 2.0))
+    row = HMHSamples(rows, SampleOptions(kind="full", size=64, flip=False), seed=3)
+    for position in range(3):
+        sample, brighter, stored = plain[position], doubled[position], row[position]
+        # The row's own inpainted background and foreground, not a photo's; the real image is their composite.
+        assert torch.allclose(sample["background"], stored["background"], atol=1 / 255)
+        assert torch.allclose(sample["foreground"], stored["foreground"], atol=1 / 255)
+        alpha = sample["alpha"]
+        assert torch.allclose(sample["image"], alpha * sample["foreground"] + (1 - alpha) * sample["background"],
+                              atol=2 / 255)
+        # A gain of 2 on the scene brightens portrait and background alike.
+        expected = (2 * stored["foreground"]).clamp(max=1)
+        assert torch.allclose(brighter["foreground"], expected, atol=2 / 255)
+        assert torch.allclose(brighter["background"], (2 * stored["background"]).clamp(max=1), atol=2 / 255)
+
+
 def test_config_checks() -> None:
     config = load_config(ROOT / "train/configs/default-cpu.yaml")
     assert [s.name for s in config.stages] == ["matting", "harmonization", "harmonization", "joint", "joint"]
@@ -318,6 +340,13 @@ def test_init_can_take_the_harmonizers_from_a_second_checkpoint(tmp_path: Path, 
     for module, source in ((target.matting, sources[0].matting), (target.harmonizers, sources[1].harmonizers)):
         theirs = source.state_dict()
         assert all(torch.equal(v, theirs[k]) for k, v in module.state_dict().items())
+    # A harmonizer with another head keeps the trained body; only the head starts fresh.
+    head = dataclasses.replace(small_config.harmonizer, transform_grid=1, masked_pooling=True)
+    masked = AttentionUNetHarmonizer(**dataclasses.asdict(head))
+    fresh = script.copy_matching(masked, sources[1].harmonizers["background"])
+    assert fresh == ["head.0.weight", "head.0.bias"]
+    theirs = sources[1].harmonizers["background"].state_dict()
+    assert all(torch.equal(v, theirs[k]) for k, v in masked.state_dict().items() if k not in fresh)
     with pytest.raises(ValueError, match="needs init_from"):
         load_config(ROOT / "train/configs/tiny.yaml", {"init_harmonizers_from": str(tmp_path / "2")})
 

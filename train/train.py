@@ -63,21 +63,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool, harmonizers_from: str | None = None) -> None:
-    """Copy the generators of a pipeline checkpoint whose architecture matches (the harmonizers from
-    ``harmonizers_from`` when given); the others start fresh."""
+    """Copy the generators of a pipeline checkpoint (the harmonizers from ``harmonizers_from`` when given):
+    G_m whole, each harmonizer's tensors wherever their names and shapes match."""
     start = HaMaGANPipeline.from_pretrained(source)
     if asdict(start.config.matting) != asdict(pipeline.config.matting):
         raise ValueError(f"init_from {source}: its matting network differs from the config's")
     pipeline.matting.load_state_dict(start.matting.state_dict())
     if harmonizers_from:
         source, start = harmonizers_from, HaMaGANPipeline.from_pretrained(harmonizers_from)
-    same = asdict(start.config.harmonizer) == asdict(pipeline.config.harmonizer)
     for direction, harmonizer in pipeline.harmonizers.items():
-        if same and direction in start.harmonizers:
-            harmonizer.load_state_dict(start.harmonizers[direction].state_dict())
-        elif verbose:
-            print(f"train.py: the {direction} harmonizer starts fresh (not in {source} with this architecture)",
-                  file=sys.stderr)
+        fresh = copy_matching(harmonizer, start.harmonizers[direction]) if direction in start.harmonizers else ["all"]
+        if fresh and verbose:
+            print(f"train.py: in the {direction} harmonizer, {', '.join(fresh)} start fresh (not in {source} "
+                  "with this shape)", file=sys.stderr)
+
+
+def copy_matching(target: nn.Module, source: nn.Module) -> list[str]:
+    """Copy the tensors of ``source`` whose names and shapes ``target`` shares (a changed head keeps the
+    trained body); returns the names of ``target``'s tensors left as they were."""
+    theirs, ours = source.state_dict(), target.state_dict()
+    shared = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
+    target.load_state_dict(shared, strict=False)
+    return [k for k in ours if k not in shared]
 
 
 class Trainer:
@@ -205,7 +212,8 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
     options = SampleOptions(kind="crop" if stage.name == "matting" else "full", size=config.size,
                             scale=config.scale, trimap_radius=config.trimap_radius, keep_original=config.keep_original,
                             fresh_background=config.fresh_background if stage.name == "harmonization" else 0.0,
-                            background_gamma=config.background_gamma)
+                            background_gamma=config.background_gamma, own_scene=config.own_scene,
+                            scene_gain=config.scene_gain)
     samples = HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed)
     sampler = StreamSampler(config.batch_size, accelerator.process_index, accelerator.num_processes, start_step)
     # Its own generator: creating a loader must not draw from the global RNG that dropout uses, or a resumed
@@ -219,7 +227,8 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
 
 def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, float]:
     """Validation metrics of the current (raw) generators on the direction's validation split (and, for
-    G_h, on its portraits recomposited over the ``held_out`` background photos)."""
+    G_h, on its portraits recomposited over the ``held_out`` background photos, and on their own scenes under
+    fresh transforms towards those photos)."""
     config = trainer.config
     rows = load_rows(config.datasets[stage.direction], "validation")
     if rows is None or len(rows) == 0:
@@ -234,6 +243,8 @@ def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, 
         if held_out:
             metrics.update({f"val/{stage.direction}_fresh_{k}": v for k, v in
                             validate_harmonization(harmonizer, rows, config.size, device, held_out).items()})
+            metrics.update({f"val/{stage.direction}_scene_{k}": v for k, v in validate_harmonization(
+                harmonizer, rows, config.size, device, held_out, own_scene=True).items()})
     return metrics
 
 

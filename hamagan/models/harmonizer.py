@@ -16,6 +16,9 @@ Two output forms not in the paper, both starting as the identity (their last lay
   The HMH changes (Reinhard transfer, a brightness offset, MSRCR) are global colour maps: the best single
   quadratic map per test composite removes 92% of the adjusted region's fMSE, and such an output cannot
   paint remembered backgrounds.
+  With ``masked_pooling=True`` (one transform per image) the features are averaged over the portrait and over
+  the background separately (weighted by alpha and 1 - alpha) and both means feed the coefficients: the map
+  of one layer can then be read from how the two layers' features compare, which a whole-image mean blurs.
 """
 
 from __future__ import annotations
@@ -88,12 +91,14 @@ class AttentionUNetHarmonizer(nn.Module):
 
     def __init__(self, in_channels: int = 4, out_channels: int = 3, base_channels: int = 64, num_downs: int = 8,
                  attention_levels: int = 3, dropout: float = 0.5, residual: bool = False,
-                 transform_grid: int = 0) -> None:
+                 transform_grid: int = 0, masked_pooling: bool = False) -> None:
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"num_downs must be at least 5, got {num_downs}")
         if residual and transform_grid:
             raise ValueError("choose one output form: residual or transform_grid")
+        if masked_pooling and transform_grid != 1:
+            raise ValueError("masked_pooling needs one transform per image (transform_grid=1)")
         if transform_grid:
             out_channels = 3 * QUADRATIC_TERMS
         self.stride = 2 ** num_downs
@@ -104,12 +109,16 @@ class AttentionUNetHarmonizer(nn.Module):
         for depth, (outer, inner) in enumerate(((c * 4, c * 8), (c * 2, c * 4), (c, c * 2))):
             level = UNetLevel(outer, inner, level, attention=depth >= 3 - attention_levels)
         self.net = UNetLevel(out_channels, c, level, in_channels=in_channels, outermost=True)
-        self.residual, self.transform_grid = residual, transform_grid
-        if transform_grid:  # the outermost decoder features, averaged per cell, to coefficients
+        self.residual, self.transform_grid, self.masked_pooling = residual, transform_grid, masked_pooling
+        self.head: nn.Sequential | None = None
+        if masked_pooling:  # the outermost decoder features, pooled per layer by color_transform, to coefficients
+            self.net.up = nn.ReLU(inplace=True)
+            self.head = nn.Sequential(nn.Conv2d(c * 4, out_channels, 1), nn.Tanh())
+        elif transform_grid:  # the outermost decoder features, averaged per cell, to coefficients
             self.net.up = nn.Sequential(nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(transform_grid),
                                         nn.Conv2d(c * 2, out_channels, 1), nn.Tanh())
         if residual or transform_grid:  # start as the identity: the last layer's change is zero until trained
-            last = self.net.up[-2]
+            last = self.head[0] if self.head is not None else self.net.up[-2]
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
         identity = torch.zeros(3, QUADRATIC_TERMS)
@@ -123,7 +132,13 @@ class AttentionUNetHarmonizer(nn.Module):
         """The quadratic colour map's coefficients (N, 30, n, n) for ``transform_grid=n`` models."""
         if not self.transform_grid:
             raise ValueError("this harmonizer outputs an image, not a colour transform (transform_grid=0)")
-        return self._unet(composite, alpha).float() + self.identity
+        if self.head is None:
+            return self._unet(composite, alpha).float() + self.identity
+        features = self._unet(composite, alpha).float()
+        weight = functional.interpolate(alpha.float(), size=features.shape[2:], mode="area")
+        pooled = [(features * w).sum(dim=(2, 3), keepdim=True) / w.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
+                  for w in (weight, 1 - weight)]
+        return self.head(torch.cat(pooled, dim=1)).float() + self.identity
 
     def forward(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         if self.transform_grid:  # in float32 even under autocast: bf16 would round the colours

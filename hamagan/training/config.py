@@ -68,7 +68,9 @@ class TrainConfig:
     ``num_processes`` is the world size the run expects; training refuses to start on any other.
     ``batch_size`` is per process and per accumulation micro-step. ``held_out_backgrounds``: the last that
     many background photos are kept from training for G_h's validation composites. ``scene_backgrounds`` adds
-    the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites.
+    the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites; ``own_scene`` is
+    the share of fresh composites that keep the row's own scene, re-exposed as a whole by ``background_gamma``
+    and per-channel ``scene_gain`` (see ``hamagan.training.data``).
     ``init_from`` starts the generators from a pipeline checkpoint, ``init_harmonizers_from`` (with it) the
     harmonizers from another.
     """
@@ -91,6 +93,8 @@ class TrainConfig:
     held_out_backgrounds: int = 0
     background_gamma: tuple[float, float] = (1.0, 1.0)
     scene_backgrounds: bool = False
+    own_scene: float = 0.0
+    scene_gain: tuple[float, float] = (1.0, 1.0)
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999
@@ -107,7 +111,7 @@ class TrainConfig:
         if isinstance(self.model, dict):
             self.model = HaMaGANConfig(**self.model)
         self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
-        self.background_gamma = tuple(self.background_gamma)
+        self.background_gamma, self.scene_gain = tuple(self.background_gamma), tuple(self.scene_gain)
         self.critic_widths = tuple(self.critic_widths)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")

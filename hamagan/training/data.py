@@ -13,7 +13,12 @@ Two kinds:
   disharmonious layer: with a dozen portraits, a harmonizer trained on their rows alone memorises their
   real backgrounds (measured: PSNR 22 dB on training rows, 9 dB on an unseen portrait, below the untouched
   composite's 17 dB). ``background_gamma`` re-exposes the photo first by a log-uniform gamma from that range,
-  so that bright walls and skies are seen as real scenes, not only as brightened ones.
+  so that bright walls and skies are seen as real scenes, not only as brightened ones. Over a random photo the
+  portrait's light has nothing to do with the scene's, so such a sample can only teach what scenes look like
+  on average; with probability ``own_scene`` a fresh sample keeps the row's own scene instead (its foreground
+  over its inpainted background), re-exposed as a whole by that gamma and by per-channel gains drawn
+  log-uniformly from ``scene_gain``, so that portrait and background still agree and the transform is the
+  only disharmony, as in the HMH rows.
 """
 
 from __future__ import annotations
@@ -50,6 +55,12 @@ class SampleOptions:
     flip: bool = True
     fresh_background: float = 0.0
     background_gamma: tuple[float, float] = (1.0, 1.0)
+    own_scene: float = 0.0
+    scene_gain: tuple[float, float] = (1.0, 1.0)
+
+
+def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int | None = None):
+    return np.exp(rng.uniform(np.log(bounds[0]), np.log(bounds[1]), size))
 
 
 def load_backgrounds(paths: Sequence[Path], long_side: int = 640) -> list[np.ndarray]:
@@ -200,17 +211,24 @@ class HMHSamples(Dataset):
         row = self._full(rng, layers)
         photos = [self.backgrounds[int(i)] for i in rng.integers(len(self.backgrounds), size=2)]
         background, target = (_random_background(rng, p, size).astype(np.float32) / 255 for p in photos)
-        low, high = self.options.background_gamma
-        if (low, high) != (1.0, 1.0):  # a re-exposed photo: bright walls and skies are real scenes too
-            background = background ** np.float32(np.exp(rng.uniform(np.log(low), np.log(high))))
+        foreground = row["foreground"].astype(np.float32) / 255
+        exposed = self.options.background_gamma != (1.0, 1.0)  # draws only what the options use (older recipes)
+        gamma = np.float32(_log_uniform(rng, self.options.background_gamma) if exposed else 1.0)
+        if self.options.own_scene and rng.random() < self.options.own_scene:  # its own scene: the light agrees
+            gain = _log_uniform(rng, self.options.scene_gain, 3).astype(np.float32)
+            foreground, background = (np.clip((layer ** gamma) * gain, 0, 1)
+                                      for layer in (foreground, row["background"].astype(np.float32) / 255))
+        else:  # a re-exposed photo: bright walls and skies are real scenes too
+            background = background ** gamma
         a = row["alpha"][..., None].astype(np.float32) / 255
-        image = a * row["foreground"].astype(np.float32) / 255 + (1 - a) * background
+        image = a * foreground + (1 - a) * background
         params = random_transform(rng, ["photo"], BuildOptions())
         if layers["layer_bg"] is layers["image"]:  # the row's portrait was the adjusted layer
             layer_fg, layer_bg = apply_transform(image, params, target, fast=True), image
         else:
             layer_fg, layer_bg = image, apply_transform(background, params, target, fast=True)
-        out = {"image": image, "background": background, "layer_fg": layer_fg, "layer_bg": layer_bg}
+        out = {"image": image, "foreground": foreground, "background": background, "layer_fg": layer_fg,
+               "layer_bg": layer_bg}
         row.update({k: np.round(np.clip(v, 0, 1) * 255).astype(np.uint8) for k, v in out.items()})
         return row
 

@@ -39,14 +39,17 @@ def validate_matting(matting: nn.Module, rows, device: torch.device | str = "cpu
 
 @torch.no_grad()
 def validate_harmonization(harmonizer: nn.Module, rows, size: int = 256, device: torch.device | str = "cpu",
-                           backgrounds: Sequence[np.ndarray] = (), fresh_samples: int = 24) -> dict[str, float]:
+                           backgrounds: Sequence[np.ndarray] = (), fresh_samples: int = 24,
+                           own_scene: bool = False) -> dict[str, float]:
     """Mean MSE / fMSE / PSNR of G_h (true alpha, change landed on the adjusted layer) and of the
     unharmonized composite, rows resized to ``size``. With ``backgrounds`` (photos held out from training),
     it scores ``fresh_samples`` seeded recomposites of the rows over them instead: a harmonizer that
-    remembers the training photos' colours cannot pass this one."""
+    remembers the training photos' colours cannot pass this one; with ``own_scene`` too, the rows keep their
+    own scenes and the photos only serve as fresh transforms' targets (fresh disharmonies of real scenes)."""
     was_training = harmonizer.training
     harmonizer.eval()
-    options = SampleOptions(kind="full", size=size, flip=False, fresh_background=1.0 if backgrounds else 0.0)
+    options = SampleOptions(kind="full", size=size, flip=False, fresh_background=1.0 if backgrounds else 0.0,
+                            own_scene=1.0 if own_scene else 0.0)
     samples = HMHSamples(rows, options, backgrounds, seed=0, cache=False, shuffle=False)
     directions = [rows[index]["perturb"] for index in range(len(rows))]  # one read per row, not per sample
     results = []
