@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One training run of the default model on a lent GPU machine (train/configs/default-gpu.yaml), as one
+# One training run of the default model on a lent GPU machine (train/configs/default-gpu-v3.yaml), as one
 # script: that machine starts bare, gives a few minutes, and returns at most 8 files of 16 MiB from $OUT.
 #   bash train/lent_gpu_run.sh        # from the repository root; OUT defaults to runs/gpu-out
 # If the image lacks `datasets`, wheels in .whl/ (git-ignored; carry it) are installed first. Fetch them with
@@ -7,15 +7,15 @@
 #       datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 fsspec==2026.9.0
 # Steps: build the two HMH datasets, time the pipeline on the GPU, train (stopped by SIGTERM so that the
 # whole script ends within BUDGET_SECONDS: the stage in progress is then exported as RUN/interrupted), then
-# write each trained generator (and G_m at two earlier checkpoints) as its own safetensors file
+# write each trained generator (and G_m at MATTING_CHECKPOINTS' steps) as its own safetensors file
 # (train/extract_generators.py), and the logs as one archive.
 set -uo pipefail
 OUT=${OUT:-runs/gpu-out}
 BUDGET_SECONDS=${BUDGET_SECONDS:-570}  # the whole script; training stops 45 s before its end
 began=$(date +%s)
-CONFIG=${CONFIG:-train/configs/default-gpu.yaml}
+CONFIG=${CONFIG:-train/configs/default-gpu-v3.yaml}
 RUN=$(python3 -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['output_dir'])" "$CONFIG")
-MATTING_CHECKPOINTS=${MATTING_CHECKPOINTS:-1600 1800}
+MATTING_CHECKPOINTS=${MATTING_CHECKPOINTS:-}  # G_m at these steps too ("1600 1800" for default-gpu.yaml)
 mkdir -p "$OUT" "$RUN"
 exec > >(tee "$OUT/log.txt") 2>&1
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
