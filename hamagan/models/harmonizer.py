@@ -109,7 +109,7 @@ class AttentionUNetHarmonizer(nn.Module):
         for depth, (outer, inner) in enumerate(((c * 4, c * 8), (c * 2, c * 4), (c, c * 2))):
             level = UNetLevel(outer, inner, level, attention=depth >= 3 - attention_levels)
         self.net = UNetLevel(out_channels, c, level, in_channels=in_channels, outermost=True)
-        self.residual, self.transform_grid, self.masked_pooling = residual, transform_grid, masked_pooling
+        self.residual, self.transform_grid = residual, transform_grid
         self.head: nn.Sequential | None = None
         if masked_pooling:  # the outermost decoder features, pooled per layer by color_transform, to coefficients
             self.net.up = nn.ReLU(inplace=True)
@@ -132,13 +132,13 @@ class AttentionUNetHarmonizer(nn.Module):
         """The quadratic colour map's coefficients (N, 30, n, n) for ``transform_grid=n`` models."""
         if not self.transform_grid:
             raise ValueError("this harmonizer outputs an image, not a colour transform (transform_grid=0)")
-        if self.head is None:
-            return self._unet(composite, alpha).float() + self.identity
-        features = self._unet(composite, alpha).float()
-        weight = functional.interpolate(alpha.float(), size=features.shape[2:], mode="area")
-        pooled = [(features * w).sum(dim=(2, 3), keepdim=True) / w.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
-                  for w in (weight, 1 - weight)]
-        return self.head(torch.cat(pooled, dim=1)).float() + self.identity
+        out = self._unet(composite, alpha).float()
+        if self.head is not None:  # features averaged over the portrait and over the background, then mapped
+            weight = functional.interpolate(alpha.float(), size=out.shape[2:], mode="area")
+            pooled = [(out * w).sum(dim=(2, 3), keepdim=True) / w.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
+                      for w in (weight, 1 - weight)]
+            out = self.head(torch.cat(pooled, dim=1)).float()
+        return out + self.identity
 
     def forward(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         if self.transform_grid:  # in float32 even under autocast: bf16 would round the colours

@@ -59,7 +59,7 @@ class SampleOptions:
     scene_gain: tuple[float, float] = (1.0, 1.0)
 
 
-def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int | None = None):
+def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int | None = None) -> np.ndarray:
     return np.exp(rng.uniform(np.log(bounds[0]), np.log(bounds[1]), size))
 
 
