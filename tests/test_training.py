@@ -25,7 +25,7 @@ from hamagan.models.indexnet import IndexNetMatting
 from hamagan.training.config import StageConfig, load_config
 from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler
 from hamagan.training.losses import critic_loss, generator_adversarial, gradient_loss
-from hamagan.training.rows import load_rows
+from hamagan.training.rows import load_rows, move_sources
 from hamagan.training.steps import JointSettings, harmonization_step, joint_step, land_change, matting_step
 from hamagan.training.validation import validate_harmonization
 
@@ -203,6 +203,21 @@ def test_own_scene_samples_keep_the_rows_scene_and_change_it_as_a_whole(tiny_hmh
         assert torch.allclose(brighter["background"], (2 * stored["background"]).clamp(max=1), atol=2 / 255)
 
 
+def test_validation_sources_move_whole_portraits_out_of_training(tiny_hmh: Path) -> None:
+    train, validation = load_rows(str(tiny_hmh), "train"), load_rows(str(tiny_hmh), "validation")
+    fold = set(sorted(set(train["source_id"]))[:3])
+    kept, held = move_sources(train, validation, fold)
+    assert not fold & set(kept["source_id"])
+    assert set(held["source_id"]) == fold | set(validation["source_id"])
+    assert len(kept) + len(held) == len(train) + len(validation)
+    first_moved = next(row["id"] for row in train if row["source_id"] in fold)
+    assert held[len(validation)]["id"] == first_moved  # appended after the fixed validation rows
+    unchanged = move_sources(train, validation, set())
+    assert unchanged[0] is train and unchanged[1] is validation
+    with pytest.raises(ValueError, match="not in the training split"):
+        move_sources(train, validation, {"p_nobody"})
+
+
 def test_config_checks() -> None:
     config = load_config(ROOT / "train/configs/default-cpu.yaml")
     assert [s.name for s in config.stages] == ["matting", "harmonization", "harmonization", "joint", "joint"]
@@ -245,6 +260,31 @@ def _launch(config: Path, out: Path, processes: int, *extra: str) -> subprocess.
     command = [*launcher, str(ROOT / "train/train.py"), "--config", str(config), "--output-dir", str(out),
                "--num-processes", str(processes), *extra]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_cross_validation_trains_each_arm_on_each_fold(tiny_hmh: Path, tmp_path: Path) -> None:
+    config = _tiny_config(tmp_path, tiny_hmh, fresh_background=1.0, eval_every=2,
+                          stages=[{"name": "harmonization", "direction": "background", "steps": 2,
+                                   "harmonization_loss": "mse"}])
+    out = tmp_path / "cv"
+    command = [sys.executable, str(ROOT / "train/cross_validate.py"), "--config", str(config), "--folds", "2", "--parallel", "2",
+               "--arm", "photos", "own_scene=0.0", "--arm", "scenes", "own_scene=1.0", "--out", str(out)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((out / "results.json").read_text())
+    # The folds deal out the 11 training portraits; each run validated on its fold (plus the fixed portrait).
+    assert sorted(sum(report["folds"], [])) == sorted(set(load_rows(str(tiny_hmh), "train")["source_id"]))
+    assert report["arms"] == {"photos": ["own_scene=0.0"], "scenes": ["own_scene=1.0"]}
+    # The untouched composites' figure depends on the validation rows only: equal across the arms of a
+    # fold, different between folds (each holds out other portraits).
+    plain = {arm: [run["val/background_composite_fMSE"] for run in runs] for arm, runs in report["results"].items()}
+    assert plain["photos"] == pytest.approx(plain["scenes"])
+    assert plain["photos"][0] != pytest.approx(plain["photos"][1])
+    # Every sample of one arm is over a photo, of the other in its own scene: the harmonizers score differently.
+    ours = {arm: runs[0]["val/background_fMSE"] for arm, runs in report["results"].items()}
+    assert ours["photos"] != pytest.approx(ours["scenes"])
+    assert "| scenes | val/background_fMSE |" in (out / "table.md").read_text()
 
 
 @pytest.mark.slow

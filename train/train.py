@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch import nn
@@ -42,6 +43,7 @@ from hamagan.training.data import (
 )
 from hamagan.training.ema import EMA
 from hamagan.training.rows import load_rows as read_rows
+from hamagan.training.rows import move_sources
 from hamagan.training.steps import harmonization_step, joint_step, matting_step
 from hamagan.training.validation import validate_harmonization, validate_matting
 
@@ -53,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num-processes", type=int, help="override the expected number of processes")
     parser.add_argument("--seed", type=int, help="override the config's seed")
     parser.add_argument("--init-from", help="override the config's init_from (a pipeline folder or repo id)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a top-level config key, the value read as YAML (repeatable)")
     parser.add_argument("--resume", help="a checkpoint folder, or 'latest' (the newest in OUTPUT/checkpoints)")
     parser.add_argument("--push-to-hub", metavar="REPO", help="push the exported generators to this Hub repo")
     parser.add_argument("--stop-after", type=int, help="exit abruptly after this global step (tests a kill)")
@@ -60,6 +64,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="only export the EMA generators of this checkpoint folder (to --export-to) and exit")
     parser.add_argument("--export-to", metavar="FOLDER", help="where --export-from writes the pipeline")
     return parser.parse_args(argv)
+
+
+def parse_settings(settings: list[str]) -> dict:
+    """``--set`` values: KEY=VALUE pairs, each value read as YAML (``own_scene=1.0``, ``stages=[...]``)."""
+    out = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set takes KEY=VALUE, got {setting!r}")
+        out[key] = yaml.safe_load(value)
+    return out
 
 
 def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool, harmonizers_from: str | None = None) -> None:
@@ -190,9 +205,14 @@ def model_card(config: TrainConfig, metrics: dict[str, float]) -> str:
 
 
 @functools.cache
-def load_rows(source: str, split: str):
-    """One read per dataset split for the whole run (every stage's loader and every validation use it)."""
-    return read_rows(source, split)
+def load_rows(source: str, split: str, validation_sources: tuple[str, ...] = ()):
+    """One read per dataset split for the whole run (every stage's loader and every validation use it), with
+    the ``validation_sources`` portraits moved from training to validation."""
+    if not validation_sources:
+        return read_rows(source, split)
+    train, validation = move_sources(read_rows(source, "train"), read_rows(source, "validation"),
+                                     set(validation_sources))
+    return train if split == "train" else validation
 
 
 def scene_backgrounds(rows) -> list[np.ndarray]:
@@ -205,7 +225,7 @@ def scene_backgrounds(rows) -> list[np.ndarray]:
 
 def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,
                 backgrounds: list) -> DataLoader:
-    rows = load_rows(config.datasets[stage.direction], "train")
+    rows = load_rows(config.datasets[stage.direction], "train", config.validation_sources)
     if stage.name == "harmonization" and config.scene_backgrounds:
         backgrounds = backgrounds + scene_backgrounds(rows)
     # Fresh backgrounds for the harmonization stage only: the joint stage's critic must see real photos as I.
@@ -230,7 +250,7 @@ def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, 
     G_h, on its portraits recomposited over the ``held_out`` background photos, and on their own scenes under
     fresh transforms towards those photos)."""
     config = trainer.config
-    rows = load_rows(config.datasets[stage.direction], "validation")
+    rows = load_rows(config.datasets[stage.direction], "validation", config.validation_sources)
     if rows is None or len(rows) == 0:
         return {}
     device = trainer.accelerator.device
@@ -319,8 +339,9 @@ def interrupted(trainer: Trainer, out: Path, step: int, metrics: dict[str, float
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    config = load_config(args.config, {"output_dir": args.output_dir, "num_processes": args.num_processes,
-                                       "seed": args.seed, "init_from": args.init_from})
+    config = load_config(args.config, {**parse_settings(args.set), "output_dir": args.output_dir,
+                                       "num_processes": args.num_processes, "seed": args.seed,
+                                       "init_from": args.init_from})
     use_cpu = not torch.cuda.is_available() or os.environ.get("ACCELERATE_USE_CPU", "").lower() == "true"
     accelerator = Accelerator(cpu=use_cpu, mixed_precision=config.mixed_precision, log_with="tensorboard",
                               project_dir=config.output_dir,

@@ -71,8 +71,9 @@ class TrainConfig:
     the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites; ``own_scene`` is
     the share of fresh composites that keep the row's own scene, re-exposed as a whole by ``background_gamma``
     and per-channel ``scene_gain`` (see ``hamagan.training.data``).
-    ``init_from`` starts the generators from a pipeline checkpoint, ``init_harmonizers_from`` (with it) the
-    harmonizers from another.
+    ``validation_sources`` moves those portraits (source ids) from the training split to validation: a
+    cross-validation fold. ``init_from`` starts the generators from a pipeline checkpoint,
+    ``init_harmonizers_from`` (with it) the harmonizers from another.
     """
 
     stages: list[StageConfig]
@@ -95,6 +96,7 @@ class TrainConfig:
     scene_backgrounds: bool = False
     own_scene: float = 0.0
     scene_gain: tuple[float, float] = (1.0, 1.0)
+    validation_sources: tuple[str, ...] = ()
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999
@@ -112,6 +114,7 @@ class TrainConfig:
             self.model = HaMaGANConfig(**self.model)
         self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
         self.background_gamma, self.scene_gain = tuple(self.background_gamma), tuple(self.scene_gain)
+        self.validation_sources = tuple(self.validation_sources)
         self.critic_widths = tuple(self.critic_widths)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")

@@ -1,0 +1,106 @@
+"""K-fold cross-validation of training recipes over the training portraits.
+
+    python train/cross_validate.py --config train/configs/cv-background-harmonizer.yaml \\
+        --arm half own_scene=0.5 --arm all own_scene=1.0 --folds 3 --parallel 2 --out runs/cv-own-scene
+
+The fixed split has one validation portrait: too few to choose between recipes. Fold k moves every
+``folds``-th training portrait (sorted by id, starting at the k-th) to validation (``validation_sources``);
+each arm (a name and ``--set`` overrides of the config) trains once per fold with train/train.py, and
+``OUT/table.md`` gives each run's final validation metrics per fold and on average (``OUT/results.json``
+holds every figure). Finished runs are kept: a second call only runs what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from hamagan.training.config import load_config
+from hamagan.training.rows import load_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="the training config every run starts from")
+    parser.add_argument("--arm", nargs="+", action="append", required=True, metavar="NAME [KEY=VALUE ...]",
+                        help="a recipe: its name, then train.py --set overrides (repeat for each arm)")
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--parallel", type=int, default=1, help="runs at a time (threads split among them)")
+    parser.add_argument("--metric", action="append", default=[],
+                        help="metrics for the table (default: every val/*fMSE the runs report)")
+    parser.add_argument("--out", required=True, help="folder for the runs, table.md and results.json")
+    return parser.parse_args(argv)
+
+
+def folds(config_path: str, count: int) -> list[list[str]]:
+    """The training portraits of the config's first stage's dataset, dealt into ``count`` folds."""
+    config = load_config(config_path)
+    sources = sorted(set(load_rows(config.datasets[config.stages[0].direction], "train")["source_id"]))
+    if count < 2 or count > len(sources):
+        raise ValueError(f"--folds must be between 2 and the {len(sources)} training portraits, got {count}")
+    return [sources[k::count] for k in range(count)]
+
+
+def run(config: str, folder: Path, settings: list[str], fold: list[str], threads: int) -> dict[str, float]:
+    """One training run (skipped when it already finished); its final validation metrics."""
+    metrics = folder / "final" / "metrics.json"
+    if not metrics.exists():
+        command = [sys.executable, str(ROOT / "train/train.py"), "--config", config, "--output-dir", str(folder),
+                   "--set", f"validation_sources={json.dumps(fold)}"]
+        for setting in settings:
+            command += ["--set", setting]
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        with open(folder.with_suffix(".log"), "w") as log:
+            done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        if done.returncode != 0:
+            raise RuntimeError(f"{folder}: train.py exited with {done.returncode} (see {folder.with_suffix('.log')})")
+    return json.loads(metrics.read_text())
+
+
+def table(results: dict[str, list[dict[str, float]]], metrics: list[str]) -> str:
+    """Markdown: one row per arm and metric, one column per fold, and the mean."""
+    count = len(next(iter(results.values())))
+    lines = ["| arm | metric | " + " | ".join(f"fold {k}" for k in range(count)) + " | mean |",
+             "|---|---|" + "---|" * (count + 1)]
+    for arm, runs in results.items():
+        for metric in metrics:
+            values = [r[metric] for r in runs]
+            lines.append(f"| {arm} | {metric} | " + " | ".join(f"{v:.1f}" for v in values)
+                         + f" | {np.mean(values):.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    split = folds(args.config, args.folds)
+    jobs = [(arm[0], k, arm[1:]) for arm in args.arm for k in range(args.folds)]
+    threads = max(1, (os.cpu_count() or 1) // args.parallel)
+    with ThreadPoolExecutor(args.parallel) as pool:
+        futures = {(name, k): pool.submit(run, args.config, out / f"{name}-fold{k}", settings, split[k], threads)
+                   for name, k, settings in jobs}
+        for future in tqdm(futures.values(), desc="cross-validation runs", unit="run"):
+            future.result()
+    results = {arm[0]: [futures[(arm[0], k)].result() for k in range(args.folds)] for arm in args.arm}
+    first = next(iter(results.values()))[0]
+    metrics = args.metric or sorted(k for k in first if k.endswith("fMSE"))
+    (out / "results.json").write_text(json.dumps({"folds": split, "arms": {a[0]: a[1:] for a in args.arm},
+                                                  "results": results}, indent=1))
+    (out / "table.md").write_text(table(results, metrics))
+    print(f"folds: {split}\n" + table(results, metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
