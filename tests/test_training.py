@@ -267,7 +267,8 @@ def test_cross_validation_trains_each_arm_on_each_fold(tiny_hmh: Path, tmp_path:
                           stages=[{"name": "harmonization", "direction": "background", "steps": 2,
                                    "harmonization_loss": "mse"}])
     out = tmp_path / "cv"
-    command = [sys.executable, str(ROOT / "train/cross_validate.py"), "--config", str(config), "--folds", "2", "--parallel", "2",
+    command = [sys.executable, str(ROOT / "train/cross_validate.py"), "--config", str(config), "--folds", "2",
+               "--parallel", "2",
                "--arm", "photos", "own_scene=0.0", "--arm", "scenes", "own_scene=1.0", "--out", str(out)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
