@@ -286,6 +286,12 @@ def test_cross_validation_trains_each_arm_on_each_fold(tiny_hmh: Path, tmp_path:
     ours = {arm: runs[0]["val/background_fMSE"] for arm, runs in report["results"].items()}
     assert ours["photos"] != pytest.approx(ours["scenes"])
     assert "| scenes | val/background_fMSE |" in (out / "table.md").read_text()
+    # The averaged weights (ema_decay 0.999, 2 steps) are still nearly the identity they started as: their
+    # harmonizer scores as the untouched composite, the live one does not.
+    run = report["results"]["scenes"][0]
+    live_change = abs(run["val/background_fMSE"] - run["val/background_composite_fMSE"])
+    averaged_change = abs(run["val_ema/background_fMSE"] - run["val_ema/background_composite_fMSE"])
+    assert live_change > 0 and averaged_change < 0.1 * live_change
 
 
 @pytest.mark.slow

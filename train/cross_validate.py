@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--parallel", type=int, default=1, help="runs at a time (threads split among them)")
     parser.add_argument("--metric", action="append", default=[],
-                        help="metrics for the table (default: every val/*fMSE the runs report)")
+                        help="metrics for the table (default: every fMSE the runs report)")
     parser.add_argument("--out", required=True, help="folder for the runs, table.md and results.json")
     return parser.parse_args(argv)
 

@@ -11,6 +11,7 @@ weights) to OUTPUT/final with ``save_pretrained`` and a model card holding the v
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import json
 import os
@@ -246,24 +247,37 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
 
 
 def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, float]:
-    """Validation metrics of the current (raw) generators on the direction's validation split (and, for
-    G_h, on its portraits recomposited over the ``held_out`` background photos, and on their own scenes under
-    fresh transforms towards those photos)."""
+    """Validation metrics (``val/``) of the current (raw) generators on the direction's validation split (and,
+    for G_h, on its portraits recomposited over the ``held_out`` background photos, and on their own scenes
+    under fresh transforms towards those photos); with ``ema_decay`` > 0, the same (``val_ema/``) for the
+    averaged weights that the export writes."""
     config = trainer.config
     rows = load_rows(config.datasets[stage.direction], "validation", config.validation_sources)
     if rows is None or len(rows) == 0:
         return {}
-    device = trainer.accelerator.device
-    metrics = {f"val/matting_{k}": v for k, v in
-               validate_matting(trainer.accelerator.unwrap_model(trainer.models["matting"]), rows, device).items()}
+    names = ["matting"] + ([f"harmonizer/{stage.direction}"] if stage.name != "matting" else [])
+    live = {name: trainer.accelerator.unwrap_model(trainer.models[name]) for name in names}
+    metrics = validate_generators(trainer, stage, rows, held_out, live, "val")
+    if config.ema_decay > 0:
+        averaged = {name: copy.deepcopy(model) for name, model in live.items()}
+        for name, model in averaged.items():
+            trainer.emas[name].copy_to(model)
+        metrics.update(validate_generators(trainer, stage, rows, held_out, averaged, "val_ema"))
+    return metrics
+
+
+def validate_generators(trainer: Trainer, stage: StageConfig, rows, held_out: list, models: dict[str, nn.Module],
+                        prefix: str) -> dict[str, float]:
+    config, device = trainer.config, trainer.accelerator.device
+    metrics = {f"{prefix}/matting_{k}": v for k, v in validate_matting(models["matting"], rows, device).items()}
     if stage.name != "matting":
-        harmonizer = trainer.accelerator.unwrap_model(trainer.models[f"harmonizer/{stage.direction}"])
-        metrics.update({f"val/{stage.direction}_{k}": v for k, v in
+        harmonizer = models[f"harmonizer/{stage.direction}"]
+        metrics.update({f"{prefix}/{stage.direction}_{k}": v for k, v in
                         validate_harmonization(harmonizer, rows, config.size, device).items()})
         if held_out:
-            metrics.update({f"val/{stage.direction}_fresh_{k}": v for k, v in
+            metrics.update({f"{prefix}/{stage.direction}_fresh_{k}": v for k, v in
                             validate_harmonization(harmonizer, rows, config.size, device, held_out).items()})
-            metrics.update({f"val/{stage.direction}_scene_{k}": v for k, v in validate_harmonization(
+            metrics.update({f"{prefix}/{stage.direction}_scene_{k}": v for k, v in validate_harmonization(
                 harmonizer, rows, config.size, device, held_out, own_scene=True).items()})
     return metrics
 
