@@ -11,7 +11,6 @@ weights) to OUTPUT/final with ``save_pretrained`` and a model card holding the v
 from __future__ import annotations
 
 import argparse
-import copy
 import functools
 import json
 import os
@@ -103,6 +102,11 @@ def copy_matching(target: nn.Module, source: nn.Module) -> list[str]:
     return [k for k in ours if k not in shared]
 
 
+def generators(pipeline: HaMaGANPipeline) -> dict[str, nn.Module]:
+    """A pipeline's generators under the run's model names ("matting", "harmonizer/<direction>")."""
+    return {"matting": pipeline.matting, **{f"harmonizer/{d}": h for d, h in pipeline.harmonizers.items()}}
+
+
 class Trainer:
     """Holds the prepared models, optimizers and EMAs of one run."""
 
@@ -115,17 +119,15 @@ class Trainer:
         pipeline.train()
         self.critics = nn.ModuleDict({d: SelfAttentionCritic(widths=config.critic_widths)
                                       for d in config.model.directions})
-        names = ["matting", *(f"harmonizer/{d}" for d in config.model.directions),
-                 *(f"critic/{d}" for d in config.model.directions)]
-        modules = [pipeline.matting, *pipeline.harmonizers.values(), *self.critics.values()]
+        named = {**generators(pipeline), **{f"critic/{d}": c for d, c in self.critics.items()}}
+        names, modules = list(named), list(named.values())
         self.optimizers = [self._optimizers(stage, pipeline, self.critics) for stage in config.stages]
         flat = [opt for group in self.optimizers for opt in group.values()]
         prepared = accelerator.prepare(*modules, *flat)
         self.models = dict(zip(names, prepared[:len(modules)], strict=True))
         it = iter(prepared[len(modules):])
         self.optimizers = [{k: next(it) for k in group} for group in self.optimizers]
-        self.emas = {"matting": EMA(pipeline.matting, config.ema_decay),
-                     **{f"harmonizer/{d}": EMA(h, config.ema_decay) for d, h in pipeline.harmonizers.items()}}
+        self.emas = {name: EMA(model, config.ema_decay) for name, model in generators(pipeline).items()}
         for ema in self.emas.values():
             accelerator.register_for_checkpointing(ema)
 
@@ -179,15 +181,20 @@ class Trainer:
                 self.emas[name].update(self.accelerator.unwrap_model(self.models[name]))
         return losses
 
-    def export(self, out: Path, metrics: dict[str, float]) -> HaMaGANPipeline:
-        """The generators (EMA weights, or the live ones with ``ema_decay: 0``) as a new pipeline in ``out``."""
+    def exported(self) -> HaMaGANPipeline:
+        """The generators as the export writes them (EMA weights, or the live ones with ``ema_decay: 0``), as a
+        new pipeline on the CPU."""
         pipeline = HaMaGANPipeline(self.config.model)
-        targets = {"matting": pipeline.matting, **{f"harmonizer/{d}": h for d, h in pipeline.harmonizers.items()}}
-        for name, target in targets.items():
+        for name, target in generators(pipeline).items():
             if self.config.ema_decay > 0:
                 self.emas[name].copy_to(target)
             else:
                 target.load_state_dict(self.accelerator.unwrap_model(self.models[name]).state_dict())
+        return pipeline
+
+    def export(self, out: Path, metrics: dict[str, float]) -> HaMaGANPipeline:
+        """The exported generators, saved as a pipeline in ``out``."""
+        pipeline = self.exported()
         pipeline.save_pretrained(out)
         (out / "README.md").write_text(model_card(self.config, metrics))
         return pipeline
@@ -259,9 +266,7 @@ def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, 
     live = {name: trainer.accelerator.unwrap_model(trainer.models[name]) for name in names}
     metrics = validate_generators(trainer, stage, rows, held_out, live, "val")
     if config.ema_decay > 0:
-        averaged = {name: copy.deepcopy(model) for name, model in live.items()}
-        for name, model in averaged.items():
-            trainer.emas[name].copy_to(model)
+        averaged = generators(trainer.exported().to(trainer.accelerator.device))
         metrics.update(validate_generators(trainer, stage, rows, held_out, averaged, "val_ema"))
     return metrics
 
