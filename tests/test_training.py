@@ -24,7 +24,7 @@ from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
 from hamagan.training.config import StageConfig, load_config
 from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler
-from hamagan.training.losses import critic_loss, generator_adversarial, gradient_loss
+from hamagan.training.losses import critic_loss, generator_adversarial, gradient_loss, laplacian_loss
 from hamagan.training.rows import load_rows, move_sources
 from hamagan.training.steps import JointSettings, harmonization_step, joint_step, land_change, matting_step
 from hamagan.training.validation import validate_harmonization
@@ -153,6 +153,42 @@ def test_gradient_loss_sees_blurred_edges_in_the_unknown_region_only() -> None:
     known_noise = alpha.clone()
     known_noise[..., :, :6] = torch.rand(1, 1, 32, 6)
     assert gradient_loss(known_noise, alpha, trimap) == 0
+
+
+def test_laplacian_loss_sees_structure_at_every_scale_of_the_unknown_region() -> None:
+    alpha = torch.zeros(1, 1, 64, 64)
+    alpha[..., 32:] = 1.0
+    trimap = torch.full_like(alpha, 0.5)
+    trimap[..., :, :16], trimap[..., :, 48:] = 0.0, 1.0
+    assert laplacian_loss(alpha, alpha, trimap) == 0
+    # Band-pass levels only: a uniform offset is the alpha loss's to correct.
+    assert laplacian_loss(alpha + 0.2, alpha, trimap) < 1e-6
+
+    def blurred(width: int) -> torch.Tensor:
+        return torch.nn.functional.avg_pool2d(alpha, (1, width), stride=1, padding=(0, width // 2),
+                                              count_include_pad=False)
+
+    assert 0.01 < laplacian_loss(blurred(3), alpha, trimap) < laplacian_loss(blurred(9), alpha, trimap)
+    # At the finest level only the unknown region's neighbourhood counts: noise far inside the known region
+    # does not, noise inside the unknown region does.
+    far, inside = alpha.clone(), alpha.clone()
+    far[..., :, :8] = torch.rand(1, 1, 64, 8)
+    inside[..., :, 20:28] = torch.rand(1, 1, 64, 8)
+    assert laplacian_loss(far, alpha, trimap, levels=1) == 0
+    assert laplacian_loss(inside, alpha, trimap, levels=1) > 0.05
+
+
+def test_matting_step_adds_the_weighted_laplacian_loss(tiny_hmh: Path) -> None:
+    batch = _batch(load_rows(str(tiny_hmh), "train"), "crop")
+    seen = {}
+    for weight in (0.0, 1.0):
+        matting = _models()[0]
+        recorder = GradientRecorder(matting.parameters())
+        losses = matting_step(Accelerator(cpu=True), matting, recorder, batch, laplacian_weight=weight)
+        seen[weight] = (losses, recorder.seen)
+    assert "laplacian" not in seen[0.0][0] and seen[1.0][0]["laplacian"] > 0
+    assert seen[0.0][0]["alpha_l1"] == seen[1.0][0]["alpha_l1"]
+    assert _differs(seen[0.0][1], seen[1.0][1])
 
 
 def test_harmonizer_change_lands_on_the_adjusted_layer_only(tiny_hmh: Path) -> None:

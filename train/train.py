@@ -166,7 +166,7 @@ class Trainer:
         harmonizer = f"harmonizer/{stage.direction}"
         if stage.name == "matting":
             losses = matting_step(self.accelerator, self.models["matting"], optimizers["matting"], batch,
-                                  stage.composition_weight, stage.gradient_weight)
+                                  stage.composition_weight, stage.gradient_weight, stage.laplacian_weight)
         elif stage.name == "harmonization":
             losses = harmonization_step(self.accelerator, self.models[harmonizer], optimizers["harmonizer"], batch,
                                         stage.direction, stage.harmonization_loss)

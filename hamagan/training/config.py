@@ -21,8 +21,8 @@ class StageConfig:
     ``lr_encoder`` / ``lr_decoder`` are G_m's rates for its MobileNetV2 encoder and for everything else
     (index blocks, ASPP, decoder, head); IndexNet trains the decoder 100x faster than a pretrained encoder,
     the paper fine-tunes with 1e-5 / 1e-7. ``schedule`` is "cosine" (to 0 after ``warmup`` linear steps)
-    or "constant". ``composition_weight`` and ``gradient_weight`` add those matting losses to the alpha loss;
-    ``harmonization_loss`` is G_h's reconstruction loss in its own stage, "l1" or "mse".
+    or "constant". ``composition_weight``, ``gradient_weight`` and ``laplacian_weight`` add those matting losses
+    to the alpha loss; ``harmonization_loss`` is G_h's reconstruction loss in its own stage, "l1" or "mse".
     """
 
     name: str
@@ -36,6 +36,7 @@ class StageConfig:
     warmup: int = 0
     composition_weight: float = 0.0
     gradient_weight: float = 0.0
+    laplacian_weight: float = 0.0
     harmonization_loss: str = "l1"
     joint: JointSettings = field(default_factory=JointSettings)
 

@@ -9,6 +9,9 @@ SAGAN's hinge form is the alternative (``critic_loss(..., form="hinge")``).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+
+_BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
 
 
 def unknown_mask(trimap: torch.Tensor) -> torch.Tensor:
@@ -43,6 +46,29 @@ def gradient_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torch.T
         pair = mask.narrow(dim, 1, mask.shape[dim] - 1) * mask.narrow(dim, 0, mask.shape[dim] - 1)
         terms.append(masked_mean((pred_step - true_step).abs(), pair))
     return sum(terms) / 2
+
+
+def _blur(image: torch.Tensor) -> torch.Tensor:
+    """5x5 binomial blur of a (N, 1, H, W) map, edges reflected."""
+    kernel = (_BINOMIAL[:, None] * _BINOMIAL[None, :]).to(image)[None, None]
+    return F.conv2d(F.pad(image, (2, 2, 2, 2), mode="reflect"), kernel)
+
+
+def laplacian_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torch.Tensor,
+                   levels: int = 5) -> torch.Tensor:
+    """L1 between band-pass pyramids of the predicted and true alpha (FBA Matting's Laplacian loss, Forte &
+    Pitie 2020): level i is x_i - blur(x_i), x_{i+1} = blur(x_i) halved, weighted 2^i; each level's mean runs
+    over the unknown region, shrunk with it (a pixel counts where any pixel it covers is unknown). It ties
+    alpha's structure at every scale, from single hairs to the outline. The pyramid is linear, so it is built
+    once, on the error."""
+    mask, error, total = unknown_mask(trimap), prediction - alpha, prediction.new_zeros(())
+    for level in range(levels):
+        if min(error.shape[2:]) < 5:
+            break
+        smooth = _blur(error)
+        total = total + 2**level * masked_mean((error - smooth).abs(), mask)
+        error, mask = smooth[:, :, ::2, ::2], F.max_pool2d(mask, 2, ceil_mode=True)
+    return total
 
 
 def composition_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torch.Tensor, foreground: torch.Tensor,

@@ -20,6 +20,7 @@ from hamagan.training.losses import (
     critic_loss,
     generator_adversarial,
     gradient_loss,
+    laplacian_loss,
 )
 
 
@@ -43,8 +44,9 @@ def _clip(accelerator: Accelerator, model: nn.Module, max_norm: float | None) ->
 
 def matting_step(accelerator: Accelerator, matting: nn.Module, optimizer: torch.optim.Optimizer,
                  batch: dict[str, torch.Tensor], composition_weight: float = 0.0, gradient_weight: float = 0.0,
-                 max_grad_norm: float | None = 1.0) -> dict[str, float]:
-    """G_m alone: alpha loss on the unknown region (+ the composition and gradient losses when weighted)."""
+                 laplacian_weight: float = 0.0, max_grad_norm: float | None = 1.0) -> dict[str, float]:
+    """G_m alone: alpha loss on the unknown region (+ the composition, gradient and Laplacian losses when
+    weighted)."""
     with accelerator.accumulate(matting):
         with accelerator.autocast():
             raw = matting(matting_input(batch["image"], batch["trimap"])).float()
@@ -59,6 +61,10 @@ def matting_step(accelerator: Accelerator, matting: nn.Module, optimizer: torch.
             gradient = gradient_loss(raw, batch["alpha"], batch["trimap"])
             losses["gradient"] = gradient.item()
             loss = loss + gradient_weight * gradient
+        if laplacian_weight:
+            laplacian = laplacian_loss(raw, batch["alpha"], batch["trimap"])
+            losses["laplacian"] = laplacian.item()
+            loss = loss + laplacian_weight * laplacian
         accelerator.backward(loss)
         _clip(accelerator, matting, max_grad_norm)
         optimizer.step()
