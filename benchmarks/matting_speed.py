@@ -19,6 +19,7 @@ import torch
 
 from hamagan import HaMaGANPipeline
 from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case, markdown_table
+from hamagan.hardware import bf16_is_fast
 from hamagan.report import pipeline_matting
 from hamagan.samples import portrait_ids
 
@@ -37,8 +38,9 @@ def main() -> None:
         reports.append(evaluate_matting(pipeline_matting(pipe), cases, f"ours (G_m, {'bf16' if bf16 else 'fp32'})",
                                         progress=False))
     reference = evaluate_matting(closed_form, cases, "closed-form", progress=False)
+    default = "bf16" if bf16_is_fast(pipe.device) else "fp32"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(cases)} portraits ({args.split}); "
-          "bf16: pipe.matting_bf16 = True (off by default)")
+          f"bf16: pipe.matting_bf16 = True; the default on this machine: {default} (bf16 where it runs in hardware)")
     print(markdown_table([*reports, reference]))
     methods = {"ours (G_m, fp32)": (pipeline_matting(pipe), False), "ours (G_m, bf16)": (pipeline_matting(pipe), True),
                "closed-form": (closed_form, False)}

@@ -32,6 +32,7 @@ from hamagan.compose import (
     resize,
     resize_trimap,
 )
+from hamagan.hardware import bf16_is_fast
 from hamagan.images import ImageInput, load_image, tensor_to_array, to_pil
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 from hamagan.models.indexnet import IndexNetMatting, paste_known
@@ -145,9 +146,10 @@ class HaMaGANPipeline(
         self.harmonizers = nn.ModuleDict(
             {d: AttentionUNetHarmonizer(**asdict(self.config.harmonizer)) for d in self.config.directions})
         self.eval()
-        # G_m under bf16 autocast: on CPUs with AVX512-BF16 or AMX (or a recent GPU) about 25% faster, with
-        # SAD about 1% higher (benchmarks/matting_speed.py); elsewhere emulated and slower. Off by default.
-        self.matting_bf16 = False
+        # G_m under bf16 autocast: None (the default) uses it where it runs in hardware (bf16_is_fast: CPUs
+        # with AVX512-BF16 or AMX, recent GPUs), 25-40% faster there at the same accuracy
+        # (benchmarks/matting_speed.py); True or False forces it on or off.
+        self.matting_bf16: bool | None = None
 
     # -- loading: strict and safetensors-only -------------------------------------------------------
 
@@ -219,7 +221,8 @@ class HaMaGANPipeline(
         small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)
         padded_image, _ = pad_to_multiple(small_image, self.matting.stride)
         padded_trimap, _ = pad_to_multiple(small_trimap, self.matting.stride)
-        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.matting_bf16):
+        bf16 = bf16_is_fast(image.device) if self.matting_bf16 is None else self.matting_bf16
+        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16):
             alpha = self.matting.predict(padded_image, padded_trimap)[:, :, :size[0], :size[1]].float()
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)

@@ -94,20 +94,36 @@ def test_colour_map_harmonizer_changes_only_the_adjusted_layer(small_config: HaM
     assert np.abs(out.harmonized[bg_only] - out.composite[bg_only]).mean() > 0.01
 
 
-def test_bf16_matting_is_a_choice_and_close_to_float32(small_pipe: HaMaGANPipeline, portrait) -> None:
+def test_bf16_matting_follows_the_hardware_unless_forced(small_pipe: HaMaGANPipeline, portrait, monkeypatch) -> None:
     from hamagan.trimap import trimap_from_alpha
 
     image, alpha = portrait
     trimap = trimap_from_alpha(alpha, radius=10)
-    assert small_pipe.matting_bf16 is False  # float32 unless asked
-    full = small_pipe(image, trimap).alpha
+    assert small_pipe.matting_bf16 is None  # automatic unless forced
+    forced = {}
     try:
-        small_pipe.matting_bf16 = True
-        half = small_pipe(image, trimap).alpha
+        for choice in (False, True):
+            small_pipe.matting_bf16 = choice
+            forced[choice] = small_pipe(image, trimap).alpha
     finally:
-        small_pipe.matting_bf16 = False
-    assert half.dtype == np.float32 and not np.array_equal(half, full)
-    assert np.abs(half - full).max() < 0.05
+        small_pipe.matting_bf16 = None
+    assert forced[True].dtype == np.float32 and not np.array_equal(forced[True], forced[False])
+    assert np.abs(forced[True] - forced[False]).max() < 0.05
+    for fast in (False, True):
+        monkeypatch.setattr("hamagan.pipeline.bf16_is_fast", lambda device, fast=fast: fast)
+        np.testing.assert_array_equal(small_pipe(image, trimap).alpha, forced[fast])
+
+
+def test_bf16_is_fast_only_where_the_hardware_has_it(monkeypatch) -> None:
+    from hamagan import hardware
+
+    for flags, expected in (("fpu sse avx512f avx512_bf16", True), ("fpu amx_bf16 amx_tile", True),
+                            ("fpu sse avx2 avx512f", False)):
+        hardware._cpu_has_bf16.cache_clear()
+        monkeypatch.setattr(hardware.Path, "read_text", lambda self, flags=flags: f"flags\t: {flags}\n")
+        assert hardware.bf16_is_fast(torch.device("cpu")) is expected
+        assert hardware.bf16_is_fast(torch.device("meta")) is False
+    hardware._cpu_has_bf16.cache_clear()
 
 
 def test_large_images_run_at_the_working_size_and_come_back_full(small_config: HaMaGANConfig) -> None:
