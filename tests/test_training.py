@@ -24,6 +24,7 @@ from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
 from hamagan.training.config import StageConfig, load_config
 from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler
+from hamagan.training.ema import recompute_batch_norm
 from hamagan.training.losses import critic_loss, generator_adversarial, gradient_loss, laplacian_loss
 from hamagan.training.rows import load_rows, move_sources
 from hamagan.training.steps import JointSettings, harmonization_step, joint_step, land_change, matting_step
@@ -153,6 +154,40 @@ def test_gradient_loss_sees_blurred_edges_in_the_unknown_region_only() -> None:
     known_noise = alpha.clone()
     known_noise[..., :, :6] = torch.rand(1, 1, 32, 6)
     assert gradient_loss(known_noise, alpha, trimap) == 0
+
+
+def test_recompute_batch_norm_measures_the_model_s_own_statistics() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                torch.nn.Conv2d(4, 2, 1), torch.nn.BatchNorm2d(2)).eval()
+    inputs = [(torch.randn(4, 3, 8, 8) * 2 + 1,) for _ in range(3)]
+    recompute_batch_norm(model, inputs)
+    assert not model.training and model[1].momentum == 0.1 and model[4].momentum == 0.1
+    with torch.no_grad():
+        features = [model[0](x) for (x,) in inputs]
+    # The plain average of the batches' own statistics, not a momentum-weighted trail of older ones.
+    torch.testing.assert_close(model[1].running_mean, torch.cat(features).mean((0, 2, 3)))
+    torch.testing.assert_close(model[1].running_var, torch.stack([f.var((0, 2, 3)) for f in features]).mean(0))
+    assert int(model[1].num_batches_tracked) == 3
+
+
+def test_averaged_generators_are_exported_with_their_own_batch_norm_statistics(tiny_hmh: Path,
+                                                                                tmp_path: Path) -> None:
+    exports = {}
+    for batches in (0, 2):
+        config = _tiny_config(tmp_path, tiny_hmh, ema_decay=0.5, bn_calibration_batches=batches, eval_every=100,
+                              output_dir=str(tmp_path / f"run-{batches}"),
+                              stages=[{"name": "matting", "steps": 3}])
+        done = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config)],
+                              capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        assert done.returncode == 0, done.stderr[-2000:]
+        exports[batches] = load_file(tmp_path / f"run-{batches}/final/model.safetensors")
+    plain, calibrated = exports[0], exports[2]
+    statistics = [k for k in plain if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    # Same averaged weights; G_m's statistics measured anew; the harmonizers (not trained) left as they were.
+    assert all(torch.equal(plain[k], calibrated[k]) for k in plain if k not in statistics or "harmonizers" in k)
+    changed = [k for k in statistics if not torch.equal(plain[k], calibrated[k])]
+    assert changed and all(k.startswith("matting.") for k in changed)
 
 
 def test_laplacian_loss_sees_structure_at_every_scale_of_the_unknown_region() -> None:

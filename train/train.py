@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from hamagan import HaMaGANPipeline
 from hamagan.models.discriminator import SelfAttentionCritic
+from hamagan.models.indexnet import matting_input
 from hamagan.training.config import StageConfig, TrainConfig, load_config
 from hamagan.training.data import (
     HMHSamples,
@@ -41,10 +42,10 @@ from hamagan.training.data import (
     load_backgrounds,
     loader_context,
 )
-from hamagan.training.ema import EMA
+from hamagan.training.ema import EMA, recompute_batch_norm
 from hamagan.training.rows import load_rows as read_rows
 from hamagan.training.rows import move_sources
-from hamagan.training.steps import harmonization_step, joint_step, matting_step
+from hamagan.training.steps import disharmonious, harmonization_step, joint_step, matting_step
 from hamagan.training.validation import validate_harmonization, validate_matting
 
 
@@ -128,6 +129,7 @@ class Trainer:
         it = iter(prepared[len(modules):])
         self.optimizers = [{k: next(it) for k in group} for group in self.optimizers]
         self.emas = {name: EMA(model, config.ema_decay) for name, model in generators(pipeline).items()}
+        self.backgrounds: list[np.ndarray] = []  # the training photos, for batch-norm calibration samples
         for ema in self.emas.values():
             accelerator.register_for_checkpointing(ema)
 
@@ -183,13 +185,24 @@ class Trainer:
 
     def exported(self) -> HaMaGANPipeline:
         """The generators as the export writes them (EMA weights, or the live ones with ``ema_decay: 0``), as a
-        new pipeline on the CPU."""
+        new pipeline on the CPU. Averaged generators that differ from the live ones get their own batch-norm
+        statistics (``bn_calibration_batches``; a generator this run never trained keeps its own)."""
         pipeline = HaMaGANPipeline(self.config.model)
+        device = self.accelerator.device
         for name, target in generators(pipeline).items():
-            if self.config.ema_decay > 0:
-                self.emas[name].copy_to(target)
-            else:
-                target.load_state_dict(self.accelerator.unwrap_model(self.models[name]).state_dict())
+            live = self.accelerator.unwrap_model(self.models[name])
+            if self.config.ema_decay <= 0:
+                target.load_state_dict(live.state_dict())
+                continue
+            self.emas[name].copy_to(target)
+            if self.config.bn_calibration_batches and not same_parameters(target, live):
+                inputs = calibration_inputs(self.config, name, self.backgrounds, device)
+                # Dropout draws from a seeded fork: the same statistics every time, the run's RNG untouched.
+                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                    torch.manual_seed(self.config.seed)
+                    with self.accelerator.autocast():
+                        recompute_batch_norm(target.to(device), inputs)
+                target.cpu()
         return pipeline
 
     def export(self, out: Path, metrics: dict[str, float]) -> HaMaGANPipeline:
@@ -231,8 +244,8 @@ def scene_backgrounds(rows) -> list[np.ndarray]:
     return [np.asarray(rows[index]["background"].convert("RGB")) for index in first.values()]
 
 
-def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,
-                backgrounds: list) -> DataLoader:
+def make_samples(config: TrainConfig, stage: StageConfig, backgrounds: list) -> HMHSamples:
+    """The stage's training samples (an endless, seeded stream indexed by position)."""
     rows = load_rows(config.datasets[stage.direction], "train", config.validation_sources)
     if stage.name == "harmonization" and config.scene_backgrounds:
         backgrounds = backgrounds + scene_backgrounds(rows)
@@ -242,7 +255,12 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
                             fresh_background=config.fresh_background if stage.name == "harmonization" else 0.0,
                             background_gamma=config.background_gamma, own_scene=config.own_scene,
                             scene_gain=config.scene_gain)
-    samples = HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed)
+    return HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed)
+
+
+def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,
+                backgrounds: list) -> DataLoader:
+    samples = make_samples(config, stage, backgrounds)
     sampler = StreamSampler(config.batch_size, accelerator.process_index, accelerator.num_processes, start_step)
     # Its own generator: creating a loader must not draw from the global RNG that dropout uses, or a resumed
     # run (which creates one mid-stage) would diverge from an uninterrupted one.
@@ -251,6 +269,36 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
                       persistent_workers=config.num_workers > 0, generator=generator,
                       worker_init_fn=init_loader_worker,
                       multiprocessing_context=loader_context() if config.num_workers > 0 else None)
+
+
+CALIBRATION_POSITION = 10**9  # far beyond any run's samples, and the same for any number of processes
+
+
+def calibration_inputs(config: TrainConfig, name: str, backgrounds: list, device: torch.device
+                       ) -> list[tuple[torch.Tensor, ...]]:
+    """``bn_calibration_batches`` fixed batches of the generator ``name``'s own training samples, as the
+    arguments of its calls: G_m's network input, or G_h's composite and alpha."""
+    if name == "matting":
+        direction = next((s.direction for s in config.stages if s.name != "harmonization"), "background")
+        stage = StageConfig(name="matting", steps=1, direction=direction)
+    else:
+        stage = StageConfig(name="harmonization", steps=1, direction=name.split("/")[1])
+    samples = make_samples(config, stage, backgrounds)
+    inputs = []
+    for first in range(CALIBRATION_POSITION, CALIBRATION_POSITION + config.bn_calibration_batches * config.batch_size,
+                       config.batch_size):
+        items = [samples[position] for position in range(first, first + config.batch_size)]
+        batch = {k: torch.stack([item[k] for item in items]).to(device) for k in items[0]}
+        if name == "matting":
+            inputs.append((matting_input(batch["image"], batch["trimap"]),))
+        else:
+            inputs.append((disharmonious(batch, batch["alpha"]), batch["alpha"]))
+    return inputs
+
+
+def same_parameters(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.equal(x.detach().cpu().float(), y.detach().cpu().float())
+               for x, y in zip(a.parameters(), b.parameters(), strict=True))
 
 
 def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, float]:
@@ -376,6 +424,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{accelerator.mixed_precision}, {config.total_steps} steps in {len(config.stages)} stages",
               file=sys.stderr)
     trainer = Trainer(config, accelerator)
+    backgrounds = []
+    if config.backgrounds:
+        from hamagan import samples
+
+        paths = (samples.background_paths() if config.backgrounds == "bundled"
+                 else sorted(Path(config.backgrounds).glob("*.jpg")) + sorted(Path(config.backgrounds).glob("*.png")))
+        backgrounds = load_backgrounds(paths)
+    # The last ``held_out_backgrounds`` photos never reach a training sample; validation composites over them.
+    split = len(backgrounds) - config.held_out_backgrounds
+    backgrounds, held_out = backgrounds[:split], backgrounds[split:]
+    trainer.backgrounds = backgrounds
     if args.export_from:
         accelerator.load_state(args.export_from)
         if accelerator.is_main_process:
@@ -387,16 +446,6 @@ def main(argv: list[str] | None = None) -> int:
         accelerator.load_state(str(folder))
         step = json.loads((folder / "progress.json").read_text())["step"]
     accelerator.init_trackers("hamagan", config={k: str(v) for k, v in config.to_dict().items()})
-    backgrounds = []
-    if config.backgrounds:
-        from hamagan import samples
-
-        paths = (samples.background_paths() if config.backgrounds == "bundled"
-                 else sorted(Path(config.backgrounds).glob("*.jpg")) + sorted(Path(config.backgrounds).glob("*.png")))
-        backgrounds = load_backgrounds(paths)
-    # The last ``held_out_backgrounds`` photos never reach a training sample; validation composites over them.
-    split = len(backgrounds) - config.held_out_backgrounds
-    backgrounds, held_out = backgrounds[:split], backgrounds[split:]
     metrics: dict[str, float] = {}
     stop = StopRequest()
     progress = tqdm(total=config.total_steps, initial=step, disable=not accelerator.is_main_process,

@@ -74,7 +74,9 @@ class TrainConfig:
     and per-channel ``scene_gain`` (see ``hamagan.training.data``).
     ``validation_sources`` moves those portraits (source ids) from the training split to validation: a
     cross-validation fold. ``init_from`` starts the generators from a pipeline checkpoint,
-    ``init_harmonizers_from`` (with it) the harmonizers from another.
+    ``init_harmonizers_from`` (with it) the harmonizers from another. With ``ema_decay`` > 0, the averaged
+    generators' batch-norm statistics are recomputed over ``bn_calibration_batches`` training batches before
+    they are validated or exported (0 keeps the live model's statistics, as runs before 2026-11-28 did).
     """
 
     stages: list[StageConfig]
@@ -101,6 +103,7 @@ class TrainConfig:
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999
+    bn_calibration_batches: int = 16
     init_from: str | None = None
     init_harmonizers_from: str | None = None
     log_every: int = 10
