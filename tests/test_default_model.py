@@ -33,12 +33,12 @@ def test_a_missing_default_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.
 
 
 @pytest.mark.slow
-def test_default_matting_about_halves_closed_form_sad_on_the_test_portraits() -> None:
+def test_default_matting_halves_closed_form_sad_and_cuts_its_grad_by_a_third() -> None:
     cases = [load_matting_case(i) for i in TEST_PORTRAITS]
     ours = evaluate_matting(pipeline_matting(HaMaGANPipeline.from_pretrained()), cases, progress=False).mean()
     reference = evaluate_matting(closed_form, cases, progress=False).mean()
-    # Measured: SAD 1.099 against 2.198 (0.500x; the goal, half, is missed by 0.0003) and Grad 2.81 against
-    # 4.05 (0.69x; the goal was 2/3): MODEL_CARD.md reports both. This guards what the shipped model reaches.
-    assert ours["SAD"] < reference["SAD"] * 0.51, (ours, reference)
-    assert ours["Grad"] < reference["Grad"] * 0.72, (ours, reference)
+    # The goals. Measured (version 5, bf16 as the pipeline runs here): SAD 1.043 against 2.198
+    # (0.475x), Grad 2.59 against 4.05 (0.638x); in float32 1.041 and 2.59.
+    assert ours["SAD"] < reference["SAD"] / 2, (ours, reference)
+    assert ours["Grad"] <= reference["Grad"] * 2 / 3, (ours, reference)
     assert ours["MSE"] < reference["MSE"] / 2 and ours["Conn"] < reference["Conn"] / 1.8, (ours, reference)
