@@ -297,6 +297,7 @@ def calibration_inputs(config: TrainConfig, name: str, backgrounds: list, device
 
 
 def same_parameters(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two networks of one architecture hold identical parameters (buffers aside)."""
     return all(torch.equal(x.detach().cpu().float(), y.detach().cpu().float())
                for x, y in zip(a.parameters(), b.parameters(), strict=True))
 
