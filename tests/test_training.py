@@ -190,6 +190,30 @@ def test_averaged_generators_are_exported_with_their_own_batch_norm_statistics(t
     assert changed and all(k.startswith("matting.") for k in changed)
 
 
+def test_checkpoints_average_into_one_pipeline(tiny_hmh: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    config = _tiny_config(tmp_path, tiny_hmh, ema_decay=0, eval_every=100, checkpoint_every=2, output_dir=str(out),
+                          stages=[{"name": "matting", "steps": 4}])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    folders = [str(out / "checkpoints" / f"step-{step:07d}") for step in (2, 4)]
+    done = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config), "--average",
+                           *folders, "--export-to", str(tmp_path / "averaged")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    averaged, final = load_file(tmp_path / "averaged/model.safetensors"), load_file(out / "final/model.safetensors")
+    # G_m (the first model a run prepares) is the mean of the two checkpoints' weights, with batch-norm
+    # statistics of its own; the harmonizers, never trained, are the run's own.
+    steps = [load_file(Path(folder) / "model.safetensors") for folder in folders]
+    weights = [k for k in steps[0] if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert all(torch.allclose(averaged[f"matting.{k}"], (steps[0][k] + steps[1][k]) / 2, atol=1e-7) for k in weights)
+    statistics = [k for k in steps[0] if k.endswith("running_mean")]
+    assert any(not torch.allclose(averaged[f"matting.{k}"], (steps[0][k] + steps[1][k]) / 2) for k in statistics)
+    assert all(torch.equal(averaged[k], final[k]) for k in final if k.startswith("harmonizers."))
+
+
 def test_laplacian_loss_sees_structure_at_every_scale_of_the_unknown_region() -> None:
     alpha = torch.zeros(1, 1, 64, 64)
     alpha[..., 32:] = 1.0

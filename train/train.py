@@ -6,6 +6,8 @@ This script wires config, accelerator, data, logging and checkpoints; every step
 :mod:`hamagan.training.steps`. Checkpoints (``save_state``) land in OUTPUT/checkpoints/step-N; ``--resume``
 continues at the saved step with the same data order. The main process exports the generators (EMA
 weights) to OUTPUT/final with ``save_pretrained`` and a model card holding the validation metrics.
+``--export-from CHECKPOINT`` exports one checkpoint's generators; ``--average CHECKPOINT ...`` the live
+weights averaged over several (late-training weight averaging); both write to ``--export-to``.
 """
 
 from __future__ import annotations
@@ -63,7 +65,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stop-after", type=int, help="exit abruptly after this global step (tests a kill)")
     parser.add_argument("--export-from", metavar="CHECKPOINT",
                         help="only export the EMA generators of this checkpoint folder (to --export-to) and exit")
-    parser.add_argument("--export-to", metavar="FOLDER", help="where --export-from writes the pipeline")
+    parser.add_argument("--average", nargs="+", metavar="CHECKPOINT",
+                        help="only export the live generators averaged over these checkpoint folders (to --export-to) "
+                             "and exit")
+    parser.add_argument("--export-to", metavar="FOLDER", help="where --export-from or --average writes the pipeline")
     return parser.parse_args(argv)
 
 
@@ -188,22 +193,53 @@ class Trainer:
         new pipeline on the CPU. Averaged generators that differ from the live ones get their own batch-norm
         statistics (``bn_calibration_batches``; a generator this run never trained keeps its own)."""
         pipeline = HaMaGANPipeline(self.config.model)
-        device = self.accelerator.device
         for name, target in generators(pipeline).items():
             live = self.accelerator.unwrap_model(self.models[name])
             if self.config.ema_decay <= 0:
                 target.load_state_dict(live.state_dict())
                 continue
             self.emas[name].copy_to(target)
-            if self.config.bn_calibration_batches and not same_parameters(target, live):
-                inputs = calibration_inputs(self.config, name, self.backgrounds, device)
-                # Dropout draws from a seeded fork: the same statistics every time, the run's RNG untouched.
-                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                    torch.manual_seed(self.config.seed)
-                    with self.accelerator.autocast():
-                        recompute_batch_norm(target.to(device), inputs)
-                target.cpu()
+            if not same_parameters(target, live):
+                self.calibrate(name, target)
         return pipeline
+
+    def averaged_checkpoints(self, folders: list[str]) -> HaMaGANPipeline:
+        """The generators' live weights averaged uniformly over checkpoint ``folders`` (late-training weight
+        averaging, as SWA), as a new pipeline on the CPU; a generator that changed between the checkpoints gets
+        batch-norm statistics of its own."""
+        pipeline = HaMaGANPipeline(self.config.model)
+        targets = generators(pipeline)
+        sums: dict[str, dict[str, torch.Tensor]] = {}
+        first: dict[str, dict[str, torch.Tensor]] = {}
+        for folder in folders:
+            self.accelerator.load_state(folder)
+            for name in targets:
+                state = {k: v.detach().cpu() for k, v in
+                         self.accelerator.unwrap_model(self.models[name]).state_dict().items()}
+                if name not in sums:
+                    first[name] = {k: v.clone() for k, v in state.items()}
+                    sums[name] = {k: torch.zeros(v.shape, dtype=torch.float64) for k, v in state.items()}
+                for key, value in state.items():
+                    sums[name][key] += value.double()
+        for name, target in targets.items():
+            target.load_state_dict({k: (v / len(folders)).to(first[name][k].dtype) for k, v in sums[name].items()})
+            if not all(torch.equal(first[name][k], v) for k, v in target.state_dict().items()):
+                self.calibrate(name, target)
+        return pipeline
+
+    def calibrate(self, name: str, target: nn.Module) -> None:
+        """Batch-norm statistics of ``target``'s own weights (generator ``name``) over ``bn_calibration_batches``
+        fixed training batches; nothing when that is 0."""
+        if not self.config.bn_calibration_batches:
+            return
+        device = self.accelerator.device
+        inputs = calibration_inputs(self.config, name, self.backgrounds, device)
+        # Dropout draws from a seeded fork: the same statistics every time, the run's RNG untouched.
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.config.seed)
+            with self.accelerator.autocast():
+                recompute_batch_norm(target.to(device), inputs)
+        target.cpu()
 
     def export(self, out: Path, metrics: dict[str, float]) -> HaMaGANPipeline:
         """The exported generators, saved as a pipeline in ``out``."""
@@ -440,6 +476,15 @@ def main(argv: list[str] | None = None) -> int:
         accelerator.load_state(args.export_from)
         if accelerator.is_main_process:
             trainer.export(Path(args.export_to or Path(args.export_from) / "export"), {})
+        return 0
+    if args.average:
+        if not args.export_to:
+            print("train.py: --average needs --export-to", file=sys.stderr)
+            return 2
+        pipeline = trainer.averaged_checkpoints(args.average)
+        if accelerator.is_main_process:
+            pipeline.save_pretrained(args.export_to)
+            (Path(args.export_to) / "README.md").write_text(model_card(config, {}))
         return 0
     step = 0
     if args.resume:
