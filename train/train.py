@@ -29,7 +29,7 @@ import yaml
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
 from hamagan import HaMaGANPipeline
@@ -209,21 +209,17 @@ class Trainer:
         batch-norm statistics of its own."""
         pipeline = HaMaGANPipeline(self.config.model)
         targets = generators(pipeline)
-        sums: dict[str, dict[str, torch.Tensor]] = {}
-        first: dict[str, dict[str, torch.Tensor]] = {}
+        sums: dict[str, dict[str, torch.Tensor]] = {name: {} for name in targets}
         for folder in folders:
             self.accelerator.load_state(folder)
             for name in targets:
-                state = {k: v.detach().cpu() for k, v in
-                         self.accelerator.unwrap_model(self.models[name]).state_dict().items()}
-                if name not in sums:
-                    first[name] = {k: v.clone() for k, v in state.items()}
-                    sums[name] = {k: torch.zeros(v.shape, dtype=torch.float64) for k, v in state.items()}
-                for key, value in state.items():
-                    sums[name][key] += value.double()
-        for name, target in targets.items():
-            target.load_state_dict({k: (v / len(folders)).to(first[name][k].dtype) for k, v in sums[name].items()})
-            if not all(torch.equal(first[name][k], v) for k, v in target.state_dict().items()):
+                for key, value in self.accelerator.unwrap_model(self.models[name]).state_dict().items():
+                    sums[name][key] = sums[name].get(key, 0) + value.detach().cpu().double()
+        for name, target in targets.items():  # the live models now hold the last checkpoint
+            live = self.accelerator.unwrap_model(self.models[name])
+            dtypes = {k: v.dtype for k, v in live.state_dict().items()}
+            target.load_state_dict({k: (v / len(folders)).to(dtypes[k]) for k, v in sums[name].items()})
+            if not same_parameters(target, live):
                 self.calibrate(name, target)
         return pipeline
 
@@ -241,9 +237,11 @@ class Trainer:
                 recompute_batch_norm(target.to(device), inputs)
         target.cpu()
 
-    def export(self, out: Path, metrics: dict[str, float]) -> HaMaGANPipeline:
-        """The exported generators, saved as a pipeline in ``out``."""
-        pipeline = self.exported()
+    def export(self, out: Path, metrics: dict[str, float], pipeline: HaMaGANPipeline | None = None
+               ) -> HaMaGANPipeline:
+        """The exported generators (``pipeline``, by default :meth:`exported`), saved as a pipeline in ``out``
+        with a model card."""
+        pipeline = pipeline or self.exported()
         pipeline.save_pretrained(out)
         (out / "README.md").write_text(model_card(self.config, metrics))
         return pipeline
@@ -324,7 +322,7 @@ def calibration_inputs(config: TrainConfig, name: str, backgrounds: list, device
     for first in range(CALIBRATION_POSITION, CALIBRATION_POSITION + config.bn_calibration_batches * config.batch_size,
                        config.batch_size):
         items = [samples[position] for position in range(first, first + config.batch_size)]
-        batch = {k: torch.stack([item[k] for item in items]).to(device) for k in items[0]}
+        batch = {k: v.to(device) for k, v in default_collate(items).items()}  # as the training loader batches
         if name == "matting":
             inputs.append((matting_input(batch["image"], batch["trimap"]),))
         else:
@@ -483,8 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         pipeline = trainer.averaged_checkpoints(args.average)
         if accelerator.is_main_process:
-            pipeline.save_pretrained(args.export_to)
-            (Path(args.export_to) / "README.md").write_text(model_card(config, {}))
+            trainer.export(Path(args.export_to), {}, pipeline)
         return 0
     step = 0
     if args.resume:
