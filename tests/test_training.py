@@ -298,6 +298,29 @@ def test_own_scene_samples_keep_the_rows_scene_and_change_it_as_a_whole(tiny_hmh
         assert torch.allclose(brighter["background"], (2 * stored["background"]).clamp(max=1), atol=2 / 255)
 
 
+
+def test_photo_cutouts_cut_one_photo_by_the_alpha_and_leave_the_other_samples_as_they_were(
+        tiny_hmh: Path) -> None:
+    rows = load_rows(str(tiny_hmh), "train")
+    photos = [(torch.rand(80, 90, 3) * 255).to(torch.uint8).numpy() for _ in range(2)]
+    common = {"kind": "full", "size": 64, "flip": False, "fresh_background": 1.0, "own_scene": 0.3}
+    mixed = HMHSamples(rows, SampleOptions(**common, photo_cutout=0.4), photos, seed=3)
+    before = HMHSamples(rows, SampleOptions(**common), photos, seed=3)
+    row = HMHSamples(rows, SampleOptions(kind="full", size=64, flip=False), seed=3)
+    cutouts = 0
+    for position in range(30):
+        sample, old = mixed[position], before[position]
+        if torch.equal(sample["foreground"], sample["background"]):  # one photo on both sides of the silhouette
+            cutouts += 1
+            assert torch.allclose(sample["image"], sample["background"], atol=1 / 255)
+            assert not torch.allclose(sample["background"], row[position]["background"], atol=0.1)
+            # The adjusted layer (the background here) is a transform of that photo; the alpha is the row's.
+            assert torch.equal(sample["layer_fg"], sample["image"])
+            assert not torch.equal(sample["layer_bg"], sample["image"])
+            assert torch.equal(sample["alpha"], row[position]["alpha"])
+        else:  # own scenes and portraits over photos: drawn exactly as without cutouts
+            assert all(torch.equal(sample[k], old[k]) for k in sample)
+    assert 0 < cutouts < 30
 def test_validation_sources_move_whole_portraits_out_of_training(tiny_hmh: Path) -> None:
     train, validation = load_rows(str(tiny_hmh), "train"), load_rows(str(tiny_hmh), "validation")
     fold = set(sorted(set(train["source_id"]))[:3])

@@ -71,7 +71,8 @@ class TrainConfig:
     many background photos are kept from training for G_h's validation composites. ``scene_backgrounds`` adds
     the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites; ``own_scene`` is
     the share of fresh composites that keep the row's own scene, re-exposed as a whole by ``background_gamma``
-    and per-channel ``scene_gain`` (see ``hamagan.training.data``).
+    and per-channel ``scene_gain``; ``photo_cutout`` the share that cut one photo in two by the portrait's
+    alpha instead (see ``hamagan.training.data``).
     ``validation_sources`` moves those portraits (source ids) from the training split to validation: a
     cross-validation fold. ``init_from`` starts the generators from a pipeline checkpoint,
     ``init_harmonizers_from`` (with it) the harmonizers from another. With ``ema_decay`` > 0, the averaged
@@ -99,6 +100,7 @@ class TrainConfig:
     scene_backgrounds: bool = False
     own_scene: float = 0.0
     scene_gain: tuple[float, float] = (1.0, 1.0)
+    photo_cutout: float = 0.0
     validation_sources: tuple[str, ...] = ()
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)

@@ -18,7 +18,10 @@ Two kinds:
   on average; with probability ``own_scene`` a fresh sample keeps the row's own scene instead (its foreground
   over its inpainted background), re-exposed as a whole by that gamma and by per-channel gains drawn
   log-uniformly from ``scene_gain``, so that portrait and background still agree and the transform is the
-  only disharmony, as in the HMH rows.
+  only disharmony, as in the HMH rows. With probability ``photo_cutout`` the sample is a photo alone, cut in
+  two by the row's alpha: the "portrait" layer is the part of the same photo under the silhouette, so the two
+  layers share one real light on many more scenes than a dozen portraits own (iHarmony4's regions of real
+  images, with portrait-shaped masks).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class SampleOptions:
     background_gamma: tuple[float, float] = (1.0, 1.0)
     own_scene: float = 0.0
     scene_gain: tuple[float, float] = (1.0, 1.0)
+    photo_cutout: float = 0.0
 
 
 def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int | None = None) -> np.ndarray:
@@ -214,10 +218,14 @@ class HMHSamples(Dataset):
         foreground = row["foreground"].astype(np.float32) / 255
         exposed = self.options.background_gamma != (1.0, 1.0)  # draws only what the options use (older recipes)
         gamma = np.float32(_log_uniform(rng, self.options.background_gamma) if exposed else 1.0)
-        if self.options.own_scene and rng.random() < self.options.own_scene:  # its own scene: the light agrees
+        own, cutout = self.options.own_scene, self.options.photo_cutout
+        share = rng.random() if own or cutout else 1.0  # one draw, as recipes without cutouts drew
+        if share < own:  # its own scene: the light agrees
             gain = _log_uniform(rng, self.options.scene_gain, 3).astype(np.float32)
             foreground, background = (np.clip((layer ** gamma) * gain, 0, 1)
                                       for layer in (foreground, row["background"].astype(np.float32) / 255))
+        elif share < own + cutout:  # one re-exposed photo on both sides of the silhouette
+            foreground = background = background ** gamma
         else:  # a re-exposed photo: bright walls and skies are real scenes too
             background = background ** gamma
         a = row["alpha"][..., None].astype(np.float32) / 255
