@@ -349,6 +349,8 @@ def test_config_checks() -> None:
         StageConfig(name="pretrain", steps=1)
     with pytest.raises(ValueError, match="harmonization_loss"):
         StageConfig(name="harmonization", steps=1, harmonization_loss="l2")
+    with pytest.raises(ValueError, match="together at most 1"):
+        load_config(ROOT / "train/configs/tiny.yaml", {"own_scene": 0.6, "photo_cutout": 0.5})
     for path in sorted((ROOT / "train/configs").glob("*.yaml")):  # every committed recipe still loads
         assert load_config(path).total_steps > 0, path
     paper = load_config(ROOT / "train/configs/joint.yaml")

@@ -124,6 +124,10 @@ class TrainConfig:
         self.critic_widths = tuple(self.critic_widths)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
+        shares = (self.own_scene, self.photo_cutout)
+        if min(shares) < 0 or sum(shares) > 1:
+            raise ValueError(f"own_scene and photo_cutout are shares of the fresh composites: each at least 0 and "
+                             f"together at most 1, got {self.own_scene} and {self.photo_cutout}")
         if self.init_harmonizers_from and not self.init_from:
             raise ValueError("init_harmonizers_from needs init_from (the matting network's checkpoint)")
         for stage in self.stages:
