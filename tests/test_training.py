@@ -182,6 +182,8 @@ def test_averaged_generators_are_exported_with_their_own_batch_norm_statistics(t
                               capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         assert done.returncode == 0, done.stderr[-2000:]
         exports[batches] = load_file(tmp_path / f"run-{batches}/final/model.safetensors")
+        stage = load_file(tmp_path / f"run-{batches}/stages/0-matting-background/model.safetensors")
+        assert all(torch.equal(stage[k], exports[batches][k]) for k in stage)  # the final export is the last stage's
     plain, calibrated = exports[0], exports[2]
     statistics = [k for k in plain if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
     # Same averaged weights; G_m's statistics measured anew; the harmonizers (not trained) left as they were.

@@ -490,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         step = json.loads((folder / "progress.json").read_text())["step"]
     accelerator.init_trackers("hamagan", config={k: str(v) for k, v in config.to_dict().items()})
     metrics: dict[str, float] = {}
+    exported: HaMaGANPipeline | None = None  # the last stage's export, which the final one repeats
     stop = StopRequest()
     progress = tqdm(total=config.total_steps, initial=step, disable=not accelerator.is_main_process,
                     desc="training", unit="step", dynamic_ncols=True)
@@ -517,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
                 accelerator.log(metrics, step)
             if stage_step == stage.steps - 1 and accelerator.is_main_process:
                 # Each stage's generators, e.g. the separately trained ones before the joint stage.
-                trainer.export(out / "stages" / f"{stage_index}-{stage.name}-{stage.direction}", metrics)
+                exported = trainer.export(out / "stages" / f"{stage_index}-{stage.name}-{stage.direction}", metrics)
             saved = step % config.checkpoint_every == 0 or step == config.total_steps
             if saved:
                 save_checkpoint(trainer, out, step)
@@ -531,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(set(checksums)) != 1:
         raise RuntimeError(f"the processes' weights differ after training: {checksums}")
     if accelerator.is_main_process:
-        pipeline = trainer.export(out / "final", metrics)
+        pipeline = trainer.export(out / "final", metrics, exported)
         (out / "final" / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (out / "replicas.json").write_text(json.dumps({"processes": accelerator.num_processes,
                                                        "checksums": checksums}))
