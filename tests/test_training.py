@@ -323,6 +323,24 @@ def test_photo_cutouts_cut_one_photo_by_the_alpha_and_leave_the_other_samples_as
         else:  # own scenes and portraits over photos: drawn exactly as without cutouts
             assert all(torch.equal(sample[k], old[k]) for k in sample)
     assert 0 < cutouts < 30
+
+
+def test_untouched_samples_are_their_own_composite_and_the_others_unchanged(tiny_hmh: Path) -> None:
+    rows = load_rows(str(tiny_hmh), "train")
+    photos = [(torch.rand(80, 90, 3) * 255).to(torch.uint8).numpy() for _ in range(2)]
+    common = {"kind": "full", "size": 64, "flip": False, "fresh_background": 1.0, "own_scene": 0.5}
+    mixed = HMHSamples(rows, SampleOptions(**common, untouched=0.5), photos, seed=3)
+    before = HMHSamples(rows, SampleOptions(**common), photos, seed=3)
+    untouched = 0
+    for position in range(20):
+        sample, old = mixed[position], before[position]
+        assert all(torch.equal(sample[k], old[k]) for k in ("image", "alpha", "foreground", "background"))
+        if torch.equal(sample["layer_bg"], sample["background"]):  # no transform: the real layers themselves
+            untouched += 1
+            assert torch.equal(sample["layer_fg"], sample["image"])
+        else:
+            assert torch.equal(sample["layer_bg"], old["layer_bg"]) and torch.equal(sample["layer_fg"], old["layer_fg"])
+    assert 0 < untouched < 20
 def test_validation_sources_move_whole_portraits_out_of_training(tiny_hmh: Path) -> None:
     train, validation = load_rows(str(tiny_hmh), "train"), load_rows(str(tiny_hmh), "validation")
     fold = set(sorted(set(train["source_id"]))[:3])
@@ -353,6 +371,8 @@ def test_config_checks() -> None:
         StageConfig(name="harmonization", steps=1, harmonization_loss="l2")
     with pytest.raises(ValueError, match="together at most 1"):
         load_config(ROOT / "train/configs/tiny.yaml", {"own_scene": 0.6, "photo_cutout": 0.5})
+    with pytest.raises(ValueError, match="untouched is a share"):
+        load_config(ROOT / "train/configs/tiny.yaml", {"untouched": 1.5})
     for path in sorted((ROOT / "train/configs").glob("*.yaml")):  # every committed recipe still loads
         assert load_config(path).total_steps > 0, path
     paper = load_config(ROOT / "train/configs/joint.yaml")

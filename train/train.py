@@ -288,7 +288,8 @@ def make_samples(config: TrainConfig, stage: StageConfig, backgrounds: list) -> 
                             scale=config.scale, trimap_radius=config.trimap_radius, keep_original=config.keep_original,
                             fresh_background=config.fresh_background if stage.name == "harmonization" else 0.0,
                             background_gamma=config.background_gamma, own_scene=config.own_scene,
-                            scene_gain=config.scene_gain, photo_cutout=config.photo_cutout)
+                            scene_gain=config.scene_gain, photo_cutout=config.photo_cutout,
+                            untouched=config.untouched)
     return HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed)
 
 

@@ -72,7 +72,7 @@ class TrainConfig:
     the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites; ``own_scene`` is
     the share of fresh composites that keep the row's own scene, re-exposed as a whole by ``background_gamma``
     and per-channel ``scene_gain``; ``photo_cutout`` the share that cut one photo in two by the portrait's
-    alpha instead (see ``hamagan.training.data``).
+    alpha instead, and ``untouched`` the share left without any transform (see ``hamagan.training.data``).
     ``validation_sources`` moves those portraits (source ids) from the training split to validation: a
     cross-validation fold. ``init_from`` starts the generators from a pipeline checkpoint,
     ``init_harmonizers_from`` (with it) the harmonizers from another. With ``ema_decay`` > 0, the averaged
@@ -101,6 +101,7 @@ class TrainConfig:
     own_scene: float = 0.0
     scene_gain: tuple[float, float] = (1.0, 1.0)
     photo_cutout: float = 0.0
+    untouched: float = 0.0
     validation_sources: tuple[str, ...] = ()
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
@@ -128,6 +129,8 @@ class TrainConfig:
         if min(shares) < 0 or sum(shares) > 1:
             raise ValueError(f"own_scene and photo_cutout are shares of the fresh composites: each at least 0 and "
                              f"together at most 1, got {self.own_scene} and {self.photo_cutout}")
+        if not 0 <= self.untouched <= 1:
+            raise ValueError(f"untouched is a share of the fresh composites (0 to 1), got {self.untouched}")
         if self.init_harmonizers_from and not self.init_from:
             raise ValueError("init_harmonizers_from needs init_from (the matting network's checkpoint)")
         for stage in self.stages:

@@ -21,7 +21,8 @@ Two kinds:
   only disharmony, as in the HMH rows. With probability ``photo_cutout`` the sample is a photo alone, cut in
   two by the row's alpha: the "portrait" layer is the part of the same photo under the silhouette, so the two
   layers share one real light on many more scenes than a dozen portraits own (iHarmony4's regions of real
-  images, with portrait-shaped masks).
+  images, with portrait-shaped masks). With probability ``untouched`` a fresh composite gets no transform at
+  all: the real image is its own composite, so that the harmonizer also sees layers that already agree.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class SampleOptions:
     own_scene: float = 0.0
     scene_gain: tuple[float, float] = (1.0, 1.0)
     photo_cutout: float = 0.0
+    untouched: float = 0.0
 
 
 def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int | None = None) -> np.ndarray:
@@ -231,10 +233,11 @@ class HMHSamples(Dataset):
         a = row["alpha"][..., None].astype(np.float32) / 255
         image = a * foreground + (1 - a) * background
         params = random_transform(rng, ["photo"], BuildOptions())
-        if layers["layer_bg"] is layers["image"]:  # the row's portrait was the adjusted layer
-            layer_fg, layer_bg = apply_transform(image, params, target, fast=True), image
-        else:
-            layer_fg, layer_bg = image, apply_transform(background, params, target, fast=True)
+        keep = bool(self.options.untouched) and rng.random() < self.options.untouched  # last: older recipes unchanged
+        portrait_adjusted = layers["layer_bg"] is layers["image"]  # the row's portrait was the adjusted layer
+        layer = image if portrait_adjusted else background
+        adjusted = layer if keep else apply_transform(layer, params, target, fast=True)
+        layer_fg, layer_bg = (adjusted, image) if portrait_adjusted else (image, adjusted)
         out = {"image": image, "foreground": foreground, "background": background, "layer_fg": layer_fg,
                "layer_bg": layer_bg}
         row.update({k: np.round(np.clip(v, 0, 1) * 255).astype(np.uint8) for k, v in out.items()})
