@@ -31,6 +31,7 @@ from hamagan.training.steps import JointSettings, harmonization_step, joint_step
 from hamagan.training.validation import validate_harmonization
 
 ROOT = Path(__file__).resolve().parents[1]
+BN_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")  # batch-norm buffers, by key suffix
 
 
 def _batch(rows, kind: str, n: int = 2, size: int = 64) -> dict[str, torch.Tensor]:
@@ -185,7 +186,7 @@ def test_averaged_generators_are_exported_with_their_own_batch_norm_statistics(t
         stage = load_file(tmp_path / f"run-{batches}/stages/0-matting-background/model.safetensors")
         assert all(torch.equal(stage[k], exports[batches][k]) for k in stage)  # the final export is the last stage's
     plain, calibrated = exports[0], exports[2]
-    statistics = [k for k in plain if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    statistics = [k for k in plain if k.endswith(BN_STATISTICS)]
     # Same averaged weights; G_m's statistics measured anew; the harmonizers (not trained) left as they were.
     assert all(torch.equal(plain[k], calibrated[k]) for k in plain if k not in statistics or "harmonizers" in k)
     changed = [k for k in statistics if not torch.equal(plain[k], calibrated[k])]
@@ -209,7 +210,7 @@ def test_checkpoints_average_into_one_pipeline(tiny_hmh: Path, tmp_path: Path) -
     # G_m (the first model a run prepares) is the mean of the two checkpoints' weights, with batch-norm
     # statistics of its own; the harmonizers, never trained, are the run's own.
     steps = [load_file(Path(folder) / "model.safetensors") for folder in folders]
-    weights = [k for k in steps[0] if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    weights = [k for k in steps[0] if not k.endswith(BN_STATISTICS)]
     assert all(torch.allclose(averaged[f"matting.{k}"], (steps[0][k] + steps[1][k]) / 2, atol=1e-7) for k in weights)
     statistics = [k for k in steps[0] if k.endswith("running_mean")]
     assert any(not torch.allclose(averaged[f"matting.{k}"], (steps[0][k] + steps[1][k]) / 2) for k in statistics)
@@ -300,7 +301,6 @@ def test_own_scene_samples_keep_the_rows_scene_and_change_it_as_a_whole(tiny_hmh
         assert torch.allclose(brighter["background"], (2 * stored["background"]).clamp(max=1), atol=2 / 255)
 
 
-
 def test_photo_cutouts_cut_one_photo_by_the_alpha_and_leave_the_other_samples_as_they_were(
         tiny_hmh: Path) -> None:
     rows = load_rows(str(tiny_hmh), "train")
@@ -341,6 +341,8 @@ def test_untouched_samples_are_their_own_composite_and_the_others_unchanged(tiny
         else:
             assert torch.equal(sample["layer_bg"], old["layer_bg"]) and torch.equal(sample["layer_fg"], old["layer_fg"])
     assert 0 < untouched < 20
+
+
 def test_validation_sources_move_whole_portraits_out_of_training(tiny_hmh: Path) -> None:
     train, validation = load_rows(str(tiny_hmh), "train"), load_rows(str(tiny_hmh), "validation")
     fold = set(sorted(set(train["source_id"]))[:3])
