@@ -87,7 +87,7 @@ def _compose(args: argparse.Namespace) -> int:
     mode = _mode(args)
     pipe = _load_pipeline(args.checkpoint)
     output = pipe(args.portrait, args.trimap, background=_background(args) if mode == "harmonized" else None,
-                  direction=args.direction)
+                  direction=args.direction, strength=args.strength)
     if output.message and output.message != "person found":
         print(f"hamagan: {output.message}", file=sys.stderr)
     image = render(output, mode)
@@ -110,7 +110,8 @@ def _batch(args: argparse.Namespace) -> int:
     mode = _mode(args)
     pipe = _load_pipeline(args.checkpoint)
     report = run_batch(pipe, in_dir, out_dir, mode, _background(args) if mode == "harmonized" else None,
-                       Path(args.trimap_dir) if args.trimap_dir else None, args.direction, args.workers)
+                       Path(args.trimap_dir) if args.trimap_dir else None, args.direction, args.workers,
+                       strength=args.strength)
     print(f"done {len(report.done)}, already there {len(report.skipped)}, failed {len(report.failed)}",
           file=sys.stderr)
     for name, error in sorted(report.failed.items()):
@@ -144,6 +145,13 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _strength(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"between 0 and 1, got {text}")
+    return value
+
+
 def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="checkpoint folder or Hub repo id (default: the bundled model)")
     parser.add_argument("--background", help="the new background image (fitted to the portrait)")
@@ -152,6 +160,9 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed of --random-background")
     parser.add_argument("--direction", choices=["background", "foreground"], default="background",
                         help="adjust the background to the portrait (the paper) or the portrait to the background")
+    parser.add_argument("--strength", type=_strength, default=1.0,
+                        help="how much of the harmonizer's colour change to apply: 0 (the plain composite) to 1 "
+                             "(all of it, the default)")
     parser.add_argument("--alpha-only", action="store_true", help="write the alpha matte (8-bit L PNG)")
     parser.add_argument("--rgba", action="store_true", help="write the cut-out with transparency (RGBA PNG)")
 

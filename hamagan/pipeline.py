@@ -125,6 +125,12 @@ class HaMaGANOutput:
     message: str = ""
 
 
+def check_strength(strength: float) -> None:
+    """Refuse a harmonization strength outside [0, 1] (NaN included)."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be between 0 and 1, got {strength!r}")
+
+
 class ModelNotFoundError(FileNotFoundError):
     """A checkpoint that is neither a local folder nor a reachable (or cached) Hub repository."""
 
@@ -252,17 +258,22 @@ class HaMaGANPipeline(
 
     @torch.no_grad()
     def harmonize_layers(self, foreground: torch.Tensor, background: torch.Tensor, alpha: torch.Tensor,
-                         direction: str = "background") -> torch.Tensor:
+                         direction: str = "background", strength: float = 1.0) -> torch.Tensor:
         """Composite two layers and harmonize: the colour change lands on the adjusted layer only (the
-        background for ``direction="background"``), the other stays exactly as it was."""
+        background for ``direction="background"``), the other stays exactly as it was. ``strength`` scales
+        that change: 0 leaves the plain composite, 1 (the default) is the model's whole change."""
+        check_strength(strength)
         plain = composite(foreground, background, alpha)
         if direction == "background":
-            return composite(foreground, self.harmonize(plain, alpha, direction, background), alpha)
-        return composite(self.harmonize(plain, alpha, direction, foreground), background, alpha)
+            harmonized = torch.lerp(background, self.harmonize(plain, alpha, direction, background), strength)
+            return composite(foreground, harmonized, alpha)
+        harmonized = torch.lerp(foreground, self.harmonize(plain, alpha, direction, foreground), strength)
+        return composite(harmonized, background, alpha)
 
     @torch.no_grad()
     def __call__(self, image: ImageInput, trimap: ImageInput | None = None, background: ImageInput | None = None,
-                 direction: str = "background", output_type: Literal["np", "pil"] = "np") -> HaMaGANOutput:
+                 direction: str = "background", output_type: Literal["np", "pil"] = "np",
+                 strength: float = 1.0) -> HaMaGANOutput:
         """Cut out a portrait and, given a new background, composite and harmonize it.
 
         Args:
@@ -274,6 +285,8 @@ class HaMaGANPipeline(
             direction: "background" adjusts the background to the portrait (the paper's default),
                 "foreground" the portrait to the background.
             output_type: "np" for float arrays in [0, 1], "pil" for 8-bit PIL images.
+            strength: how much of the harmonizer's colour change to apply, from 0 (the plain composite) to 1
+                (all of it, the default).
 
         Returns:
             HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
@@ -283,6 +296,7 @@ class HaMaGANPipeline(
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         if output_type not in ("np", "pil"):
             raise ValueError(f"output_type must be 'np' or 'pil', got {output_type!r}")
+        check_strength(strength)
         # 1. Read the inputs once, at full resolution; a trimap is made when none is given.
         device = self.device
         pixels = load_image(image).to(device)
@@ -300,7 +314,7 @@ class HaMaGANPipeline(
             new_background = fit_background(load_image(background).to(device), tuple(pixels.shape[2:]))
             plain = composite(foreground, new_background, alpha)
             result.update(composite=plain,
-                          harmonized=self.harmonize_layers(foreground, new_background, alpha, direction))
+                          harmonized=self.harmonize_layers(foreground, new_background, alpha, direction, strength))
         # 4. One conversion to the output type.
         arrays = {k: tensor_to_array(v) for k, v in result.items()}
         if output_type == "pil":

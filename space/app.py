@@ -96,7 +96,7 @@ def build_app(services: Services) -> gr.Blocks:
     backgrounds = {p.stem: p for p in samples.background_paths()}
 
     def compose(portrait, trimap_mode, editor, trimap_file, background_choice, background_file, direction,
-                progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
+                strength=1.0, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
         progress(0.05, desc="reading")
         image = read_upload(portrait, "portrait")
         if trimap_mode == TRIMAP_MODES[1]:
@@ -115,7 +115,7 @@ def build_app(services: Services) -> gr.Blocks:
             background = random_background()
         progress(0.2, desc="matting and harmonizing")
         try:
-            out = pipe(image, trimap, background=background, direction=direction)
+            out = pipe(image, trimap, background=background, direction=direction, strength=strength)
         except (ImageError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
         progress(0.9, desc="saving")
@@ -209,6 +209,8 @@ def build_app(services: Services) -> gr.Blocks:
                     direction = gr.Radio([("adjust the background to the portrait (the paper)", "background"),
                                           ("adjust the portrait to the background", "foreground")],
                                          value="background", label="Direction")
+                    strength = gr.Slider(0, 1, value=1, step=0.05, label="Harmonization strength (0: the plain "
+                                         "composite, 1: the model's whole colour change)")
                     run = gr.Button("Compose", variant="primary", elem_id="compose")
             message = gr.Markdown()
             with gr.Row():
@@ -221,7 +223,7 @@ def build_app(services: Services) -> gr.Blocks:
                 lambda: TRIMAP_MODES[1], None, trimap_mode, api_name=False)
             gallery.select(pick_background, None, background_choice, api_name=False)
             run.click(compose, [portrait, trimap_mode, editor, trimap_file, background_choice, background_file,
-                                direction],
+                                direction, strength],
                       [alpha_out, trimap_out, composite_out, harmonized_out, downloads, message], api_name="compose")
         with gr.Tab("Rate"):
             gr.Markdown(f"### {QUESTION}\nImages are shown one at a time in an order of their own for each rater; "

@@ -33,6 +33,8 @@ def test_compose_writes_the_harmonized_composite_the_matte_and_the_cutout(
         checkpoint: Path, small_portrait: Path, tmp_path: Path) -> None:
     common = [str(small_portrait), "--checkpoint", str(checkpoint)]
     assert main(["compose", *common, "--background", str(background_paths()[0]), "-o", str(tmp_path / "h.png")]) == 0
+    assert main(["compose", *common, "--background", str(background_paths()[0]), "--strength", "0",
+                 "-o", str(tmp_path / "plain.png")]) == 0
     assert main(["compose", *common, "--alpha-only", "-o", str(tmp_path / "a.png")]) == 0
     assert main(["compose", *common, "--rgba", "-o", str(tmp_path / "c.png")]) == 0
     harmonized, alpha, cut = (Image.open(tmp_path / n) for n in ("h.png", "a.png", "c.png"))
@@ -42,6 +44,9 @@ def test_compose_writes_the_harmonized_composite_the_matte_and_the_cutout(
     matte = np.asarray(alpha)
     assert matte.min() == 0 and matte.max() == 255  # the automatic trimap's known regions
     np.testing.assert_array_equal(np.asarray(cut)[..., 3], matte)
+    # At strength 0 the harmonizer's change is left out (this small random model's change is not nothing).
+    plain = np.asarray(Image.open(tmp_path / "plain.png"))
+    assert np.abs(plain.astype(int) - np.asarray(harmonized, int)).max() > 0
 
 
 def test_compose_to_stdout_is_a_clean_png_and_messages_go_to_stderr(checkpoint: Path, small_portrait: Path) -> None:
@@ -62,6 +67,10 @@ def test_usage_errors_exit_2_and_bad_inputs_exit_1(checkpoint: Path, small_portr
     assert main(["compose", str(tmp_path / "text.jpg"), "--checkpoint", str(checkpoint), "--rgba"]) == 1
     assert "text.jpg" in capsys.readouterr().err
     assert main(["compose", str(small_portrait), "--checkpoint", str(tmp_path / "nowhere"), "--rgba"]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compose", str(small_portrait), "--checkpoint", str(checkpoint), "--random-background",
+              "--strength", "2"])
+    assert exit_info.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
     for command, phrase in (("compose", "stdout"), ("batch", "resumes"), ("eval", "tables"), ("space", "MOS"),
                             ("push", "checkpoint"), ("dataset", "build")):
         with pytest.raises(SystemExit) as exit_info:

@@ -92,6 +92,11 @@ def test_colour_map_harmonizer_changes_only_the_adjusted_layer(small_config: HaM
     fg_only, bg_only = out.alpha == 1, out.alpha == 0
     np.testing.assert_allclose(out.harmonized[fg_only], out.foreground[fg_only], atol=1e-6)
     assert np.abs(out.harmonized[bg_only] - out.composite[bg_only]).mean() > 0.01
+    # Strength scales the change: none of it at 0, half of it at 0.5.
+    off = pipe(image, trimap, background=background, strength=0.0)
+    np.testing.assert_array_equal(off.harmonized, off.composite)
+    half = pipe(image, trimap, background=background, strength=0.5)
+    np.testing.assert_allclose(half.harmonized, (out.harmonized + out.composite) / 2, atol=1e-6)
 
 
 def test_bf16_matting_follows_the_hardware_unless_forced(small_pipe: HaMaGANPipeline, portrait, monkeypatch) -> None:
@@ -141,6 +146,8 @@ def test_large_images_run_at_the_working_size_and_come_back_full(small_config: H
     ({"trimap": np.zeros((10, 10), np.uint8)}, ImageError, "differs from the image"),
     ({"trimap": np.full((32, 48), 77, np.uint8)}, ImageError, "other than 0/128/255"),
     ({"trimap": np.zeros((32, 48), np.uint8), "direction": "sideways"}, ValueError, "direction"),
+    ({"trimap": np.zeros((32, 48), np.uint8), "strength": 1.5}, ValueError, "strength"),
+    ({"trimap": np.zeros((32, 48), np.uint8), "strength": float("nan")}, ValueError, "strength"),
 ])
 def test_bad_arguments_are_clear_errors(small_pipe: HaMaGANPipeline, kwargs: dict, error: type,
                                         message: str) -> None:

@@ -83,6 +83,12 @@ def test_compose_endpoint_returns_every_layer_at_full_size(app_url, tmp_path: Pa
         assert image.size == (300, 200) and image.mode == mode and image.format == "PNG"
     assert sorted(Path(d).name for d in downloads) == ["cutout.png", "harmonized.png"]
     assert Image.open([d for d in downloads if d.endswith("cutout.png")][0]).mode == "RGBA"
+    assert not np.array_equal(np.asarray(Image.open(harmonized)), np.asarray(Image.open(composite)))
+    # The strength slider at 0: the harmonized image is the plain composite.
+    _, _, composite, harmonized, _, _ = client.predict(
+        handle_file(str(portrait)), "automatic", None, None, "my upload", handle_file(str(wide)), "background", 0,
+        api_name="/compose")
+    np.testing.assert_array_equal(np.asarray(Image.open(harmonized)), np.asarray(Image.open(composite)))
     assert outside == []  # starting and composing stay on this machine
 
 
