@@ -337,11 +337,12 @@ def same_parameters(a: nn.Module, b: nn.Module) -> bool:
                for x, y in zip(a.parameters(), b.parameters(), strict=True))
 
 
-def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, float]:
+def evaluate(trainer: Trainer, stage: StageConfig, held_out: list, exported: HaMaGANPipeline | None = None
+             ) -> dict[str, float]:
     """Validation metrics (``val/``) of the current (raw) generators on the direction's validation split (and,
     for G_h, on its portraits recomposited over the ``held_out`` background photos, and on their own scenes
     under fresh transforms towards those photos); with ``ema_decay`` > 0, the same (``val_ema/``) for the
-    averaged weights that the export writes."""
+    averaged weights that the export writes (``exported``, when the caller has built them already)."""
     config = trainer.config
     rows = load_rows(config.datasets[stage.direction], "validation", config.validation_sources)
     if rows is None or len(rows) == 0:
@@ -350,8 +351,10 @@ def evaluate(trainer: Trainer, stage: StageConfig, held_out: list) -> dict[str, 
     live = {name: trainer.accelerator.unwrap_model(trainer.models[name]) for name in names}
     metrics = validate_generators(trainer, stage, rows, held_out, live, "val")
     if config.ema_decay > 0:
-        averaged = generators(trainer.exported().to(trainer.accelerator.device))
+        pipeline = exported if exported is not None else trainer.exported()
+        averaged = generators(pipeline.to(trainer.accelerator.device))
         metrics.update(validate_generators(trainer, stage, rows, held_out, averaged, "val_ema"))
+        pipeline.cpu()  # where exported pipelines live (and are saved from)
     return metrics
 
 
@@ -514,12 +517,16 @@ def main(argv: list[str] | None = None) -> int:
                 progress.set_postfix({**{k: f"{v:.4f}" for k, v in losses.items()}, "img/s": f"{rate:.1f}"})
             if accelerator.is_main_process and step % config.image_every == 0:
                 log_images(accelerator, batch, step)
-            if step % config.eval_every == 0 or stage_step == stage.steps - 1:
-                metrics = evaluate(trainer, stage, held_out) if accelerator.is_main_process else {}
+            stage_end = stage_step == stage.steps - 1
+            if stage_end and accelerator.is_main_process:  # averaged and calibrated once: validated, then saved
+                exported = trainer.exported()
+            if step % config.eval_every == 0 or stage_end:
+                metrics = (evaluate(trainer, stage, held_out, exported if stage_end else None)
+                           if accelerator.is_main_process else {})
                 accelerator.log(metrics, step)
-            if stage_step == stage.steps - 1 and accelerator.is_main_process:
+            if stage_end and accelerator.is_main_process:
                 # Each stage's generators, e.g. the separately trained ones before the joint stage.
-                exported = trainer.export(out / "stages" / f"{stage_index}-{stage.name}-{stage.direction}", metrics)
+                trainer.export(out / "stages" / f"{stage_index}-{stage.name}-{stage.direction}", metrics, exported)
             saved = step % config.checkpoint_every == 0 or step == config.total_steps
             if saved:
                 save_checkpoint(trainer, out, step)
