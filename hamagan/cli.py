@@ -146,9 +146,13 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _strength(text: str) -> float:
+    from hamagan.pipeline import check_strength
+
     value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"between 0 and 1, got {text}")
+    try:
+        check_strength(value)
+    except ValueError as exc:  # the pipeline's own bound, reported as a usage error
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return value
 
 
