@@ -438,6 +438,27 @@ def test_cross_validation_trains_each_arm_on_each_fold(tiny_hmh: Path, tmp_path:
     assert live_change > 0 and averaged_change < 0.1 * live_change
 
 
+def test_cross_validation_can_train_on_one_fold_and_keeps_other_splits_apart(tiny_hmh: Path, tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cross_validate", ROOT / "train/cross_validate.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    config = _tiny_config(tmp_path, tiny_hmh)
+    portraits = set(load_rows(str(tiny_hmh), "train")["source_id"])
+    dealt = script.folds(str(config), 3)
+    held_out = script.folds(str(config), 3, train_on_fold=True)
+    # Each learning-curve run holds out exactly the portraits the usual run of that fold trains on.
+    for fold, rest in zip(dealt, held_out, strict=True):
+        assert set(rest) == portraits - set(fold) and len(rest) > len(fold)
+    # An output folder of usual runs is not mistaken for learning-curve runs (their fold-k runs differ).
+    out = tmp_path / "cv"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps({"folds": dealt}))
+    with pytest.raises(SystemExit, match="held out other portraits"):
+        script.main(["--config", str(config), "--arm", "a", "--folds", "3", "--train-on-fold", "--out", str(out)])
+
+
 @pytest.mark.slow
 def test_two_processes_stay_in_sync_and_a_killed_run_resumes_exactly(tiny_hmh: Path, tmp_path: Path) -> None:
     config = _tiny_config(tmp_path, tiny_hmh)

@@ -7,7 +7,10 @@ The fixed split has one validation portrait: too few to choose between recipes. 
 ``folds``-th training portrait (sorted by id, starting at the k-th) to validation (``validation_sources``);
 each arm (a name and ``--set`` overrides of the config) trains once per fold with train/train.py, and
 ``OUT/table.md`` gives each run's final validation metrics per fold and on average (``OUT/results.json``
-holds every figure). Finished runs are kept: a second call only runs what is missing.
+holds every figure, and under ``folds`` the portraits each run held out). Finished runs are kept: a second
+call only runs what is missing. With ``--train-on-fold`` each run trains on one fold's portraits and holds
+out all the others: a point of a learning curve (a third of the portraits with 3 folds), comparable
+portrait by portrait with the usual runs, which train on the other two thirds.
 """
 
 from __future__ import annotations
@@ -36,19 +39,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a recipe: its name, then train.py --set overrides (repeat for each arm)")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--parallel", type=int, default=1, help="runs at a time (threads split among them)")
+    parser.add_argument("--train-on-fold", action="store_true",
+                        help="train on one fold's portraits and hold out the rest (default: the other way round)")
     parser.add_argument("--metric", action="append", default=[],
                         help="metrics for the table (default: every fMSE the runs report)")
     parser.add_argument("--out", required=True, help="folder for the runs, table.md and results.json")
     return parser.parse_args(argv)
 
 
-def folds(config_path: str, count: int) -> list[list[str]]:
-    """The training portraits of the config's first stage's dataset, dealt into ``count`` folds."""
+def folds(config_path: str, count: int, train_on_fold: bool = False) -> list[list[str]]:
+    """The portraits each of ``count`` runs holds out: one fold of the config's first stage's training
+    portraits (sorted, dealt out), or with ``train_on_fold`` all the portraits outside that fold."""
     config = load_config(config_path)
     sources = sorted(set(load_rows(config.datasets[config.stages[0].direction], "train")["source_id"]))
     if count < 2 or count > len(sources):
         raise ValueError(f"--folds must be between 2 and the {len(sources)} training portraits, got {count}")
-    return [sources[k::count] for k in range(count)]
+    dealt = [sources[k::count] for k in range(count)]
+    return [sorted(set(sources) - set(fold)) for fold in dealt] if train_on_fold else dealt
 
 
 def run(config: str, folder: Path, settings: list[str], fold: list[str], threads: int) -> dict[str, float]:
@@ -84,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    split = folds(args.config, args.folds)
+    split = folds(args.config, args.folds, args.train_on_fold)
+    earlier = out / "results.json"
+    if earlier.exists() and json.loads(earlier.read_text())["folds"] != split:
+        raise SystemExit(f"{out} holds runs that held out other portraits: choose another --out")
     jobs = [(arm[0], k, arm[1:]) for arm in args.arm for k in range(args.folds)]
     threads = max(1, (os.cpu_count() or 1) // args.parallel)
     with ThreadPoolExecutor(args.parallel) as pool:
@@ -95,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     results = {arm[0]: [futures[(arm[0], k)].result() for k in range(args.folds)] for arm in args.arm}
     first = next(iter(results.values()))[0]
     metrics = args.metric or sorted(k for k in first if k.endswith("fMSE"))
-    (out / "results.json").write_text(json.dumps({"folds": split, "arms": {a[0]: a[1:] for a in args.arm},
-                                                  "results": results}, indent=1))
+    (out / "results.json").write_text(json.dumps({"folds": split, "train_on_fold": args.train_on_fold,
+                                                  "arms": {a[0]: a[1:] for a in args.arm}, "results": results},
+                                                 indent=1))
     (out / "table.md").write_text(table(results, metrics))
-    print(f"folds: {split}\n" + table(results, metrics))
+    print(f"held out: {split}\n" + table(results, metrics))
     return 0
 
 
