@@ -538,6 +538,25 @@ def test_a_launch_with_the_wrong_number_of_processes_refuses_to_start(tiny_hmh: 
     assert not (tmp_path / "run/checkpoints").exists()
 
 
+def test_set_null_clears_a_config_value_and_unset_flags_keep_the_file_s(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_script", ROOT / "train/train.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    config = yaml.safe_load((ROOT / "train/configs/tiny.yaml").read_text())
+    config.update(init_from="runs/somewhere", seed=7)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    kept = script.read_config(script.parse_args(["--config", str(path)]))
+    assert kept.init_from == "runs/somewhere" and kept.seed == 7
+    cleared = script.read_config(script.parse_args(["--config", str(path), "--set", "init_from=null"]))
+    assert cleared.init_from is None and cleared.seed == 7
+    flagged = script.read_config(script.parse_args(["--config", str(path), "--set", "init_from=null",
+                                                    "--init-from", "runs/other", "--seed", "3"]))
+    assert flagged.init_from == "runs/other" and flagged.seed == 3
+
+
 def test_init_can_take_the_harmonizers_from_a_second_checkpoint(tmp_path: Path, small_config) -> None:
     import importlib.util
 

@@ -83,6 +83,13 @@ def parse_settings(settings: list[str]) -> dict:
     return out
 
 
+def read_config(args: argparse.Namespace) -> TrainConfig:
+    """The config file with the ``--set`` overrides (``init_from=null`` too), then the flags that were given."""
+    flags = {"output_dir": args.output_dir, "num_processes": args.num_processes, "seed": args.seed,
+             "init_from": args.init_from}
+    return load_config(args.config, {**parse_settings(args.set), **{k: v for k, v in flags.items() if v is not None}})
+
+
 def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool, harmonizers_from: str | None = None) -> None:
     """Copy the generators of a pipeline checkpoint (the harmonizers from ``harmonizers_from`` when given):
     G_m whole, each harmonizer's tensors wherever their names and shapes match."""
@@ -445,9 +452,7 @@ def interrupted(trainer: Trainer, out: Path, step: int, metrics: dict[str, float
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    config = load_config(args.config, {**parse_settings(args.set), "output_dir": args.output_dir,
-                                       "num_processes": args.num_processes, "seed": args.seed,
-                                       "init_from": args.init_from})
+    config = read_config(args)
     use_cpu = not torch.cuda.is_available() or os.environ.get("ACCELERATE_USE_CPU", "").lower() == "true"
     accelerator = Accelerator(cpu=use_cpu, mixed_precision=config.mixed_precision, log_with="tensorboard",
                               project_dir=config.output_dir,

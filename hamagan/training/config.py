@@ -157,9 +157,9 @@ class TrainConfig:
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
-    """Read a YAML config; ``overrides`` (top-level keys) replace its values."""
+    """Read a YAML config; ``overrides`` (top-level keys) replace its values, None included."""
     data = yaml.safe_load(Path(path).read_text()) or {}
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    data.update(overrides or {})
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
