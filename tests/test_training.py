@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib.util
 import itertools
 import json
 import os
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -395,6 +397,14 @@ def _tiny_config(tmp_path: Path, dataset: Path, **changes) -> Path:
     return path
 
 
+def _train_script(name: str) -> types.ModuleType:
+    """A script of train/ loaded as a module (they are not a package)."""
+    spec = importlib.util.spec_from_file_location(f"train_{name}", ROOT / f"train/{name}.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
 def _launch(config: Path, out: Path, processes: int, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1", "--mixed_precision",
@@ -439,11 +449,7 @@ def test_cross_validation_trains_each_arm_on_each_fold(tiny_hmh: Path, tmp_path:
 
 
 def test_cross_validation_can_train_on_one_fold_and_keeps_other_splits_apart(tiny_hmh: Path, tmp_path: Path) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("cross_validate", ROOT / "train/cross_validate.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _train_script("cross_validate")
     config = _tiny_config(tmp_path, tiny_hmh)
     portraits = set(load_rows(str(tiny_hmh), "train")["source_id"])
     dealt = script.folds(str(config), 3)
@@ -538,12 +544,8 @@ def test_a_launch_with_the_wrong_number_of_processes_refuses_to_start(tiny_hmh: 
     assert not (tmp_path / "run/checkpoints").exists()
 
 
-def test_set_null_clears_a_config_value_and_unset_flags_keep_the_file_s(tmp_path: Path) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_script", ROOT / "train/train.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+def test_set_null_clears_a_config_value_and_flags_override_it(tmp_path: Path) -> None:
+    script = _train_script("train")
     config = yaml.safe_load((ROOT / "train/configs/tiny.yaml").read_text())
     config.update(init_from="runs/somewhere", seed=7)
     path = tmp_path / "config.yaml"
@@ -558,13 +560,9 @@ def test_set_null_clears_a_config_value_and_unset_flags_keep_the_file_s(tmp_path
 
 
 def test_init_can_take_the_harmonizers_from_a_second_checkpoint(tmp_path: Path, small_config) -> None:
-    import importlib.util
-
     from hamagan import HaMaGANPipeline
 
-    spec = importlib.util.spec_from_file_location("train_script", ROOT / "train/train.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _train_script("train")
     sources = []
     for seed in (1, 2):
         torch.manual_seed(seed)
