@@ -457,12 +457,15 @@ def test_cross_validation_can_train_on_one_fold_and_keeps_other_splits_apart(tin
     # Each learning-curve run holds out exactly the portraits the usual run of that fold trains on.
     for fold, rest in zip(dealt, held_out, strict=True):
         assert set(rest) == portraits - set(fold) and len(rest) > len(fold)
-    # An output folder of usual runs is not mistaken for learning-curve runs (their fold-k runs differ).
+    # An output folder of usual runs is not mistaken for learning-curve runs (their fold-k runs differ), even
+    # when the usual call stopped before any run finished (here: a setting train.py refuses).
     out = tmp_path / "cv"
-    out.mkdir()
-    (out / "results.json").write_text(json.dumps({"folds": dealt}))
+    with pytest.raises(RuntimeError, match="train.py exited"):
+        script.main(["--config", str(config), "--arm", "a", "bogus=1", "--folds", "3", "--out", str(out)])
+    assert json.loads((out / "results.json").read_text())["folds"] == dealt
     with pytest.raises(SystemExit, match="held out other portraits"):
-        script.main(["--config", str(config), "--arm", "a", "--folds", "3", "--train-on-fold", "--out", str(out)])
+        script.main(["--config", str(config), "--arm", "a", "bogus=1", "--folds", "3", "--train-on-fold",
+                     "--out", str(out)])
 
 
 @pytest.mark.slow

@@ -92,9 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     split = folds(args.config, args.folds, args.train_on_fold)
-    earlier = out / "results.json"
-    if earlier.exists() and json.loads(earlier.read_text())["folds"] != split:
-        raise SystemExit(f"{out} holds runs that held out other portraits: choose another --out")
+    record = out / "results.json"
+    if record.exists():
+        if json.loads(record.read_text())["folds"] != split:
+            raise SystemExit(f"{out} holds runs that held out other portraits: choose another --out")
+    else:  # recorded before any run, so that an interrupted call's runs are not reused for another split
+        record.write_text(json.dumps({"folds": split, "train_on_fold": args.train_on_fold, "arms": {},
+                                      "results": {}}, indent=1))
     jobs = [(arm[0], k, arm[1:]) for arm in args.arm for k in range(args.folds)]
     threads = max(1, (os.cpu_count() or 1) // args.parallel)
     with ThreadPoolExecutor(args.parallel) as pool:
@@ -105,9 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {arm[0]: [futures[(arm[0], k)].result() for k in range(args.folds)] for arm in args.arm}
     first = next(iter(results.values()))[0]
     metrics = args.metric or sorted(k for k in first if k.endswith("fMSE"))
-    (out / "results.json").write_text(json.dumps({"folds": split, "train_on_fold": args.train_on_fold,
-                                                  "arms": {a[0]: a[1:] for a in args.arm}, "results": results},
-                                                 indent=1))
+    record.write_text(json.dumps({"folds": split, "train_on_fold": args.train_on_fold,
+                                  "arms": {a[0]: a[1:] for a in args.arm}, "results": results}, indent=1))
     (out / "table.md").write_text(table(results, metrics))
     print(f"held out: {split}\n" + table(results, metrics))
     return 0
