@@ -446,6 +446,17 @@ def test_cross_validation_trains_each_arm_on_each_fold(tiny_hmh: Path, tmp_path:
     live_change = abs(run["val/background_fMSE"] - run["val/background_composite_fMSE"])
     averaged_change = abs(run["val_ema/background_fMSE"] - run["val_ema/background_composite_fMSE"])
     assert live_change > 0 and averaged_change < 0.1 * live_change
+    # Each run folder records its resolved recipe; a finished run is reused for the same arm only.
+    recorded = load_config(out / "scenes-fold0/config.yaml")
+    assert recorded.own_scene == 1.0 and list(recorded.validation_sources) == report["folds"][0]
+    script = _train_script("cross_validate")
+    logs = sorted(out.glob("*.log"))
+    stamps = [p.stat().st_mtime_ns for p in logs]
+    assert script.main(["--config", str(config), "--folds", "2", "--arm", "scenes", "own_scene=1.0",
+                        "--out", str(out)]) == 0
+    assert [p.stat().st_mtime_ns for p in logs] == stamps
+    with pytest.raises(RuntimeError, match="finished with another recipe .* own_scene"):
+        script.main(["--config", str(config), "--folds", "2", "--arm", "scenes", "own_scene=0.5", "--out", str(out)])
 
 
 def test_cross_validation_can_train_on_one_fold_and_keeps_other_splits_apart(tiny_hmh: Path, tmp_path: Path) -> None:
@@ -524,6 +535,13 @@ def test_sigterm_saves_a_checkpoint_and_exports_the_generators(tiny_hmh: Path, t
     exported = load_file(out / "interrupted/model.safetensors")
     assert all(torch.equal(exported[f"matting.{k}"], v) for k, v in saved.items())
     assert not (out / "final").exists()
+    # The run's recipe is recorded as it ran; resuming with another one is refused before any training.
+    assert load_config(out / "config.yaml") == load_config(config)
+    changed = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config), "--resume",
+                              "latest", "--set", "seed=9"], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert changed.returncode == 2 and "differs from the run's" in changed.stderr and " in seed;" in changed.stderr
+    assert json.loads((out / "interrupted/progress.json").read_text())["step"] == step
     # What a transfer with a per-file size cap takes away: the stage's generator, and G_m from a checkpoint
     # (the last: older ones are pruned to keep_checkpoints), each under the pipeline's key names.
     extract = subprocess.run([sys.executable, str(ROOT / "train/extract_generators.py"), str(config),

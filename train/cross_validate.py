@@ -8,7 +8,8 @@ The fixed split has one validation portrait: too few to choose between recipes. 
 each arm (a name and ``--set`` overrides of the config) trains once per fold with train/train.py, and
 ``OUT/table.md`` gives each run's final validation metrics per fold and on average (``OUT/results.json``
 holds every figure, and under ``folds`` the portraits each run held out). Finished runs are kept: a second
-call only runs what is missing. With ``--train-on-fold`` each run trains on one fold's portraits and holds
+call only runs what is missing, and refuses a finished run whose recorded recipe (its config.yaml)
+differs from the arm's. With ``--train-on-fold`` each run trains on one fold's portraits and holds
 out all the others: a point of a learning curve (a third of the portraits with 3 folds), comparable
 portrait by portrait with the usual runs, which train on the other two thirds.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from hamagan.training.config import load_config
+from hamagan.training.config import config_differences, load_config, parse_settings
 from hamagan.training.rows import load_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,8 +60,15 @@ def folds(config_path: str, count: int, train_on_fold: bool = False) -> list[lis
 
 
 def run(config: str, folder: Path, settings: list[str], fold: list[str], threads: int) -> dict[str, float]:
-    """One training run (skipped when it already finished); its final validation metrics."""
+    """One training run (skipped when it already finished with the same recipe); its final validation metrics."""
     metrics = folder / "final" / "metrics.json"
+    recorded = folder / "config.yaml"  # runs before 2026-11-28 have none and are trusted
+    if metrics.exists() and recorded.exists():
+        wanted = load_config(config, {"validation_sources": fold, **parse_settings(settings)})
+        changed = config_differences(wanted, load_config(recorded), ignore=("output_dir",))
+        if changed:
+            raise RuntimeError(f"{folder} finished with another recipe (it differs in {', '.join(changed)}): "
+                               "remove it or choose another --out or arm name")
     if not metrics.exists():
         command = [sys.executable, str(ROOT / "train/train.py"), "--config", config, "--output-dir", str(folder),
                    "--set", f"validation_sources={json.dumps(fold)}"]

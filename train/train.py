@@ -6,6 +6,7 @@ This script wires config, accelerator, data, logging and checkpoints; every step
 :mod:`hamagan.training.steps`. Checkpoints (``save_state``) land in OUTPUT/checkpoints/step-N; ``--resume``
 continues at the saved step with the same data order. The main process exports the generators (EMA
 weights) to OUTPUT/final with ``save_pretrained`` and a model card holding the validation metrics.
+OUTPUT/config.yaml records the resolved config (``--set`` and flags applied); ``--resume`` refuses another.
 ``--export-from CHECKPOINT`` exports one checkpoint's generators; ``--average CHECKPOINT ...`` the live
 weights averaged over several (late-training weight averaging); both write to ``--export-to``.
 """
@@ -25,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch import nn
@@ -35,7 +35,14 @@ from tqdm import tqdm
 from hamagan import HaMaGANPipeline
 from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.models.indexnet import matting_input
-from hamagan.training.config import StageConfig, TrainConfig, load_config
+from hamagan.training.config import (
+    StageConfig,
+    TrainConfig,
+    config_differences,
+    load_config,
+    parse_settings,
+    save_config,
+)
 from hamagan.training.data import (
     HMHSamples,
     SampleOptions,
@@ -72,22 +79,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parse_settings(settings: list[str]) -> dict:
-    """``--set`` values: KEY=VALUE pairs, each value read as YAML (``own_scene=1.0``, ``stages=[...]``)."""
-    out = {}
-    for setting in settings:
-        key, sep, value = setting.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set takes KEY=VALUE, got {setting!r}")
-        out[key] = yaml.safe_load(value)
-    return out
-
-
 def read_config(args: argparse.Namespace) -> TrainConfig:
     """The config file with the ``--set`` overrides (``init_from=null`` too), then the flags that were given."""
     flags = {"output_dir": args.output_dir, "num_processes": args.num_processes, "seed": args.seed,
              "init_from": args.init_from}
     return load_config(args.config, {**parse_settings(args.set), **{k: v for k, v in flags.items() if v is not None}})
+
+
+def keep_recipe(config: TrainConfig, out: Path, resuming: bool, main_process: bool) -> list[str]:
+    """Record the resolved config in OUTPUT/config.yaml (a run's exact recipe, which ``--config`` reads back).
+    Resuming, a recorded config must match (its output_dir aside): returns the keys that differ, if any."""
+    path = out / "config.yaml"
+    if resuming and path.exists():
+        return config_differences(config, load_config(path), ignore=("output_dir",))
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(config, path)
+    return []
 
 
 def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool, harmonizers_from: str | None = None) -> None:
@@ -467,6 +475,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train.py: {accelerator.num_processes} process(es) on {accelerator.device}, mixed precision "
               f"{accelerator.mixed_precision}, {config.total_steps} steps in {len(config.stages)} stages",
               file=sys.stderr)
+    if not (args.export_from or args.average):
+        changed = keep_recipe(config, out, bool(args.resume), accelerator.is_main_process)
+        if changed:
+            print(f"train.py: --resume with a config that differs from the run's {out / 'config.yaml'} in "
+                  f"{', '.join(changed)}; resume with --config {out / 'config.yaml'}, or start a new run "
+                  "(init_from its export)", file=sys.stderr)
+            return 2
     trainer = Trainer(config, accelerator)
     backgrounds = []
     if config.backgrounds:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -165,3 +166,30 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     if unknown:
         raise ValueError(f"{path}: unknown config keys {unknown}")
     return TrainConfig(**data)
+
+
+def parse_settings(settings: list[str]) -> dict:
+    """``--set`` values: KEY=VALUE pairs, each value read as YAML (``own_scene=1.0``, ``stages=[...]``)."""
+    out = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set takes KEY=VALUE, got {setting!r}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def config_record(config: TrainConfig) -> dict:
+    """``config`` as plain YAML-ready data (lists for tuples): what a run folder's config.yaml holds."""
+    return json.loads(json.dumps(config.to_dict()))
+
+
+def save_config(config: TrainConfig, path: str | Path) -> None:
+    """Write ``config`` so that :func:`load_config` reads it back equal: a run's exact recipe."""
+    Path(path).write_text(yaml.safe_dump(config_record(config), sort_keys=False))
+
+
+def config_differences(a: TrainConfig, b: TrainConfig, ignore: tuple[str, ...] = ()) -> list[str]:
+    """The top-level keys whose values differ between two configs (``ignore`` left out)."""
+    ours, theirs = config_record(a), config_record(b)
+    return [key for key in ours if key not in ignore and ours[key] != theirs[key]]
