@@ -478,9 +478,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.export_from or args.average):
         changed = keep_recipe(config, out, bool(args.resume), accelerator.is_main_process)
         if changed:
-            print(f"train.py: --resume with a config that differs from the run's {out / 'config.yaml'} in "
-                  f"{', '.join(changed)}; resume with --config {out / 'config.yaml'}, or start a new run "
-                  "(init_from its export)", file=sys.stderr)
+            if accelerator.is_main_process:
+                print(f"train.py: --resume with a config that differs from the run's {out / 'config.yaml'} in "
+                      f"{', '.join(changed)}; resume with --config {out / 'config.yaml'}, or start a new run "
+                      "(init_from its export)", file=sys.stderr)
             return 2
     trainer = Trainer(config, accelerator)
     backgrounds = []
