@@ -18,7 +18,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from harmonization_by_transform import Groups
 from PIL import Image
+from test_set_size import cut
 
 from hamagan import samples
 
@@ -47,23 +49,18 @@ def portrait_rows() -> list[tuple[str, str, float, float, float]]:
     return rows
 
 
-def fmse_sums(results: Path, method: str) -> dict[str, tuple[float, float, int]]:
-    """Per test portrait: the summed fMSE of the method and of the untouched composite over its composites
-    (both directions), and their number."""
+def report_groups(results: Path, method: str) -> Groups:
+    """The method's and the untouched composite's fMSE per test composite (both directions), grouped by
+    portrait as ``test_set_size.cut`` reads them."""
     report = json.loads(results.read_text())["harmonization"]
-    sums: dict[str, tuple[float, float, int]] = defaultdict(lambda: (0.0, 0.0, 0))
+    groups: Groups = defaultdict(lambda: ([], []))
     for ours, plain in zip(report[method]["per_image"], report["composite"]["per_image"], strict=True):
         if ours["id"] != plain["id"]:
             raise ValueError(f"{results}: the method's and the composite's rows differ ({ours['id']}, {plain['id']})")
-        portrait = ours["id"].split("-")[0]
-        a, b, n = sums[portrait]
-        sums[portrait] = (a + ours["fMSE"], b + plain["fMSE"], n + 1)
-    return dict(sums)
-
-
-def cut(sums: dict[str, tuple[float, float, int]], portraits) -> float:
-    """Percent change of the mean fMSE over the composites of ``portraits`` (the method's against the composite's)."""
-    return 100 * (sum(sums[p][0] for p in portraits) / sum(sums[p][1] for p in portraits) - 1)
+        mine, theirs = groups[("all", ours["id"].split("-")[0])]
+        mine.append(ours["fMSE"])
+        theirs.append(plain["fMSE"])
+    return groups
 
 
 def main() -> None:
@@ -80,16 +77,16 @@ def main() -> None:
     shares = [blown_out(np.asarray(Image.open(p).convert("RGB"))) for p in photos]
     print(f"\ntraining photos ({len(photos)}): blown out at most {100 * max(shares):.1f}% "
           f"({photos[int(np.argmax(shares))].name}), over 25% in {sum(s > 0.25 for s in shares)}")
-    sums = fmse_sums(args.results, args.method)
+    groups = report_groups(args.results, args.method)
+    portraits = sorted(p for _, p in groups)
     print(f"\n{args.method}, test composites (both directions), fMSE against the untouched composite's: "
-          f"{cut(sums, sums):+.1f}%")
+          f"{cut(groups, set(portraits)):+.1f}%")
     print("| portrait | composites | composite's fMSE | method's fMSE | change | over the other two |")
     print("|---|---|---|---|---|---|")
-    for portrait, (ours, plain, n) in sorted(sums.items()):
-        others = [p for p in sums if p != portrait]  # the test portraits but this one
-        print(f"| {portrait} | {n} | {plain / n:.0f} | {ours / n:.0f} | {cut(sums, [portrait]):+.1f}% | "
-              f"{cut(sums, others):+.1f}% |")
-
+    for portrait in portraits:
+        mine, theirs = groups[("all", portrait)]
+        print(f"| {portrait} | {len(mine)} | {np.mean(theirs):.0f} | {np.mean(mine):.0f} | "
+              f"{cut(groups, {portrait}):+.1f}% | {cut(groups, set(portraits) - {portrait}):+.1f}% |")
 
 if __name__ == "__main__":
     main()
