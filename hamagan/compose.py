@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -56,14 +58,38 @@ def fit_background(background: torch.Tensor, size: tuple[int, int]) -> torch.Ten
 
 
 def composite(foreground: torch.Tensor, background: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """alpha * foreground + (1 - alpha) * background."""
-    return alpha * foreground + (1 - alpha) * background
+    """alpha * foreground + (1 - alpha) * background, in one pass."""
+    return torch.lerp(background, foreground, alpha)
 
 
 def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over the (2r+1)^2 window clipped at the borders, in O(1) per pixel (summed-area table)."""
+    """Mean over the (2r+1)^2 window clipped at the borders, in O(1) per pixel: OpenCV's multi-threaded box
+    filter for float32 tensors on the CPU, summed-area tables (in float64) elsewhere."""
     if radius <= 0:
         return x
+    if x.device.type == "cpu" and x.dtype == torch.float32:
+        return _box_filter_opencv(x, radius)
+    return _box_filter_cumsum(x, radius)
+
+
+def _box_filter_opencv(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Window sums plane by plane (zeros beyond the border), divided by each window's pixel count."""
+    h, w = x.shape[2:]
+    size = 2 * radius + 1
+    counts_h = cv2.boxFilter(np.ones((h, 1), np.float32), -1, (1, size), normalize=False,
+                             borderType=cv2.BORDER_CONSTANT)
+    counts_w = cv2.boxFilter(np.ones((1, w), np.float32), -1, (size, 1), normalize=False,
+                             borderType=cv2.BORDER_CONSTANT)
+    inverse_counts = torch.from_numpy(1.0 / (counts_h * counts_w))
+    planes = x.contiguous().view(-1, h, w)
+    out = torch.empty_like(planes)
+    for source, target in zip(planes.numpy(), out.numpy(), strict=True):
+        cv2.boxFilter(source, -1, (size, size), dst=target, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return out.mul_(inverse_counts).view(x.shape)
+
+
+def _box_filter_cumsum(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """The same mean from summed-area tables in float64, for any device."""
     h, w = x.shape[2:]
     x64 = x.double()
 
@@ -87,15 +113,21 @@ def estimate_foreground_blur_fusion(image: torch.Tensor, alpha: torch.Tensor) ->
 
     A plain ``alpha * image`` keeps the old background's colour in hair and soft edges; this removes it.
     """
-    def one_pass(fg: torch.Tensor, bg: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
-        blurred_alpha = box_filter(alpha, radius)
-        blurred_fg = box_filter(fg * alpha, radius) / (blurred_alpha + 1e-5)
-        blurred_bg = box_filter(bg * (1 - alpha), radius) / ((1 - blurred_alpha) + 1e-5)
-        fg = blurred_fg + alpha * (image - alpha * blurred_fg - (1 - alpha) * blurred_bg)
-        return fg.clamp(0, 1), blurred_bg
+    # F + a (I - a F - (1 - a) B) = (1 - a^2) F + a I - a (1 - a) B: two weights shared by the channels.
+    keep_fg = 1 - alpha * alpha
+    keep_bg = alpha * (alpha - 1)
+    alpha_image = alpha * image
 
-    fg, bg = one_pass(image, image, 90)
-    fg, _ = one_pass(fg, bg, 6)
+    def one_pass(weighted_fg: torch.Tensor, weighted_bg: torch.Tensor,
+                 radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+        blurred_alpha = box_filter(alpha, radius)
+        blurred_fg = box_filter(weighted_fg, radius).div_(blurred_alpha + 1e-5)
+        blurred_bg = box_filter(weighted_bg, radius).div_(blurred_alpha.neg_().add_(1 + 1e-5))
+        fg = torch.addcmul(alpha_image, keep_fg, blurred_fg).addcmul_(keep_bg, blurred_bg)
+        return fg.clamp_(0, 1), blurred_bg
+
+    fg, bg = one_pass(alpha_image, image - alpha_image, 90)
+    fg, _ = one_pass(fg.mul_(alpha), bg.mul_(1 - alpha), 6)
     return fg
 
 
@@ -129,29 +161,43 @@ def fit_local_affine(guide: torch.Tensor, target: torch.Tensor, radius: int,
     n, k, h, w = target.shape
     mean_i = box_filter(guide, radius)
     mean_p = box_filter(target, radius)
-    gi = guide.unsqueeze(1)  # N, 1, 3, h, w
-    cov_ip = box_filter((target.unsqueeze(2) * gi).flatten(1, 2), radius).view(n, k, 3, h, w) \
+    cov_ip = box_filter((target.unsqueeze(2) * guide.unsqueeze(1)).flatten(1, 2), radius).view(n, k, 3, h, w) \
         - mean_p.unsqueeze(2) * mean_i.unsqueeze(1)
-    var_i = box_filter((guide.unsqueeze(2) * gi).flatten(1, 2), radius).view(n, 3, 3, h, w) \
-        - mean_i.unsqueeze(2) * mean_i.unsqueeze(1)
-    eye = torch.eye(3, dtype=torch.float64, device=guide.device)
-    sigma = var_i.permute(0, 3, 4, 1, 2).double() + eps * eye  # N, h, w, 3, 3
-    rhs = cov_ip.permute(0, 3, 4, 2, 1).double()  # N, h, w, 3, K
-    coeff = torch.linalg.solve(sigma, rhs).permute(0, 4, 3, 1, 2).to(target.dtype)  # N, K, 3, h, w
+    # The guide's covariance is symmetric: its six distinct entries, each + eps on the diagonal.
+    pairs = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+    products = torch.stack([guide[:, i] * guide[:, j] for i, j in pairs], dim=1)
+    means = torch.stack([mean_i[:, i] * mean_i[:, j] for i, j in pairs], dim=1)
+    var = (box_filter(products, radius) - means).double()
+    var[:, :3] += eps
+    inverse = _symmetric_inverse(*var.unbind(dim=1))  # 3 x 3 nested, each (N, H, W)
+    cov = cov_ip.double()
+    coeff = torch.stack([sum(cov[:, :, j] * inverse[i][j].unsqueeze(1) for j in range(3)) for i in range(3)],
+                        dim=2).to(target.dtype)  # N, K, 3, h, w
     offset = mean_p - (coeff * mean_i.unsqueeze(1)).sum(dim=2)
     return box_filter(coeff.flatten(1, 2), radius).view(n, k, 3, h, w), box_filter(offset, radius)
+
+
+def _symmetric_inverse(a: torch.Tensor, d: torch.Tensor, f: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
+                       e: torch.Tensor) -> list[list[torch.Tensor]]:
+    """The inverse of [[a, b, c], [b, d, e], [c, e, f]] per pixel, by its adjugate."""
+    m00, m01, m02 = d * f - e * e, c * e - b * f, b * e - c * d
+    m11, m12, m22 = a * f - c * c, b * c - a * e, a * d - b * b
+    det = a * m00 + b * m01 + c * m02
+    return [[m / det for m in row] for row in ((m00, m01, m02), (m01, m11, m12), (m02, m12, m22))]
 
 
 def apply_local_affine(coeff: torch.Tensor, offset: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
     """Upsample local affine coefficients bilinearly to ``guide``'s size and apply them to it.
 
     This is the fast guided filter's upsampling (He & Sun, 2015): edges come from the full-resolution
-    guide, so nothing is blurred by the upsampling itself.
+    guide, so nothing is blurred by the upsampling itself. Each output channel is accumulated in place,
+    one coefficient plane at a time, so memory grows with the output alone.
     """
-    n, k = offset.shape[:2]
     size = tuple(guide.shape[2:])
-    coeff = resize(coeff.flatten(1, 2), size).view(n, k, 3, *size)
-    return (coeff * guide.unsqueeze(1)).sum(dim=2) + resize(offset, size)
+    out = torch.addcmul(resize(offset, size), resize(coeff[:, :, 0], size), guide[:, :1])
+    for c in (1, 2):
+        out.addcmul_(resize(coeff[:, :, c], size), guide[:, c:c + 1])
+    return out
 
 
 def guided_upsample(guide_low: torch.Tensor, target_low: torch.Tensor, guide_full: torch.Tensor,

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -33,9 +36,10 @@ from hamagan.compose import (
     resize_trimap,
 )
 from hamagan.hardware import bf16_is_fast
-from hamagan.images import ImageInput, load_image, tensor_to_array, to_pil
+from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_array, to_pil
+from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
-from hamagan.models.indexnet import IndexNetMatting, paste_known
+from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
 from hamagan.trimap import auto_trimap, load_trimap
 
 Direction = Literal["background", "foreground"]
@@ -114,7 +118,8 @@ class HaMaGANOutput:
 
     Arrays are float32 in [0, 1] (HxW for alpha and trimap, HxWx3 for images), or PIL images with
     ``output_type="pil"``. ``composite`` and ``harmonized`` are None when no background was given.
-    ``message`` says what the automatic trimap found when none was given.
+    ``message`` says what the automatic trimap found when none was given; ``seconds``, how long each stage
+    of the call took (keys from ``STAGES``, in order).
     """
 
     alpha: np.ndarray | Image.Image
@@ -123,6 +128,29 @@ class HaMaGANOutput:
     composite: np.ndarray | Image.Image | None = None
     harmonized: np.ndarray | Image.Image | None = None
     message: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+STAGES = ("load", "trimap", "matting", "foreground", "background", "harmonization", "output")
+
+
+class StageClock:
+    """Times the named stages of one call and announces each as it starts (``on_stage``, for progress bars);
+    on a GPU it waits for the device at each stage's end, so a stage's seconds are its own."""
+
+    def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
+        self.seconds: dict[str, float] = {}
+        self._on_stage = on_stage
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        if self._on_stage is not None:
+            self._on_stage(stage)
+        start = time.perf_counter()
+        yield
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+        self.seconds[stage] = time.perf_counter() - start
 
 
 def check_strength(strength: float) -> None:
@@ -156,6 +184,8 @@ class HaMaGANPipeline(
         # with AVX512-BF16 or AMX, recent GPUs), 25-40% faster there, SAD within 0.3% of float32's
         # (benchmarks/matting_speed.py); True or False forces it on or off.
         self.matting_bf16: bool | None = None
+        # G_m with batch norm folded, channels-last, rebuilt when its weights change (models/fusion.py).
+        self._matting_for_inference = InferenceCopy()
 
     # -- loading: strict and safetensors-only -------------------------------------------------------
 
@@ -227,9 +257,11 @@ class HaMaGANPipeline(
         small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)
         padded_image, _ = pad_to_multiple(small_image, self.matting.stride)
         padded_trimap, _ = pad_to_multiple(small_trimap, self.matting.stride)
+        network_input = matting_input(padded_image, padded_trimap).contiguous(memory_format=torch.channels_last)
         bf16 = bf16_is_fast(image.device) if self.matting_bf16 is None else self.matting_bf16
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16):
-            alpha = self.matting.predict(padded_image, padded_trimap)[:, :, :size[0], :size[1]].float()
+            raw = self._matting_for_inference(self.matting)(network_input)
+        alpha = paste_known(raw.float(), padded_trimap)[:, :, :size[0], :size[1]]
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
         return paste_known(alpha, trimap)
@@ -258,65 +290,82 @@ class HaMaGANPipeline(
 
     @torch.no_grad()
     def harmonize_layers(self, foreground: torch.Tensor, background: torch.Tensor, alpha: torch.Tensor,
-                         direction: str = "background", strength: float = 1.0) -> torch.Tensor:
+                         direction: str = "background", strength: float = 1.0,
+                         plain: torch.Tensor | None = None) -> torch.Tensor:
         """Composite two layers and harmonize: the colour change lands on the adjusted layer only (the
         background for ``direction="background"``), the other stays exactly as it was. ``strength`` scales
-        that change: 0 leaves the plain composite, 1 (the default) is the model's whole change."""
+        that change: 0 leaves the plain composite, 1 (the default) is the model's whole change. ``plain``, the
+        layers' plain composite when the caller has it already, saves computing it again."""
         check_strength(strength)
-        plain = composite(foreground, background, alpha)
+        plain = composite(foreground, background, alpha) if plain is None else plain
+        adjusted = background if direction == "background" else foreground
+        harmonized = self.harmonize(plain, alpha, direction, adjusted)
+        if strength != 1.0:
+            harmonized = torch.lerp(adjusted, harmonized, strength)
         if direction == "background":
-            harmonized = torch.lerp(background, self.harmonize(plain, alpha, direction, background), strength)
             return composite(foreground, harmonized, alpha)
-        harmonized = torch.lerp(foreground, self.harmonize(plain, alpha, direction, foreground), strength)
         return composite(harmonized, background, alpha)
 
     @torch.no_grad()
     def __call__(self, image: ImageInput, trimap: ImageInput | None = None, background: ImageInput | None = None,
                  direction: str = "background", output_type: Literal["np", "pil"] = "np",
-                 strength: float = 1.0) -> HaMaGANOutput:
+                 strength: float = 1.0, on_stage: Callable[[str], None] | None = None) -> HaMaGANOutput:
         """Cut out a portrait and, given a new background, composite and harmonize it.
 
         Args:
             image: the portrait (path, PIL image, array or tensor), any size and mode.
             trimap: 0/128/255 (or 0/0.5/1) of the image's size: array, PIL image or path; without one, an
                 automatic trimap from the person segmenter (a photo with no clear person gets an
-                all-background trimap, an empty alpha, and a ``message`` saying so).
+                all-background trimap, an empty alpha, a background left as it is, and a ``message``
+                saying so).
             background: a new background, fitted to the portrait by scaling to cover and centre-cropping.
             direction: "background" adjusts the background to the portrait (the paper's default),
                 "foreground" the portrait to the background.
             output_type: "np" for float arrays in [0, 1], "pil" for 8-bit PIL images.
             strength: how much of the harmonizer's colour change to apply, from 0 (the plain composite) to 1
                 (all of it, the default).
+            on_stage: called with each stage's name (one of ``STAGES``) as the stage starts, for progress.
 
         Returns:
             HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
-            the harmonized image, all at the input's full resolution.
+            the harmonized image, all at the input's full resolution, and the seconds each stage took.
         """
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         if output_type not in ("np", "pil"):
             raise ValueError(f"output_type must be 'np' or 'pil', got {output_type!r}")
         check_strength(strength)
-        # 1. Read the inputs once, at full resolution; a trimap is made when none is given.
+        clock = StageClock(on_stage)
         device = self.device
-        pixels = load_image(image).to(device)
-        message = ""
-        if trimap is None:
-            automatic = auto_trimap(tensor_to_array(pixels.cpu()))
-            trimap, message = automatic.trimap, automatic.message
-        trimap_t = load_trimap(trimap, size=tuple(pixels.shape[2:])).to(device)
+        # 1. Read the inputs once, at full resolution; a trimap is made when none is given.
+        with clock("load"):
+            pixels = load_image(image).to(device)
+            size = tuple(pixels.shape[2:])
+            trimap_t = None if trimap is None else load_trimap(trimap, size=size).to(device)
+        message, person_found = "", True
+        if trimap_t is None:
+            with clock("trimap"):
+                automatic = auto_trimap(tensor_to_array(pixels.cpu()))
+                trimap_t = array_to_tensor(automatic.trimap).to(device)
+                message, person_found = automatic.message, automatic.found
         # 2. Matting, then foreground colours without the old background.
-        alpha = self.matte(pixels, trimap_t)
-        foreground = estimate_foreground(pixels, alpha, self.config.foreground_method)
+        with clock("matting"):
+            alpha = self.matte(pixels, trimap_t)
+        with clock("foreground"):
+            foreground = estimate_foreground(pixels, alpha, self.config.foreground_method)
         result = {"alpha": alpha, "trimap": trimap_t, "foreground": foreground}
-        # 3. Composite on the new background and harmonize.
+        # 3. Composite on the new background and harmonize (a photo with no person is left as it is).
         if background is not None:
-            new_background = fit_background(load_image(background).to(device), tuple(pixels.shape[2:]))
-            plain = composite(foreground, new_background, alpha)
-            result.update(composite=plain,
-                          harmonized=self.harmonize_layers(foreground, new_background, alpha, direction, strength))
+            with clock("background"):
+                new_background = fit_background(load_image(background).to(device), size)
+                plain = composite(foreground, new_background, alpha)
+            with clock("harmonization"):
+                harmonized = plain if not person_found else self.harmonize_layers(
+                    foreground, new_background, alpha, direction, strength, plain=plain)
+            result.update(composite=plain, harmonized=harmonized)
         # 4. One conversion to the output type.
-        arrays = {k: tensor_to_array(v) for k, v in result.items()}
-        if output_type == "pil":
-            return HaMaGANOutput(**{k: to_pil(v) for k, v in arrays.items()}, message=message)
-        return HaMaGANOutput(**arrays, message=message)
+        with clock("output"):
+            arrays = {k: tensor_to_array(v) for k, v in result.items()}
+            if output_type == "pil":
+                arrays = {k: to_pil(v) for k, v in arrays.items()}
+        return HaMaGANOutput(**arrays, message=message, seconds=clock.seconds)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from scipy import ndimage
@@ -76,10 +77,13 @@ def auto_trimap(image: ImageInput, band: float = 0.02, segmenter=None) -> AutoTr
     person = find_person(pixels, segmenter)
     if not person.found:
         return AutoTrimap(np.zeros(pixels.shape[:2], np.float32), False, person.message)
-    inside = person.probability > 0.5
+    probability = person.probability
+    inside = (probability > 0.5).astype(np.uint8)
     radius = max(1.0, band * max(pixels.shape[:2]))
-    distance = np.where(inside, ndimage.distance_transform_edt(inside), ndimage.distance_transform_edt(~inside))
-    unknown = (distance <= radius) | ((person.probability > 0.1) & (person.probability < 0.9))
-    trimap = np.where(inside, 1.0, 0.0).astype(np.float32)
+    # Exact Euclidean distances (OpenCV's precise mask) to the nearest pixel on the other side of the edge.
+    distance = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    np.copyto(distance, cv2.distanceTransform(1 - inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE), where=inside == 0)
+    unknown = (distance <= radius) | ((probability > 0.1) & (probability < 0.9))
+    trimap = inside.astype(np.float32)
     trimap[unknown] = 0.5
     return AutoTrimap(trimap, True, person.message)

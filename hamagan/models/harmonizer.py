@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn import functional
 
 QUADRATIC_TERMS = 10  # r, g, b, r², g², b², rg, gb, rb, 1
+CHUNK_PIXELS = 1 << 20
 
 
 def quadratic_features(rgb: torch.Tensor) -> torch.Tensor:
@@ -40,9 +41,14 @@ def apply_color_transform(coefficients: torch.Tensor, rgb: torch.Tensor) -> torc
     """Quadratic colour transform: coefficients (N, 3 * 10, h, w) on a grid, interpolated to ``rgb``'s
     (N, 3, H, W) pixels (one transform per image when h = w = 1), applied to them."""
     n, _, h, w = coefficients.shape
-    features = quadratic_features(rgb)
     if h == w == 1:
-        return torch.einsum("nck,nkhw->nchw", coefficients.view(n, 3, QUADRATIC_TERMS), features)
+        matrix = coefficients.view(n, 3, QUADRATIC_TERMS)
+        # Row stripes of about a megapixel: the ten feature planes never exist at full size.
+        rows = max(1, CHUNK_PIXELS // rgb.shape[3])
+        stripes = [torch.einsum("nck,nkhw->nchw", matrix, quadratic_features(stripe))
+                   for stripe in rgb.split(rows, dim=2)]
+        return stripes[0] if len(stripes) == 1 else torch.cat(stripes, dim=2)
+    features = quadratic_features(rgb)
     per_pixel = functional.interpolate(coefficients, size=rgb.shape[2:], mode="bilinear", align_corners=False)
     return (per_pixel.view(n, 3, QUADRATIC_TERMS, *rgb.shape[2:]) * features.unsqueeze(1)).sum(dim=2)
 

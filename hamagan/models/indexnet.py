@@ -34,8 +34,7 @@ def matting_input(image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
 
 def paste_known(alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
     """``alpha`` clipped to [0, 1] in the trimap's unknown region, the trimap's known values elsewhere."""
-    unknown = ((trimap - 0.5).abs() < 0.25).to(alpha.dtype)
-    return unknown * alpha.clamp(0, 1) + (1 - unknown) * trimap.round()
+    return torch.where((trimap - 0.5).abs() < 0.25, alpha.clamp(0, 1), trimap.round())
 
 
 class DepthwiseIndexBlock(nn.Module):

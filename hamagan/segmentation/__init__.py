@@ -23,6 +23,9 @@ MODEL_PATH = Path(__file__).resolve().parent / "selfie_segmentation.tflite"
 MIN_CONFIDENCE = 0.92
 AREA_RANGE = (0.03, 0.85)
 MAX_UNCERTAIN = 0.35
+# 0.2 < p < 0.8 in float32, as the closed bounds that cv2.inRange takes.
+_OPEN_INTERVAL = (float(np.nextafter(np.float32(0.2), np.float32(1))),
+                  float(np.nextafter(np.float32(0.8), np.float32(0))))
 
 
 @dataclass
@@ -49,13 +52,13 @@ class PersonSegmenter:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Person probability for an HxWx3 float image in [0, 1], at the image's size."""
         height, width = self._input["shape"][1:3]
-        small = cv2.resize(image.astype(np.float32), (int(width), int(height)), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(np.asarray(image, np.float32), (int(width), int(height)), interpolation=cv2.INTER_AREA)
         with self._lock:
             self._interpreter.set_tensor(self._input["index"], small[None])
             self._interpreter.invoke()
             probability = self._interpreter.get_tensor(self._output["index"])[0, ..., 0].copy()
         full = cv2.resize(probability, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
-        return np.clip(full, 0.0, 1.0)
+        return np.clip(full, 0.0, 1.0, out=full)
 
 
 _DEFAULT: PersonSegmenter | None = None
@@ -79,14 +82,15 @@ def find_person(image: np.ndarray, segmenter: PersonSegmenter | None = None) -> 
     if count < 2:
         return PersonMask(np.zeros_like(probability), False, "no person found in the image")
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    region = labels == largest
-    area = float(region.mean())
-    confidence = float(probability[region].mean())
-    uncertain = float(((probability > 0.2) & (probability < 0.8)).sum() / region.sum())
+    region = (labels == largest).view(np.uint8)
+    pixels = int(stats[largest, cv2.CC_STAT_AREA])
+    area = pixels / probability.size
+    confidence = cv2.mean(probability, mask=region)[0]
+    uncertain = cv2.countNonZero(cv2.inRange(probability, *_OPEN_INTERVAL)) / pixels
     if not (AREA_RANGE[0] <= area <= AREA_RANGE[1] and confidence >= MIN_CONFIDENCE and uncertain <= MAX_UNCERTAIN):
         return PersonMask(np.zeros_like(probability), False,
                           f"no clear person found (largest region {area:.0%} of the frame, confidence "
                           f"{confidence:.2f}); draw or upload a trimap instead")
     # Keep the person region's soft edge; drop other blobs.
-    keep = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    return PersonMask(np.where(keep, probability, 0.0).astype(np.float32), True, "person found")
+    keep = cv2.dilate(region, np.ones((5, 5), np.uint8))
+    return PersonMask(cv2.bitwise_and(probability, probability, mask=keep), True, "person found")
