@@ -257,10 +257,12 @@ class HaMaGANPipeline(
         small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)
         padded_image, _ = pad_to_multiple(small_image, self.matting.stride)
         padded_trimap, _ = pad_to_multiple(small_trimap, self.matting.stride)
-        network_input = matting_input(padded_image, padded_trimap).contiguous(memory_format=torch.channels_last)
         bf16 = bf16_is_fast(image.device) if self.matting_bf16 is None else self.matting_bf16
-        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16):
-            raw = self._matting_for_inference(self.matting)(network_input)
+        dtype = torch.bfloat16 if bf16 else torch.float32
+        network = self._matting_for_inference(self.matting, dtype)
+        network_input = matting_input(padded_image, padded_trimap).to(dtype, memory_format=torch.channels_last)
+        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16 and network.training):
+            raw = network(network_input)
         alpha = paste_known(raw.float(), padded_trimap)[:, :, :size[0], :size[1]]
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
