@@ -49,16 +49,22 @@ def open_image(path: str | os.PathLike) -> Image.Image:
         raise ImageError(f"{path}: not a readable image ({exc})") from None
 
 
-def _pil_to_array(img: Image.Image, channels: int) -> np.ndarray:
-    """PIL image -> float32 array in [0, 1], HxWx3 for ``channels=3`` or HxW for ``channels=1``."""
+def _pil_pixels(img: Image.Image, channels: int) -> np.ndarray:
+    """PIL image -> HxWx3 (``channels=3``) or HxW (``channels=1``) array: uint8 for 8-bit modes, float32 in
+    [0, 1] for wider ones."""
     if img.mode in _WIDE_MODES:
         data = np.asarray(img, dtype=np.float32) / _WIDE_MODES[img.mode]
         data = np.clip(data, 0.0, 1.0)
         return np.repeat(data[..., None], 3, axis=2) if channels == 3 else data
     if img.mode == "P":
         img = img.convert("RGBA")
-    target = "RGB" if channels == 3 else "L"
-    return np.asarray(img.convert(target), dtype=np.float32) / 255.0
+    return np.asarray(img.convert("RGB" if channels == 3 else "L"))
+
+
+def _pil_to_array(img: Image.Image, channels: int) -> np.ndarray:
+    """PIL image -> float32 array in [0, 1], HxWx3 for ``channels=3`` or HxW for ``channels=1``."""
+    data = _pil_pixels(img, channels)
+    return data.astype(np.float32) / 255.0 if data.dtype == np.uint8 else data
 
 
 def _array_to_float(data: np.ndarray, name: str) -> np.ndarray:
@@ -110,6 +116,12 @@ def to_array(source: ImageInput, channels: int = 3) -> np.ndarray:
 
 def load_image(source: ImageInput) -> torch.Tensor:
     """Any supported input -> RGB tensor (1, 3, H, W) in [0, 1]."""
+    if isinstance(source, (str, os.PathLike, Image.Image)):
+        img = open_image(source) if isinstance(source, (str, os.PathLike)) else ImageOps.exif_transpose(source)
+        pixels = _pil_pixels(img, channels=3)
+        if pixels.dtype == np.uint8 and pixels.size:  # one pass from bytes to planar floats
+            planar = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
+            return planar.unsqueeze(0).float().div_(255.0)
     return array_to_tensor(np.clip(to_array(source, channels=3), 0.0, 1.0))
 
 
