@@ -1,24 +1,25 @@
-"""End-to-end pipeline latency, peak memory and FLOPs per stage, on this machine's CPU.
+"""The whole pipeline call, automatic trimap included, from 0.5 to 20 megapixels: medians per stage, the cost
+of each further megapixel, peak memory, and G_m's achieved GFLOP/s against this CPU's peak.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
-        python benchmarks/pipeline_latency.py [--checkpoint PATH_OR_REPO] [--sizes 512x512 2048x1536]
+        python benchmarks/pipeline_latency.py [--checkpoint PATH_OR_REPO] [--sizes 960x540 1920x1080 ...]
 
-Stages: matting (G_m at its working size, plus guided upsampling when the image is larger), foreground
-estimation (full resolution), harmonization (G_h at 256x256 plus the colour transform at full
-resolution). Memory: each stage runs once more in a fresh process (weights and inputs loaded first),
-and its peak resident set size above that baseline, sampled every 2 ms, is reported, so no allocator
-cache from an earlier stage hides it. It also reports how close the full-resolution path is to running
-G_m at full resolution.
+Each size: a real bundled portrait resized to it and saved as a JPEG (quality 92), then
+``pipe(path, background=photo)`` (decoding, automatic trimap, matting, foreground, compositing on a bundled
+background, harmonization; float arrays out) timed ``--repeats`` times after one warm-up call; the medians of
+the whole call and of each stage (``HaMaGANOutput.seconds``). Peak memory: one call in a fresh process, the
+process's peak resident set size (weights included), sampled every 2 ms. The stage names are the pipeline's ``STAGES``.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import platform
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -27,156 +28,128 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 from hamagan import HaMaGANPipeline
-from hamagan.compose import composite, estimate_foreground, fit_background, fit_size, guided_upsample, resize
-from hamagan.images import load_image
+from hamagan.compose import fit_size
+from hamagan.hardware import bf16_is_fast
+from hamagan.pipeline import STAGES
 from hamagan.samples import background_paths, portrait_paths
-from hamagan.trimap import load_trimap, trimap_from_alpha
 
-PEAK_GFLOPS = {"fp32": 140.0, "bf16": 380.0}  # measured matmul peak of this 2-core CPU
+PEAK_GFLOPS = {"fp32": 140.0, "bf16": 380.0}  # measured matmul peaks of the 2-core development CPU
+SIZES = ("960x540", "1920x1080", "3840x2160", "5472x3648")
 
 
-def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
-    """Median seconds over ``repeats`` runs, and the last result."""
-    times, result = [], None
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def write_photo(size: tuple[int, int], folder: Path) -> Path:
+    path = folder / f"portrait-{size[0]}x{size[1]}.jpg"
+    Image.open(portrait_paths("p_09ba26b4")[0]).convert("RGB").resize(size, Image.BICUBIC).save(path, quality=92)
+    return path
+
+
+def timed_calls(pipe: HaMaGANPipeline, photo: Path, background: Path, repeats: int) -> tuple[float, dict]:
+    """Median seconds of the whole call and of each stage."""
+    pipe(photo, background=background)
+    totals, stages = [], {s: [] for s in STAGES}
     for _ in range(repeats):
         start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), result
+        output = pipe(photo, background=background)
+        totals.append(time.perf_counter() - start)
+        for stage, seconds in output.seconds.items():
+            stages[stage].append(seconds)
+    return float(np.median(totals)), {s: float(np.median(v)) for s, v in stages.items() if v}
 
 
-def peak_rss_mib(fn: Callable[[], object]) -> float:
-    """Peak RSS increase (MiB) while ``fn`` runs once."""
+def _peak_child(checkpoint: str | None, photo: str, background: str, queue: multiprocessing.Queue) -> None:
     process = psutil.Process()
-    base = peak = process.memory_info().rss
+    pipe = HaMaGANPipeline.from_pretrained(checkpoint)
+    loaded = peak = process.memory_info().rss
     running = True
 
-    def sample() -> None:
+    def sample() -> None:  # ru_maxrss would carry the parent's peak over the fork
         nonlocal peak
         while running:
             peak = max(peak, process.memory_info().rss)
             time.sleep(0.002)
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    fn()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    pipe(photo, background=background)
     running = False
-    thread.join()
-    return (peak - base) / 2**20
+    sampler.join()
+    queue.put((loaded / 2**20, peak / 2**20))
 
 
-def load_pipe(checkpoint: str | None) -> HaMaGANPipeline:
-    torch.manual_seed(0)
-    return (HaMaGANPipeline.from_pretrained(checkpoint) if checkpoint else HaMaGANPipeline()).eval()
-
-
-def stage_call(pipe: HaMaGANPipeline, stage: str, inputs: dict[str, torch.Tensor]) -> Callable[[], object]:
-    if stage == "matting":
-        return lambda: pipe.matte(inputs["image"], inputs["trimap"])
-    if stage == "foreground":
-        return lambda: estimate_foreground(inputs["image"], inputs["alpha"], pipe.config.foreground_method)
-    return lambda: pipe.harmonize(inputs["plain"], inputs["alpha"], "background", inputs["background"])
-
-
-def _child_peak(checkpoint: str | None, stage: str, inputs_path: str, queue: multiprocessing.Queue) -> None:
-    pipe = load_pipe(checkpoint)
-    queue.put(peak_rss_mib(stage_call(pipe, stage, torch.load(inputs_path))))
-
-
-def fresh_process_peak(checkpoint: str | None, stage: str, inputs_path: str) -> float:
+def peak_memory_mib(checkpoint: str | None, photo: Path, background: Path) -> tuple[float, float]:
+    """Resident memory (MiB) of a fresh process after loading the model, and its peak during one call
+    (sampled every 2 ms)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=_child_peak, args=(checkpoint, stage, inputs_path, queue))
+    child = context.Process(target=_peak_child, args=(checkpoint, str(photo), str(background), queue))
     child.start()
-    value = queue.get()
+    result = queue.get()
     child.join()
-    return value
+    return result
 
 
-def gflops(module: torch.nn.Module, *inputs: torch.Tensor) -> float:
+def matting_speed(pipe: HaMaGANPipeline, size: tuple[int, int], repeats: int) -> str:
+    """G_m alone (``pipe.matte`` at a size it runs without resizing): seconds and GFLOP/s against the peak."""
+    image, trimap = torch.rand(1, 3, *size), torch.full((1, 1, *size), 0.5)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(*inputs)
-    return counter.get_total_flops() / 1e9
-
-
-def portrait_at(size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """A real portrait, its 10-px trimap and alpha, resized to (width, height)."""
-    image_path, alpha_path = portrait_paths("p_09ba26b4")
-    image = Image.open(image_path).convert("RGB").resize(size, Image.BICUBIC)
-    alpha = np.asarray(Image.open(alpha_path).convert("L").resize(size, Image.BICUBIC), np.float32) / 255
-    return load_image(image), load_trimap(trimap_from_alpha(alpha, 10 * max(size) / 512)), alpha
-
-
-def run(pipe: HaMaGANPipeline, checkpoint: str | None, size: tuple[int, int], repeats: int) -> None:
-    image, trimap, gt_alpha = portrait_at(size)
-    background = fit_background(load_image(background_paths()[0]), tuple(image.shape[2:]))
-    work = fit_size(image.shape[2], image.shape[3], pipe.config.matting_max_side)
-    pad = [-(-s // 32) * 32 for s in work]
-    side = pipe.config.harmonize_size
-    matting_flops = gflops(pipe.matting, torch.rand(1, 4, *pad))
-    harmonizer = next(iter(pipe.harmonizers.values()))
-    harmonizer_flops = gflops(harmonizer, torch.rand(1, 3, side, side), torch.rand(1, 1, side, side))
-
-    inputs = {"image": image, "trimap": trimap, "background": background}
-    t_m, inputs["alpha"] = timed(stage_call(pipe, "matting", inputs), repeats)
-    t_f, foreground = timed(stage_call(pipe, "foreground", inputs), repeats)
-    inputs["plain"] = composite(foreground, background, inputs["alpha"])
-    t_h, _ = timed(stage_call(pipe, "harmonization", inputs), repeats)
-    total = t_m + t_f + t_h
-    with tempfile.TemporaryDirectory() as folder:
-        torch.save(inputs, f"{folder}/inputs.pt")
-        m_m, m_f, m_h = (fresh_process_peak(checkpoint, stage, f"{folder}/inputs.pt")
-                         for stage in ("matting", "foreground", "harmonization"))
-    alpha = inputs["alpha"]
-    print(f"\n## {size[0]}x{size[1]} (G_m at {work[1]}x{work[0]}, padded {pad[1]}x{pad[0]}; G_h at {side}x{side})")
-    print("| stage | s | peak MiB | GFLOPs | GFLOP/s achieved |")
-    print("|---|---|---|---|---|")
-    print(f"| matting | {t_m:.3f} | {m_m:.0f} | {matting_flops:.1f} | {matting_flops / t_m:.1f} |")
-    print(f"| foreground | {t_f:.3f} | {m_f:.0f} | - | - |")
-    print(f"| harmonization | {t_h:.3f} | {m_h:.0f} | {harmonizer_flops:.1f} | - |")
-    print(f"| total | {total:.3f} | | {matting_flops + harmonizer_flops:.1f} | |")
-    if work != tuple(image.shape[2:]):
-        report_full_resolution(pipe, image, trimap, gt_alpha, alpha, work)
-
-
-def report_full_resolution(pipe: HaMaGANPipeline, image: torch.Tensor, trimap: torch.Tensor,
-                           gt_alpha: np.ndarray, alpha: torch.Tensor, work: tuple[int, int]) -> None:
-    """How far the working-resolution path lands from full resolution, two ways."""
-    unknown = ((trimap - 0.5).abs() < 0.25)[0, 0].numpy()
-    # 1. The mechanism on the true matte: shrink it to the working size, bring it back.
-    gt = torch.from_numpy(gt_alpha)[None, None]
-    small_image, small_gt = resize(image, work), resize(gt, work)
-    guided = guided_upsample(small_image, small_gt, image, radius=1, eps=1e-4).clamp(0, 1)
-    bilinear = resize(small_gt, tuple(image.shape[2:]))
-    for name, up in (("guided", guided), ("bilinear", bilinear)):
-        err = (up - gt).abs()[0, 0].numpy()[unknown]
-        print(f"- true alpha shrunk to {work[1]}x{work[0]} and brought back ({name}): "
-              f"mean |error| in the unknown band {err.mean():.4f}, SAD {err.sum() / 1000:.2f}")
-    # 2. This checkpoint: working-resolution path against G_m run at full resolution.
-    saved = pipe.config.matting_max_side
-    pipe.config.matting_max_side = max(image.shape[2:])
-    start = time.perf_counter()
-    full = pipe.matte(image, trimap)
-    elapsed = time.perf_counter() - start
-    pipe.config.matting_max_side = saved
-    err = (alpha - full).abs()[0, 0].numpy()[unknown]
-    print(f"- this checkpoint, working-size path vs G_m at full resolution ({elapsed:.1f} s): "
-          f"mean |error| in the unknown band {err.mean():.4f}, SAD {err.sum() / 1000:.2f}")
+        pipe.matting(torch.rand(1, 4, *[-(-s // 32) * 32 for s in size]))
+    gflops = counter.get_total_flops() / 1e9
+    lines = []
+    for bf16 in (False, True):
+        pipe.matting_bf16 = bf16
+        pipe.matte(image, trimap)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            pipe.matte(image, trimap)
+            times.append(time.perf_counter() - start)
+        seconds = float(np.median(times))
+        precision = "bf16" if bf16 else "fp32"
+        lines.append(f"| {size[1]}x{size[0]} | {precision} | {seconds:.3f} | {gflops:.1f} | {gflops / seconds:.0f} | "
+                     f"{100 * gflops / seconds / PEAK_GFLOPS[precision]:.0f}% |")
+    pipe.matting_bf16 = None
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", help="folder or repo id; default: the paper configuration, random weights")
-    parser.add_argument("--sizes", nargs="+", default=["512x512", "2048x1536"], help="WIDTHxHEIGHT")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--checkpoint", help="folder or repo id; default: the bundled model")
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), help="WIDTHxHEIGHT")
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    pipe = load_pipe(args.checkpoint)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, checkpoint: "
-          f"{args.checkpoint or 'paper configuration, random weights'}; "
-          f"machine peak {PEAK_GFLOPS['fp32']:.0f} GFLOP/s fp32")
-    for spec in args.sizes:
-        w, h = (int(v) for v in spec.split("x"))
-        run(pipe, args.checkpoint, (w, h), args.repeats)
+    pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
+    background = background_paths()[0]
+    print(f"{cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads; checkpoint "
+          f"{args.checkpoint or 'bundled default'}; G_m in {'bf16' if bf16_is_fast(pipe.device) else 'fp32'}; "
+          f"medians of {args.repeats} calls after a warm-up\n")
+    print("| size | MP | total s | " + " | ".join(STAGES) + " | s per MP over the previous size | peak MiB |")
+    print("|---|---|---|" + "---|" * len(STAGES) + "---|---|")
+    previous = None
+    with tempfile.TemporaryDirectory() as folder:
+        for spec in args.sizes:
+            size = tuple(int(v) for v in spec.split("x"))
+            photo = write_photo(size, Path(folder))
+            total, stages = timed_calls(pipe, photo, background, args.repeats)
+            megapixels = size[0] * size[1] / 1e6
+            slope = f"{(total - previous[1]) / (megapixels - previous[0]):.3f}" if previous else "-"
+            _, peak = peak_memory_mib(args.checkpoint, photo, background)
+            print(f"| {spec} | {megapixels:.1f} | **{total:.3f}** | "
+                  + " | ".join(f"{stages.get(s, 0.0):.3f}" for s in STAGES) + f" | {slope} | {peak:.0f} |",
+                  flush=True)
+            previous = (megapixels, total)
+    work = fit_size(1080, 1920, pipe.config.matting_max_side)
+    print(f"\nG_m alone (pipe.matte, no resizing), medians of {args.repeats}; peaks: "
+          f"{PEAK_GFLOPS['fp32']:.0f} GFLOP/s fp32, {PEAK_GFLOPS['bf16']:.0f} bf16\n")
+    print("| size | precision | s | GFLOPs | GFLOP/s | of peak |\n|---|---|---|---|---|---|")
+    print(matting_speed(pipe, (512, 512), args.repeats))
+    print(matting_speed(pipe, work, args.repeats))
 
 
 if __name__ == "__main__":

@@ -64,10 +64,12 @@ def composite(foreground: torch.Tensor, background: torch.Tensor, alpha: torch.T
 
 def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean over the (2r+1)^2 window clipped at the borders, in O(1) per pixel: OpenCV's multi-threaded box
-    filter for float32 tensors on the CPU, summed-area tables (in float64) elsewhere."""
+    filter for float32 tensors on the CPU, summed-area tables (in float64) elsewhere and wherever a gradient
+    must flow through."""
     if radius <= 0:
         return x
-    if x.device.type == "cpu" and x.dtype == torch.float32:
+    needs_grad = x.requires_grad and torch.is_grad_enabled()
+    if x.device.type == "cpu" and x.dtype == torch.float32 and not needs_grad:
         return _box_filter_opencv(x, radius)
     return _box_filter_cumsum(x, radius)
 
@@ -113,22 +115,23 @@ def estimate_foreground_blur_fusion(image: torch.Tensor, alpha: torch.Tensor) ->
 
     A plain ``alpha * image`` keeps the old background's colour in hair and soft edges; this removes it.
     """
-    # F + a (I - a F - (1 - a) B) = (1 - a^2) F + a I - a (1 - a) B: two weights shared by the channels.
+    # Each pass: F = box(fg a) / box(a), B = box(bg (1 - a)) / box(1 - a), then
+    # F + a (I - a F - (1 - a) B) = (1 - a^2) F + a I - a (1 - a) B, with two weights shared by the channels.
     keep_fg = 1 - alpha * alpha
     keep_bg = alpha * (alpha - 1)
     alpha_image = alpha * image
 
-    def one_pass(weighted_fg: torch.Tensor, weighted_bg: torch.Tensor,
-                 radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def one_pass(weighted: list[torch.Tensor], radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``weighted`` holds fg a and bg (1 - a); it is emptied as they are used, so their memory goes early."""
         blurred_alpha = box_filter(alpha, radius)
-        blurred_fg = box_filter(weighted_fg, radius).div_(blurred_alpha + 1e-5)
-        blurred_bg = box_filter(weighted_bg, radius).div_(blurred_alpha.neg_().add_(1 + 1e-5))
-        fg = torch.addcmul(alpha_image, keep_fg, blurred_fg).addcmul_(keep_bg, blurred_bg)
-        return fg.clamp_(0, 1), blurred_bg
+        fg = box_filter(weighted.pop(0), radius).div_(blurred_alpha + 1e-5)
+        bg = box_filter(weighted.pop(0), radius).div_(blurred_alpha.neg_().add_(1 + 1e-5))
+        return fg.mul_(keep_fg).add_(alpha_image).addcmul_(keep_bg, bg).clamp_(0, 1), bg
 
-    fg, bg = one_pass(alpha_image, image - alpha_image, 90)
-    fg, _ = one_pass(fg.mul_(alpha), bg.mul_(1 - alpha), 6)
-    return fg
+    fg, bg = one_pass([alpha_image, image - alpha_image], 90)
+    weighted = [fg.mul_(alpha), bg.mul_(1 - alpha)]
+    del fg, bg
+    return one_pass(weighted, 6)[0]
 
 
 def estimate_foreground_ml(image: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:

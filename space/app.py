@@ -274,8 +274,12 @@ def make_services(database: str | Path | None = None, checkpoint: str | None = N
                     Study(Path(study or BUNDLED_STUDY)), sync)
 
 
+def queued(app: gr.Blocks) -> gr.Blocks:
+    """The app with the queue it is served with: four calls at a time, composes two (their own limit)."""
+    return app.queue(default_concurrency_limit=4)
+
+
 def launch(host: str = "127.0.0.1", port: int = 7860, database: str | None = None, checkpoint: str | None = None,
            study: str | None = None, **kwargs) -> None:
-    app = build_app(make_services(database, checkpoint, study))
-    app.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, show_error=True,
-                                                  theme=THEME, **kwargs)
+    app = queued(build_app(make_services(database, checkpoint, study)))
+    app.launch(server_name=host, server_port=port, show_error=True, theme=THEME, **kwargs)

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from hamagan import HaMaGANPipeline
-from hamagan.compose import _box_filter_cumsum, _box_filter_opencv
+from hamagan.compose import _box_filter_cumsum, _box_filter_opencv, box_filter
 from hamagan.models.fusion import ConvReLU6, InferenceCopy
 from hamagan.models.indexnet import IndexNetMatting
 from hamagan.samples import TEST_PORTRAITS, background_paths, portrait_paths
@@ -24,6 +24,12 @@ GOLDEN_STEP = 1 / 1023  # the golden file's quantisation (tests/data/make_pipeli
 def test_opencv_box_filter_matches_summed_area_tables(radius: int) -> None:
     x = torch.rand(2, 3, 57, 83)
     torch.testing.assert_close(_box_filter_opencv(x, radius), _box_filter_cumsum(x, radius), atol=2e-6, rtol=0)
+
+
+def test_box_filter_keeps_gradients_flowing() -> None:
+    x = torch.rand(1, 1, 9, 11, requires_grad=True)
+    box_filter(x, 2).sum().backward()
+    assert x.grad is not None and torch.all(x.grad > 0)
 
 
 def test_inference_copy_folds_the_network_exactly_and_follows_its_weights() -> None:

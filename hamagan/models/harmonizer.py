@@ -45,9 +45,13 @@ def apply_color_transform(coefficients: torch.Tensor, rgb: torch.Tensor) -> torc
         matrix = coefficients.view(n, 3, QUADRATIC_TERMS)
         # Row stripes of about a megapixel: the ten feature planes never exist at full size.
         rows = max(1, CHUNK_PIXELS // rgb.shape[3])
-        stripes = [torch.einsum("nck,nkhw->nchw", matrix, quadratic_features(stripe))
-                   for stripe in rgb.split(rows, dim=2)]
-        return stripes[0] if len(stripes) == 1 else torch.cat(stripes, dim=2)
+        if rgb.shape[2] <= rows:
+            return torch.einsum("nck,nkhw->nchw", matrix, quadratic_features(rgb))
+        out = rgb.new_empty(rgb.shape)
+        for top in range(0, rgb.shape[2], rows):
+            stripe = rgb[:, :, top:top + rows]
+            out[:, :, top:top + rows] = torch.einsum("nck,nkhw->nchw", matrix, quadratic_features(stripe))
+        return out
     features = quadratic_features(rgb)
     per_pixel = functional.interpolate(coefficients, size=rgb.shape[2:], mode="bilinear", align_corners=False)
     return (per_pixel.view(n, 3, QUADRATIC_TERMS, *rgb.shape[2:]) * features.unsqueeze(1)).sum(dim=2)
