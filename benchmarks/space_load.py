@@ -26,16 +26,14 @@ def main() -> None:
     args = parser.parse_args()
     from gradio_client import Client
 
-    from space.app import THEME, build_app, make_services
+    from space.app import make_services, serve
 
     database = Path(tempfile.mkdtemp()) / "ratings.sqlite"
     services = make_services(database)
     slots = len(services.study.plan("probe"))
     if args.per_rater > slots:
         raise SystemExit(f"the study has {slots} slots per rater; ask for at most that many ratings per rater")
-    app = build_app(services)
-    app.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True,
-                                                  theme=THEME)
+    app = serve(services, server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     latencies: list[float] = []
 
     def session(index: int) -> list[tuple[str, int]]:

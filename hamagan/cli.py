@@ -219,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         "space", help="launch the Gradio app (compose + MOS study)",
         description="Serve the app: Compose (a portrait on a new background, harmonized), Rate (the MOS study) "
                     "and Results. Offline unless HAMAGAN_RATINGS_REPO and HF_TOKEN are set.")
-    space.add_argument("--host", default="127.0.0.1")
-    space.add_argument("--port", type=int, default=7860)
+    space.add_argument("--host", help="default: HAMAGAN_HOST, GRADIO_SERVER_NAME or 127.0.0.1")
+    space.add_argument("--port", type=int, help="default: HAMAGAN_PORT, GRADIO_SERVER_PORT or 7860")
     space.add_argument("--database", help="SQLite file of the MOS ratings (default: space/data/ratings.sqlite)")
     space.add_argument("--checkpoint", help="checkpoint folder or Hub repo id (default: the bundled model)")
     space.add_argument("--study", help="study folder made by `python -m space.study` (default: the bundled one)")

@@ -53,3 +53,49 @@ def bar_chart(values: dict[str, dict[str, float]], title: str, errors: dict[str,
         draw.rectangle([right + 15, y, right + 27, y + 12], fill=PALETTE[s % len(PALETTE)])
         draw.text((right + 33, y), name[:22], fill="black", font=font)
     return image
+
+
+def interval_chart(values: dict[str, tuple[float, float, float]], title: str, value_range: tuple[float, float],
+                   width: int = 900, height: int = 460) -> Image.Image:
+    """One bar per name, from the bottom of ``value_range`` up to its value, with its interval ``(low, high)`` as
+    an error bar (none where NaN); the axis spans ``value_range`` with a tick at each whole number, and each
+    name is written in full under its bar, wrapped."""
+    font = ImageFont.load_default(size=15)
+    bottom, top = value_range
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    left, right, upper, lower = 50, width - 20, 45, height - 90
+    draw.text((left, 12), title, fill="black", font=font)
+
+    def y_of(value: float) -> float:
+        return lower - (lower - upper) * (min(max(value, bottom), top) - bottom) / (top - bottom)
+
+    for tick in range(int(bottom), int(top) + 1):
+        y = y_of(tick)
+        draw.line([(left, y), (right, y)], fill=(225, 225, 225))
+        draw.text((left - 18, y - 8), str(tick), fill="black", font=font)
+    draw.line([(left, upper), (left, lower), (right, lower)], fill="black")
+    slot = (right - left) / max(1, len(values))
+    for i, (name, (value, low, high)) in enumerate(values.items()):
+        x0, x1 = left + slot * (i + 0.2), left + slot * (i + 0.8)
+        draw.rectangle([x0, y_of(value), x1, lower], fill=PALETTE[i % len(PALETTE)])
+        if low == low and high == high:  # not NaN
+            centre = (x0 + x1) / 2
+            draw.line([(centre, y_of(high)), (centre, y_of(low))], fill="black", width=2)
+            for y in (y_of(high), y_of(low)):
+                draw.line([(centre - 6, y), (centre + 6, y)], fill="black", width=2)
+        lines = _wrap(name, max(6, int(slot / 8)))
+        for k, line in enumerate(lines[:4]):
+            draw.text((left + slot * i + 4, lower + 8 + 18 * k), line, fill="black", font=font)
+    return image
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Words packed into lines of at most ``width`` characters (a longer word keeps a line of its own)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines

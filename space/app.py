@@ -17,18 +17,24 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from hamagan import samples  # noqa: E402
-from hamagan.images import ImageError, open_image, to_array, to_pil  # noqa: E402
+from hamagan.images import ImageError, to_pil  # noqa: E402
 from hamagan.pipeline import STAGES, HaMaGANPipeline  # noqa: E402
-from hamagan.plots import bar_chart  # noqa: E402
+from hamagan.plots import interval_chart  # noqa: E402
 from hamagan.render import cutout, random_background, write_png  # noqa: E402
-from hamagan.trimap import auto_trimap  # noqa: E402
+from space.compose import (  # noqa: E402
+    automatic_trimap,
+    check_upload,
+    editor_value,
+    painted_trimap,
+    read_upload,
+    thumbnail,
+    trimap_picture,
+)
 from space.ratings import HubSync, RatingError, RatingStore, consistency, summarize  # noqa: E402
 from space.study import BUNDLED_STUDY, QUESTION, Study  # noqa: E402
 
-MAX_PIXELS = 25_000_000
 # One pipeline call at a time: the networks use every core, so two at once only slow each other, while a
 # second compose can read its upload and write its results meanwhile (the event's concurrency limit is 2).
 NETWORK_LOCK = threading.Lock()
@@ -37,9 +43,12 @@ DEFAULT_DATABASE = Path(__file__).resolve().parent / "data" / "ratings.sqlite"
 RANDOM = "random (the paper's protocol)"
 UPLOADED = "my upload"
 TRIMAP_MODES = ("automatic", "draw (brush on the automatic trimap)", "upload")
-BRUSH = gr.Brush(colors=["#ffffff", "#000000", "#808080"], color_mode="fixed", default_size=12)
+BRUSH = gr.Brush(colors=["#000000", "#ffffff", "#808080"], color_mode="fixed", default_size=16)
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
+SCORE_RANGE = (1.0, 5.0)
+INTRO = ("**1.** Upload a portrait (or click an example). **2.** Pick a background. **3.** Compose. "
+         "The person is cut out automatically; if the cut-out needs repair, open *Trimap* and paint on it.")
 
 
 @dataclass
@@ -50,65 +59,31 @@ class Services:
     sync: HubSync | None = None
 
 
-def read_upload(path: str | None, what: str) -> Image.Image:
-    """An uploaded file as a decoded RGB image (EXIF orientation applied), with clear errors (not an image,
-    too large)."""
-    if not path:
-        raise gr.Error(f"upload a {what} first")
-    try:
-        with Image.open(path) as probe:
-            pixels = probe.width * probe.height
-    except (OSError, ValueError, Image.DecompressionBombError):
-        raise gr.Error(f"the {what} is not a readable image file") from None
-    if pixels > MAX_PIXELS:
-        raise gr.Error(f"the {what} has {pixels / 1e6:.0f} megapixels; the limit is {MAX_PIXELS / 1e6:.0f}")
-    try:
-        image = open_image(path)
-        return image if image.mode == "RGB" else to_pil(to_array(image, channels=3))
-    except ImageError as exc:
-        raise gr.Error(f"the {what} cannot be read: {exc}") from None
-
-
-def trimap_layer(trimap: np.ndarray) -> np.ndarray:
-    """A trimap as a half-transparent RGBA layer for the brush editor."""
-    grey = np.round(trimap * 255).astype(np.uint8)
-    return np.dstack([grey, grey, grey, np.full_like(grey, 160)])
-
-
-def decode_editor(value: dict | None, shape: tuple[int, int]) -> np.ndarray:
-    """The edited trimap: every layer's painted pixels, snapped to background / unknown / foreground."""
-    if not value or not value.get("layers"):
+def check_compose_inputs(portrait, trimap_mode, editor, trimap_file, background_choice, background_file) -> None:
+    """Refuse a compose before it starts (a message; the shown result stays): missing or bad files."""
+    check_upload(portrait, "portrait")
+    if trimap_mode == TRIMAP_MODES[1] and (not editor or editor.get("background") is None):
         raise gr.Error("draw mode: press 'Start from the automatic trimap' and paint on it first")
-    trimap = np.full(shape, 0.5, np.float32)
-    for layer in value["layers"]:
-        layer = np.asarray(layer)
-        if layer.shape[:2] != shape:
-            layer = np.asarray(Image.fromarray(layer).resize((shape[1], shape[0]), Image.NEAREST))
-        painted = layer[..., 3] > 0 if layer.shape[2] == 4 else np.ones(shape, bool)
-        level = layer[..., :3].astype(np.float32).mean(axis=2)
-        snapped = np.where(level < 64, 0.0, np.where(level > 191, 1.0, 0.5))
-        trimap[painted] = snapped[painted]
-    return trimap
-
-
-def start_editor(portrait: str | None) -> dict:
-    image = read_upload(portrait, "portrait")
-    result = auto_trimap(image)
-    gr.Info(result.message)
-    return {"background": image, "layers": [trimap_layer(result.trimap)], "composite": None}
-
+    if trimap_mode == TRIMAP_MODES[2]:
+        if not trimap_file:
+            raise gr.Error("upload mode: upload a trimap (0 / 128 / 255) of the portrait's size")
+        check_upload(trimap_file, "trimap")
+    if background_choice == UPLOADED:
+        check_upload(background_file, "background")
 
 
 def build_app(services: Services) -> gr.Blocks:
     pipe, store, study = services.pipe, services.store, services.study
     backgrounds = {p.stem: p for p in samples.background_paths()}
+    examples = [str(samples.portrait_paths(i)[0]) for i in samples.TEST_PORTRAITS] + [str(samples.BARE_PORTRAIT)]
 
-    def compose(portrait, trimap_mode, editor, trimap_file, background_choice, background_file, direction,
-                strength=1.0, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
+    def compose(portrait, trimap_mode, editor=None, trimap_file=None, background_choice=RANDOM,
+                background_file=None, direction="background", strength=1.0,
+                progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
         progress(0.02, desc="reading")
         image = read_upload(portrait, "portrait")
         if trimap_mode == TRIMAP_MODES[1]:
-            trimap = decode_editor(editor, (image.height, image.width))
+            trimap = painted_trimap(editor, automatic_trimap(portrait).trimap)
         elif trimap_mode == TRIMAP_MODES[2]:
             if not trimap_file:
                 raise gr.Error("upload mode: upload a trimap (0 / 128 / 255) of the portrait's size")
@@ -121,6 +96,7 @@ def build_app(services: Services) -> gr.Blocks:
             background = backgrounds[background_choice]
         else:
             background = random_background()
+
         def on_stage(stage: str) -> None:
             progress(0.05 + 0.9 * STAGES.index(stage) / len(STAGES), desc=stage)
 
@@ -141,8 +117,35 @@ def build_app(services: Services) -> gr.Blocks:
         return (paths["alpha"], paths["trimap"], paths["composite"], paths["harmonized"],
                 [paths["harmonized"], paths["cutout"]], message)
 
+    def show_portrait(path: str | None):
+        """A new upload: previewed, or refused with a message (and cleared) when it is not a usable image."""
+        if not path:
+            return None, None
+        try:
+            return gr.skip(), thumbnail(read_upload(path, "portrait"))
+        except gr.Error as exc:
+            gr.Warning(exc.message)
+            return None, None
+
+    def pick_example(evt: gr.SelectData):
+        return examples[evt.index], thumbnail(read_upload(examples[evt.index], "portrait"))
+
     def pick_background(evt: gr.SelectData) -> str:
         return list(backgrounds)[evt.index]
+
+    def preview_trimap(portrait, trimap_mode, editor, trimap_file):
+        """The trimap the next compose will use (automatic mode: the segmenter's)."""
+        if not portrait:
+            return None
+        try:
+            automatic = automatic_trimap(portrait).trimap
+            if trimap_mode == TRIMAP_MODES[1] and editor and editor.get("background") is not None:
+                return trimap_picture(painted_trimap(editor, automatic))
+            if trimap_mode == TRIMAP_MODES[2]:
+                return trimap_file
+            return trimap_picture(automatic)
+        except gr.Error:
+            return None
 
     def plan_for(rater_id: str):
         if not rater_id or not store.has_rater(study.study_id, rater_id):
@@ -162,6 +165,16 @@ def build_app(services: Services) -> gr.Blocks:
         rater_id = store.new_rater(study.study_id)
         image, slot, progress_text = next_view(rater_id)
         return rater_id, image, slot, progress_text, None
+
+    def resume_rating(saved_rater: str):
+        """A reload: the rater kept in this browser goes on at their next item."""
+        if not saved_rater or not store.has_rater(study.study_id, saved_rater):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return saved_rater, *next_view(saved_rater)
+
+    def check_score(score) -> None:
+        if score is None:
+            raise gr.Error("choose a score from 1 to 5 first")
 
     def rate(rater_id: str, slot: int, score):
         plan = plan_for(rater_id)
@@ -184,11 +197,11 @@ def build_app(services: Services) -> gr.Blocks:
     def results():
         ratings = store.ratings(study.study_id)
         summary = summarize(ratings)
-        table = [[r.method, round(r.mos, 3), round(r.sd, 3), round(r.ci95, 3), r.raters, r.ratings]
+        table = [[r.method, round(r.mos, 3), round(r.sd, 3), *interval_cells(r.mos, r.ci95), r.raters, r.ratings]
                  for r in summary]
-        chart = bar_chart({r.method: {"MOS": r.mos} for r in summary},
-                          "Mean opinion score per method (95% CI over raters)",
-                          errors={r.method: {"MOS": r.ci95 if np.isfinite(r.ci95) else 0.0} for r in summary})
+        chart = interval_chart({r.method: (r.mos, *clipped_interval(r.mos, r.ci95)) for r in summary},
+                               "Mean opinion score per method, with 95% confidence intervals over raters",
+                               value_range=SCORE_RANGE)
         c = consistency(ratings)
         text = (f"**Consistency** over {c['pairs']} repeated pairs: mean |difference| "
                 f"{c['mean_abs_difference']:.2f} (0 best, 4 worst), identical {c['identical']:.0%}."
@@ -198,53 +211,87 @@ def build_app(services: Services) -> gr.Blocks:
         return table, chart, text, str(csv_path)
 
     with gr.Blocks(title="HaMaGAN") as app:
-        gr.Markdown("# HaMaGAN: portrait matting and harmonization\nCut out a portrait, put it on a new "
-                    "background, and let the model harmonize the two.")
+        gr.Markdown("# HaMaGAN: portrait matting and harmonization")
+        # At the top level, not inside a tab: the browser reads it when the page loads, not when the tab opens.
+        saved_rater = gr.BrowserState("", storage_key="hamagan-rater")
         with gr.Tab("Compose"):
-            with gr.Row():
-                with gr.Column():
+            gr.Markdown(INTRO)
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=380):
                     portrait = gr.File(label="Portrait (image file)", file_types=["image"], type="filepath",
                                        elem_id="portrait")
-                    examples = [str(samples.portrait_paths(i)[0]) for i in samples.TEST_PORTRAITS]
-                    gr.Examples([*examples, str(samples.BARE_PORTRAIT)], inputs=portrait,
-                                label="Examples (held-out bundled portraits)")
-                    trimap_mode = gr.Radio(list(TRIMAP_MODES), value=TRIMAP_MODES[0], label="Trimap")
-                    start = gr.Button("Start from the automatic trimap", size="sm")
-                    editor = gr.ImageEditor(label="Trimap brush: white = person, black = background, "
-                                                  "grey = unknown", brush=BRUSH, type="numpy", format="png",
-                                            layers=False, transforms=())
-                    trimap_file = gr.File(label="Trimap upload (0/128/255 PNG)", file_types=["image"],
-                                          type="filepath")
-                with gr.Column():
-                    background_choice = gr.Dropdown([RANDOM, UPLOADED, *backgrounds], value=RANDOM,
-                                                    label="Background")
-                    gallery = gr.Gallery([str(p) for p in backgrounds.values()], label="Bundled backgrounds "
-                                         "(click to pick)", columns=8, height=200, allow_preview=False)
-                    background_file = gr.File(label="Background upload", file_types=["image"], type="filepath")
-                    direction = gr.Radio([("adjust the background to the portrait (the paper)", "background"),
-                                          ("adjust the portrait to the background", "foreground")],
-                                         value="background", label="Direction")
-                    strength = gr.Slider(0, 1, value=1, step=0.05, label="Harmonization strength (0: the plain "
-                                         "composite, 1: the model's whole colour change)")
+                    preview = gr.Image(label="Your portrait", type="pil", interactive=False, height=240,
+                                       elem_id="portrait-preview")
+                    example_gallery = gr.Gallery(examples, label="Examples (click one)", columns=4, rows=1,
+                                                 height=120, allow_preview=False, object_fit="cover",
+                                                 elem_id="examples")
+                    background_choice = gr.Dropdown([*backgrounds, UPLOADED, RANDOM], value=next(iter(backgrounds)),
+                                                    label="Background (or click one below)", elem_id="background")
+                    gallery = gr.Gallery([str(p) for p in backgrounds.values()], label="Bundled backgrounds",
+                                         columns=5, height=300, allow_preview=False, object_fit="cover",
+                                         elem_id="backgrounds")
+                    background_file = gr.File(label="Your background", file_types=["image"], type="filepath",
+                                              visible=False)
+                    with gr.Accordion("Trimap: automatic (open to repair the cut-out)", open=False):
+                        trimap_mode = gr.Radio(list(TRIMAP_MODES), value=TRIMAP_MODES[0], label="Trimap",
+                                               elem_id="trimap-mode")
+                        start = gr.Button("Start from the automatic trimap", size="sm", elem_id="start-editor")
+                        editor = gr.ImageEditor(label="Paint: black = background, white = person, grey = unknown "
+                                                      "(undo in the toolbar)", brush=BRUSH, type="numpy",
+                                                format="png", layers=False, transforms=(), sources=(),
+                                                visible=False, elem_id="editor")
+                        trimap_file = gr.File(label="Trimap upload (0/128/255 PNG)", file_types=["image"],
+                                              type="filepath", visible=False)
+                        trimap_preview = gr.Image(label="The trimap the next compose will use", type="pil",
+                                                  interactive=False, height=240, elem_id="trimap-preview")
+                    with gr.Accordion("Options", open=False):
+                        direction = gr.Radio([("adjust the background to the portrait (the paper)", "background"),
+                                              ("adjust the portrait to the background", "foreground")],
+                                             value="background", label="Direction")
+                        strength = gr.Slider(0, 1, value=1, step=0.05, label="Harmonization strength (0: the plain "
+                                             "composite, 1: the model's whole colour change)")
                     run = gr.Button("Compose", variant="primary", elem_id="compose")
-            message = gr.Markdown()
-            with gr.Row():
-                alpha_out = gr.Image(label="Alpha", type="filepath")
-                trimap_out = gr.Image(label="Trimap used", type="filepath")
-                composite_out = gr.Image(label="Plain composite", type="filepath")
-                harmonized_out = gr.Image(label="Harmonized", type="filepath", elem_id="harmonized")
-            downloads = gr.File(label="Downloads: harmonized result and RGBA cut-out (PNG)", file_count="multiple")
-            start.click(start_editor, portrait, editor, api_name="auto_trimap").then(
-                lambda: TRIMAP_MODES[1], None, trimap_mode, api_name=False)
+                with gr.Column(scale=3, min_width=480):
+                    message = gr.Markdown("Your result appears here: the plain composite and the harmonized image "
+                                          "under one slider, the alpha matte and the trimap used below.",
+                                          elem_id="message")
+                    comparison = gr.ImageSlider(label="Plain composite | harmonized (drag the handle)",
+                                                type="filepath", max_height=620, elem_id="result")
+                    with gr.Row():
+                        alpha_out = gr.Image(label="Alpha", type="filepath", height=200, elem_id="alpha")
+                        trimap_out = gr.Image(label="Trimap used", type="filepath", height=200, elem_id="trimap-used")
+                    composite_out = gr.Image(type="filepath", visible=False)
+                    harmonized_out = gr.Image(type="filepath", visible=False, elem_id="harmonized")
+                    downloads = gr.File(label="Downloads: harmonized result and RGBA cut-out (PNG)",
+                                        file_count="multiple")
+            compose_inputs = [portrait, trimap_mode, editor, trimap_file, background_choice, background_file,
+                              direction, strength]
+            preview_inputs = [portrait, trimap_mode, editor, trimap_file]
+            portrait.upload(show_portrait, portrait, [portrait, preview], api_name=False).then(
+                preview_trimap, preview_inputs, trimap_preview, api_name=False)
+            portrait.clear(lambda: (None, None), None, [preview, trimap_preview], api_name=False)
+            example_gallery.select(pick_example, None, [portrait, preview], api_name=False).then(
+                preview_trimap, preview_inputs, trimap_preview, api_name=False)
+            start.click(editor_value, portrait, editor, api_name="auto_trimap").then(
+                lambda: (TRIMAP_MODES[1], gr.update(visible=True)), None, [trimap_mode, editor], api_name=False)
+            trimap_mode.change(lambda mode: (gr.update(visible=mode == TRIMAP_MODES[1]),
+                                             gr.update(visible=mode == TRIMAP_MODES[2])),
+                               trimap_mode, [editor, trimap_file], api_name=False).then(
+                preview_trimap, preview_inputs, trimap_preview, api_name=False)
+            gr.on([editor.change, trimap_file.change], preview_trimap, preview_inputs, trimap_preview,
+                  api_name=False, show_progress="hidden", trigger_mode="always_last")
             gallery.select(pick_background, None, background_choice, api_name=False)
-            run.click(compose, [portrait, trimap_mode, editor, trimap_file, background_choice, background_file,
-                                direction, strength],
-                      [alpha_out, trimap_out, composite_out, harmonized_out, downloads, message], api_name="compose",
-                      concurrency_limit=2)
+            background_choice.change(lambda choice: gr.update(visible=choice == UPLOADED), background_choice,
+                                     background_file, api_name=False)
+            run.click(check_compose_inputs, compose_inputs[:6], None, api_name=False).success(
+                compose, compose_inputs, [alpha_out, trimap_out, composite_out, harmonized_out, downloads, message],
+                api_name="compose", concurrency_limit=2).success(
+                lambda plain, harmonized: (plain, harmonized), [composite_out, harmonized_out], comparison,
+                api_name=False)
         with gr.Tab("Rate"):
             gr.Markdown(f"### {QUESTION}\nImages are shown one at a time in an order of their own for each rater; "
-                        "the method that made each image is hidden.")
-            rater = gr.Textbox(label="Your anonymous rater id", interactive=False)
+                        "the method that made each image is hidden. Your place is kept in this browser.")
+            rater = gr.Textbox(label="Your anonymous rater id", interactive=False, elem_id="rater")
             begin = gr.Button("Start rating", variant="primary", elem_id="start-rating")
             shown = gr.Image(label="Item", type="filepath", interactive=False, height=420, elem_id="item")
             slot = gr.Number(label="Slot", value=-1, precision=0, visible=False)
@@ -252,17 +299,41 @@ def build_app(services: Services) -> gr.Blocks:
             score = gr.Radio([("1 bad", 1), ("2 poor", 2), ("3 fair", 3), ("4 good", 4), ("5 excellent", 5)],
                              label="Score", elem_id="score")
             submit = gr.Button("Submit rating", elem_id="submit-rating")
-            begin.click(start_rating, None, [rater, shown, slot, progress_text, score], api_name="start")
-            submit.click(rate, [rater, slot, score], [shown, slot, progress_text, score], api_name="rate")
-        with gr.Tab("Results"):
+            begin.click(start_rating, None, [rater, shown, slot, progress_text, score], api_name="start").then(
+                lambda rater_id: rater_id, rater, saved_rater, api_name=False)
+            submit.click(check_score, score, None, api_name=False).success(
+                rate, [rater, slot, score], [shown, slot, progress_text, score], api_name="rate")
+            app.load(resume_rating, saved_rater, [rater, shown, slot, progress_text], api_name=False)
+        with gr.Tab("Results") as results_tab:
+            gr.Markdown("MOS: the mean over raters of each rater's mean score (1-5). The interval is the 95% "
+                        "confidence interval of that mean over raters (Student's t), clipped to the 1-5 scale; "
+                        "a method rated by a single rater has none yet.")
             refresh = gr.Button("Refresh results", elem_id="refresh")
-            table = gr.Dataframe(headers=["method", "MOS", "SD", "95% CI ±", "raters", "ratings"],
+            table = gr.Dataframe(headers=["method", "MOS", "SD", "95% CI ±", "95% CI (1-5)", "raters", "ratings"],
                                  label="Mean opinion scores (spread over raters)", elem_id="results-table")
-            chart = gr.Image(label="MOS with 95% confidence intervals", format="png", type="pil")
+            chart = gr.Image(label="MOS with 95% confidence intervals", format="png", type="pil",
+                             elem_id="results-chart")
             consistency_text = gr.Markdown()
             csv_file = gr.File(label="All ratings (CSV)")
-            refresh.click(results, None, [table, chart, consistency_text, csv_file], api_name="results")
+            results_outputs = [table, chart, consistency_text, csv_file]
+            refresh.click(results, None, results_outputs, api_name="results")
+            results_tab.select(results, None, results_outputs, api_name=False)
     return app
+
+
+def clipped_interval(mean: float, half_width: float) -> tuple[float, float]:
+    """A confidence interval clipped to the score scale; NaN (one rater) gives (NaN, NaN)."""
+    if not np.isfinite(half_width):
+        return float("nan"), float("nan")
+    return max(SCORE_RANGE[0], mean - half_width), min(SCORE_RANGE[1], mean + half_width)
+
+
+def interval_cells(mean: float, half_width: float) -> tuple[float | str, str]:
+    """The table's two interval columns: the half-width and the clipped interval, or why there is none."""
+    if not np.isfinite(half_width):
+        return "n/a", "n/a (one rater)"
+    low, high = clipped_interval(mean, half_width)
+    return round(half_width, 3), f"{low:.2f} - {high:.2f}"
 
 
 def make_services(database: str | Path | None = None, checkpoint: str | None = None,
@@ -274,12 +345,27 @@ def make_services(database: str | Path | None = None, checkpoint: str | None = N
                     Study(Path(study or BUNDLED_STUDY)), sync)
 
 
-def queued(app: gr.Blocks) -> gr.Blocks:
-    """The app with the queue it is served with: four calls at a time, composes two (their own limit)."""
-    return app.queue(default_concurrency_limit=4)
+def serve(services: Services, **launch_options) -> gr.Blocks:
+    """Build, queue and launch the app on ``services`` (``launch_options`` are Gradio's): four calls at a time,
+    composes two (their own limit); the bundled photos and the study's images are served from wherever they
+    live, so the app runs from any working directory and from an installed package."""
+    app = build_app(services).queue(default_concurrency_limit=4)
+    app.launch(theme=THEME, show_error=True, allowed_paths=[str(samples.ROOT), str(services.study.folder)],
+               **launch_options)
+    return app
 
 
-def launch(host: str = "127.0.0.1", port: int = 7860, database: str | None = None, checkpoint: str | None = None,
-           study: str | None = None, **kwargs) -> None:
-    app = queued(build_app(make_services(database, checkpoint, study)))
-    app.launch(server_name=host, server_port=port, show_error=True, theme=THEME, **kwargs)
+def server_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """Where to serve: the arguments (``hamagan space --host/--port``) win, then HAMAGAN_HOST / HAMAGAN_PORT, then
+    Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 127.0.0.1:7860 (0.0.0.0 on a Hugging Face Space)."""
+    env = os.environ
+    default_host = "0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1"
+    host = host or env.get("HAMAGAN_HOST") or env.get("GRADIO_SERVER_NAME") or default_host
+    port = port or int(env.get("HAMAGAN_PORT") or env.get("GRADIO_SERVER_PORT") or 7860)
+    return host, port
+
+
+def launch(host: str | None = None, port: int | None = None, database: str | None = None,
+           checkpoint: str | None = None, study: str | None = None, **kwargs) -> None:
+    host, port = server_address(host, port)
+    serve(make_services(database, checkpoint, study), server_name=host, server_port=port, **kwargs)

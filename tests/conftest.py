@@ -72,13 +72,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, saved_small_pipe: Path, st
         return original(self, address)
 
     socket.socket.connect = guarded
-    from space.app import THEME, build_app, make_services
+    from space.app import make_services, serve
 
     database = tmp_path_factory.mktemp("db") / "ratings.sqlite"
     services = make_services(database, str(saved_small_pipe), str(study.folder))
-    app = build_app(services)
-    app.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
-                                                  theme=THEME, show_error=True, quiet=True)
+    app = serve(services, server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
     yield app.local_url, services, outside
     app.close()
     socket.socket.connect = original

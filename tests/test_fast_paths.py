@@ -11,7 +11,7 @@ from PIL import Image
 
 from hamagan import HaMaGANPipeline
 from hamagan.compose import _box_filter_cumsum, _box_filter_opencv, box_filter
-from hamagan.models.fusion import ConvReLU6, InferenceCopy
+from hamagan.models.fusion import ConvReLU6, InferenceCopy, InterleavedIndexBlock
 from hamagan.models.indexnet import IndexNetMatting
 from hamagan.samples import TEST_PORTRAITS, background_paths, portrait_paths
 from hamagan.trimap import trimap_from_alpha
@@ -47,6 +47,7 @@ def test_inference_copy_folds_the_network_exactly_and_follows_its_weights() -> N
         fast = copies(network)
         assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
         assert any(isinstance(m, ConvReLU6) for m in fast.modules())
+        assert any(isinstance(m, InterleavedIndexBlock) for m in fast.modules())
         torch.testing.assert_close(fast(x.contiguous(memory_format=torch.channels_last)), network(x),
                                    atol=1e-4, rtol=1e-4)
         assert copies(network) is fast  # unchanged weights: the same copy

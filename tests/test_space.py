@@ -125,7 +125,7 @@ def test_rating_endpoints_store_each_rating_once_and_refuse_bad_ones(app_url) ->
     stored = [r for r in services.store.ratings(services.study.study_id) if r["rater_id"] == rater]
     assert [(r["slot"], r["score"]) for r in stored] == [(0, 4), (1, 4), (2, 4)]
     table, chart, text, csv_path = client.predict(api_name="/results")
-    assert sum(row[5] for row in table["data"]) == len(services.store.ratings(services.study.study_id))
+    assert sum(row[6] for row in table["data"]) == len(services.store.ratings(services.study.study_id))
     assert Image.open(chart).size[0] > 400 and Path(csv_path).read_text().count("\n") > 3
 
 
@@ -151,20 +151,76 @@ def test_concurrent_raters_lose_and_duplicate_nothing(app_url) -> None:
     assert threading.active_count() < 200
 
 
-def test_brushed_trimap_starts_from_the_automatic_one_and_keeps_the_strokes() -> None:
-    from space.app import decode_editor, start_editor, trimap_layer
+def test_brush_strokes_replace_only_the_pixels_they_paint() -> None:
+    from space.compose import automatic_trimap, editor_value, painted_trimap
 
     portrait = str(portrait_paths(TEST_PORTRAITS[2])[0])
-    value = start_editor(portrait)
-    layer = value["layers"][0]
-    automatic = decode_editor(value, layer.shape[:2])
+    automatic = automatic_trimap(portrait).trimap
     assert set(np.unique(automatic).tolist()) == {0.0, 0.5, 1.0}
-    round_trip = decode_editor({"layers": [trimap_layer(automatic)]}, automatic.shape)
-    np.testing.assert_array_equal(round_trip, automatic)
-    # A white stroke (person) over the top-left corner, painted opaque on the layer.
-    stroke = layer.copy()
-    stroke[:20, :30] = (255, 255, 255, 255)
-    edited = decode_editor({"background": None, "layers": [stroke]}, layer.shape[:2])
-    assert (edited[:20, :30] == 1.0).all() and (edited[20:] == automatic[20:]).all()
+    value = editor_value(portrait)
+    shown = np.asarray(value["background"])
+    assert max(shown.shape[:2]) <= 1280 and value["layers"] == []
+    np.testing.assert_array_equal(painted_trimap(value, automatic), automatic)  # nothing painted: the automatic one
+    # A white stroke (person) over the top-left corner and a black one (background) at the bottom, painted on an
+    # editor-sized layer: scaled up to the portrait, merged, the rest untouched.
+    layer = np.zeros((*shown.shape[:2], 4), np.uint8)
+    layer[:20, :30] = (255, 255, 255, 255)
+    layer[-10:, :] = (0, 0, 0, 255)
+    edited = painted_trimap({**value, "layers": [layer]}, automatic)
+    scale = automatic.shape[0] / shown.shape[0]
+    top, bottom = int(20 * scale) - 1, automatic.shape[0] - int(10 * scale) + 1
+    assert (edited[:top, :int(30 * scale) - 1] == 1.0).all() and (edited[bottom:] == 0.0).all()
+    np.testing.assert_array_equal(edited[top + 2:bottom - 2, int(30 * scale) + 2:],
+                                  automatic[top + 2:bottom - 2, int(30 * scale) + 2:])
     with pytest.raises(Exception, match="Start from the automatic trimap"):
-        decode_editor(None, (4, 4))
+        painted_trimap(None, automatic)
+
+
+def test_compose_needs_only_the_portrait(app_url, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    portrait = tmp_path / "p.jpg"
+    Image.open(portrait_paths(TEST_PORTRAITS[0])[0]).resize((240, 160)).save(portrait)
+    client = _client(app_url[0])
+    parameters = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/compose"]["parameters"]
+    assert [p["parameter_name"] for p in parameters if not p["parameter_has_default"]] == ["portrait"]
+    alpha, *_, message = client.predict(handle_file(str(portrait)), "automatic", api_name="/compose")
+    assert Image.open(alpha).size == (240, 160) and "composed in" in message
+
+
+def test_results_of_twenty_raters_keep_their_intervals_inside_the_scale(tmp_path: Path) -> None:
+    from hamagan.plots import interval_chart
+    from space.app import clipped_interval, interval_cells
+
+    # 20 raters, one item each: 17 say 1 and 3 say 3 for the composite, 17 say 5 and 3 say 3 for the real photo
+    # (t intervals of +-0.34 that would leave the scale), a spread for ours, and a method with one rater.
+    scores = {"composite": [1] * 17 + [3] * 3, "ours": [2, 3, 4] * 6 + [3, 3], "real": [5] * 17 + [3] * 3}
+    ratings = [{"rater_id": f"r{rater}", "method": method, "item_id": "i0", "slot": 0, "score": score}
+               for method, column in scores.items() for rater, score in enumerate(column)]
+    ratings += [{"rater_id": "solo", "method": "one rater", "item_id": "i0", "slot": 0, "score": 5}]
+    summary = {r.method: r for r in summarize(ratings)}
+    for method in ("composite", "ours", "real"):
+        r = summary[method]
+        low, high = clipped_interval(r.mos, r.ci95)
+        assert 1.0 <= low <= r.mos <= high <= 5.0
+        assert interval_cells(r.mos, r.ci95)[1] == f"{low:.2f} - {high:.2f}"
+    assert summary["real"].mos + summary["real"].ci95 > 5.0 and summary["composite"].mos - summary["composite"].ci95 < 1
+    # The chart: error bars end at the scale's top line (y = 45), nothing drawn between it and the title.
+    chart = np.asarray(interval_chart({m: (r.mos, *clipped_interval(r.mos, r.ci95)) for m, r in summary.items()},
+                                      "MOS", value_range=(1.0, 5.0)))
+    assert (chart[32:44, 40:] == 255).all() and (chart[46:60, 40:] < 100).any()
+    assert interval_cells(summary["one rater"].mos, summary["one rater"].ci95) == ("n/a", "n/a (one rater)")
+
+
+def test_the_port_comes_from_the_flag_then_hamagan_then_gradio(monkeypatch: pytest.MonkeyPatch) -> None:
+    from space.app import server_address
+
+    for name in ("HAMAGAN_HOST", "HAMAGAN_PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "SPACE_ID"):
+        monkeypatch.delenv(name, raising=False)
+    assert server_address() == ("127.0.0.1", 7860)
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7001")
+    assert server_address() == ("0.0.0.0", 7001)
+    monkeypatch.setenv("HAMAGAN_PORT", "7002")
+    assert server_address() == ("0.0.0.0", 7002)
+    assert server_address("127.0.0.1", 7003) == ("127.0.0.1", 7003)

@@ -1,5 +1,5 @@
 """Inference copies of trained networks: batch norm folded into the convolution before it, ReLU6 run inside
-the convolution, channels-last, in the precision asked for.
+the convolution, IndexNet's index blocks without pixel shuffles, channels-last, in the precision asked for.
 
 Folding (Ioffe & Szegedy's normalisation as an affine map, merged into the preceding linear layer) is exact
 in eval mode; on the CPU it removes a full pass over every feature map per layer, as running the ReLU6 as
@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from hamagan.models.indexnet import DepthwiseIndexBlock
 
 # oneDNN's convolution with a fused element-wise post-op (what torch.compile's CPU backend calls).
 _CONV_POINTWISE = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_pointwise", None)
@@ -69,11 +71,48 @@ def fuse_relu6(module: nn.Module) -> nn.Module:
     return module
 
 
+class InterleavedIndexBlock(nn.Module):
+    """A :class:`DepthwiseIndexBlock` for inference: the same branches and outputs, computed without a stack,
+    a softmax kernel and two pixel shuffles, each of which converts channels-last tensors back and forth."""
+
+    def __init__(self, block: DepthwiseIndexBlock) -> None:
+        super().__init__()
+        self.branches = block.branches
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = torch.cat([b(x) for b in self.branches], dim=1)  # N, 4C, H/2, W/2: branch-major channels
+        n, channels, h, w = logits.shape
+        decoder_index = torch.sigmoid(logits).view(n, 4, channels // 4, h, w)
+        # Softmax over the four branches; sigmoid outputs lie in (0, 1), so exp needs no shift by the maximum.
+        weights = decoder_index.exp()
+        encoder_index = weights / weights.sum(dim=1, keepdim=True)
+        return _interleave(encoder_index, x), _interleave(decoder_index, x)
+
+
+def _interleave(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(N, 4, C, h, w) -> (N, C, 2h, 2w): branch 2 di + dj fills the pixels (2i + di, 2j + dj), as the pixel
+    shuffle of the training form does; written in ``like``'s memory format, in one copy."""
+    n, _, c, h, w = index.shape
+    out = torch.empty_like(like, dtype=index.dtype)
+    out.view(n, c, h, 2, w, 2).copy_(index.view(n, 2, 2, c, h, w).permute(0, 3, 4, 1, 5, 2))
+    return out
+
+
+def interleave_index_blocks(module: nn.Module) -> nn.Module:
+    """Replace, in place, every :class:`DepthwiseIndexBlock` with its :class:`InterleavedIndexBlock`."""
+    for name, child in module.named_children():
+        if isinstance(child, DepthwiseIndexBlock):
+            module._modules[name] = InterleavedIndexBlock(child)
+        else:
+            interleave_index_blocks(child)
+    return module
+
+
 class InferenceCopy:
-    """A folded, fused, channels-last copy of a network for inference in a given dtype, rebuilt whenever the
-    network's weights, device or mode change (an optimiser step or ``load_state_dict`` bumps a tensor's
-    version), so training and validation never see stale weights. A network in training mode is used as it is.
-    """
+    """A folded, fused, interleaved, channels-last copy of a network for inference in a given dtype, rebuilt
+    whenever the network's weights, device or mode change (an optimiser step or ``load_state_dict`` bumps a
+    tensor's version), so training and validation never see stale weights. A network in training mode is used
+    as it is."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None
@@ -86,7 +125,7 @@ class InferenceCopy:
         key = (id(network), dtype, *((t.data_ptr(), t._version, t.device) for t in tensors))
         if key != self._key:
             with torch.no_grad():
-                fused = fuse_relu6(fold_batch_norm(copy.deepcopy(network)))
+                fused = interleave_index_blocks(fuse_relu6(fold_batch_norm(copy.deepcopy(network))))
                 self._copy = fused.to(dtype=dtype, memory_format=torch.channels_last)
             self._key = key
         return self._copy

@@ -62,22 +62,12 @@ class DepthwiseIndexBlock(nn.Module):
         self.branches = nn.ModuleList(branch() for _ in range(4))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = torch.cat([b(x) for b in self.branches], dim=1)  # N, 4C, H/2, W/2: branch-major channels
-        n, channels, h, w = logits.shape
-        decoder_index = torch.sigmoid(logits).view(n, 4, channels // 4, h, w)
-        # Softmax over the four branches; sigmoid outputs lie in (0, 1), so exp needs no shift by the maximum.
-        weights = decoder_index.exp()
-        encoder_index = weights / weights.sum(dim=1, keepdim=True)
-        return _interleave(encoder_index, x), _interleave(decoder_index, x)
-
-
-def _interleave(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """(N, 4, C, h, w) -> (N, C, 2h, 2w): branch 2 di + dj fills the pixels (2i + di, 2j + dj), as a pixel
-    shuffle would; written in ``like``'s memory format (channels-last stays channels-last), in one copy."""
-    n, _, c, h, w = index.shape
-    out = torch.empty_like(like, dtype=index.dtype)
-    out.view(n, c, h, 2, w, 2).copy_(index.view(n, 2, 2, c, h, w).permute(0, 3, 4, 1, 5, 2))
-    return out
+        logits = torch.stack([b(x) for b in self.branches], dim=2)  # N, C, 4, H/2, W/2
+        decoder_index = torch.sigmoid(logits)
+        encoder_index = F.softmax(decoder_index, dim=2)
+        n, c, _, h, w = logits.shape
+        return (F.pixel_shuffle(encoder_index.reshape(n, c * 4, h, w), 2),
+                F.pixel_shuffle(decoder_index.reshape(n, c * 4, h, w), 2))
 
 
 class IndexedUpsampling(nn.Module):
