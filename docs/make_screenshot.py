@@ -39,6 +39,7 @@ def main() -> None:
         choice.press("Enter")
         page.locator("#compose").click()
         expect(page.locator("#message")).to_contain_text("composed in", timeout=120_000)
+        page.evaluate("window.scrollTo(0, 0)")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(DOCS / "space-compose.png"))
         browser.close()

@@ -228,7 +228,7 @@ def build_app(services: Services) -> gr.Blocks:
                     background_choice = gr.Dropdown([*backgrounds, UPLOADED, RANDOM], value=next(iter(backgrounds)),
                                                     label="Background (or click one below)", elem_id="background")
                     gallery = gr.Gallery([str(p) for p in backgrounds.values()], label="Bundled backgrounds",
-                                         columns=5, height=300, allow_preview=False, object_fit="cover",
+                                         columns=4, height=300, allow_preview=False, object_fit="cover",
                                          elem_id="backgrounds")
                     background_file = gr.File(label="Your background", file_types=["image"], type="filepath",
                                               visible=False)
@@ -250,8 +250,8 @@ def build_app(services: Services) -> gr.Blocks:
                                              value="background", label="Direction")
                         strength = gr.Slider(0, 1, value=1, step=0.05, label="Harmonization strength (0: the plain "
                                              "composite, 1: the model's whole colour change)")
-                    run = gr.Button("Compose", variant="primary", elem_id="compose")
                 with gr.Column(scale=3, min_width=480):
+                    run = gr.Button("Compose", variant="primary", elem_id="compose")
                     message = gr.Markdown("Your result appears here: the plain composite and the harmonized image "
                                           "under one slider, the alpha matte and the trimap used below.",
                                           elem_id="message")
