@@ -180,11 +180,12 @@ class HaMaGANPipeline(
         self.harmonizers = nn.ModuleDict(
             {d: AttentionUNetHarmonizer(**asdict(self.config.harmonizer)) for d in self.config.directions})
         self.eval()
-        # G_m under bf16 autocast: None (the default) uses it where it runs in hardware (bf16_is_fast: CPUs
-        # with AVX512-BF16 or AMX, recent GPUs), 25-40% faster there, SAD within 0.3% of float32's
-        # (benchmarks/matting_speed.py); True or False forces it on or off.
+        # G_m in bf16: None (the default) uses it where it runs in hardware (bf16_is_fast: CPUs with
+        # AVX512-BF16 or AMX, recent GPUs), about 1.7x faster there, SAD within 0.3% of float32's
+        # (benchmarks/pipeline_latency.py, benchmarks/matting_speed.py); True or False forces it on or off.
         self.matting_bf16: bool | None = None
-        # G_m with batch norm folded, channels-last, rebuilt when its weights change (models/fusion.py).
+        # G_m as run for inference: batch norm folded, ReLU6 fused, index blocks interleaved, channels-last,
+        # in the dtype asked for; rebuilt when its weights change (models/fusion.py).
         self._matting_for_inference = InferenceCopy()
 
     # -- loading: strict and safetensors-only -------------------------------------------------------

@@ -160,6 +160,11 @@ def test_no_trimap_uses_the_segmenter_and_says_when_there_is_no_person(small_pip
     assert "no person" in out.message
     assert out.alpha.max() == 0 and out.trimap.max() == 0
     np.testing.assert_allclose(out.composite, 1.0)  # nothing invented: the new background alone
+    backdrop = np.random.default_rng(0).random((20, 20, 3)).astype(np.float32)
+    untouched = small_pipe(np.zeros((32, 48, 3), np.float32), background=backdrop)
+    np.testing.assert_array_equal(untouched.harmonized, untouched.composite)  # and not harmonized
+    assert untouched.seconds.keys() == {"load", "trimap", "matting", "foreground", "background", "harmonization",
+                                        "output"}
     found = small_pipe(BARE_PORTRAIT)
     assert found.message == "person found" and 0.05 < found.alpha.mean() < 0.9
 
