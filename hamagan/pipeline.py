@@ -176,6 +176,9 @@ class HaMaGANPipeline(
     def __init__(self, config: HaMaGANConfig | dict | None = None) -> None:
         super().__init__()
         self.config = HaMaGANConfig(**config) if isinstance(config, dict) else (config or HaMaGANConfig())
+        # What save_pretrained writes as config.json: the whole resolved config, also when none was given (the
+        # mixin only records arguments that were passed, so a default pipeline would save no config at all).
+        self._hub_mixin_config = self.config
         self.matting = IndexNetMatting(**asdict(self.config.matting))
         self.harmonizers = nn.ModuleDict(
             {d: AttentionUNetHarmonizer(**asdict(self.config.harmonizer)) for d in self.config.directions})

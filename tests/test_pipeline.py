@@ -196,6 +196,22 @@ def test_save_then_load_is_bit_identical_and_safetensors_only(tmp_path: Path, sm
     assert not any("critic" in k or "discriminator" in k for k in original)
 
 
+def test_a_pipeline_made_without_a_config_saves_and_loads_back(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    default = HaMaGANPipeline()  # the paper's configuration, no config given
+    default.save_pretrained(tmp_path / "default")
+    assert json.loads((tmp_path / "default" / "config.json").read_text())["matting"]["width_mult"] == 1.0
+    loaded = HaMaGANPipeline.from_pretrained(tmp_path / "default")
+    assert loaded.config == default.config
+    assert torch.equal(loaded.matting.stem[0].weight, default.matting.stem[0].weight)
+    # A partial dict is saved as the whole configuration it resolves to.
+    partial = HaMaGANPipeline({"matting": {"width_mult": 0.25}, "harmonizer": {"base_channels": 4}})
+    partial.save_pretrained(tmp_path / "partial")
+    saved = json.loads((tmp_path / "partial" / "config.json").read_text())
+    assert saved["matting_max_side"] == 1024 and saved["harmonizer"]["base_channels"] == 4
+    assert HaMaGANPipeline.from_pretrained(tmp_path / "partial").config == partial.config
+
+
 def test_loading_is_strict(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
     folder = tmp_path / "ckpt"
     small_pipe.save_pretrained(folder)
