@@ -98,6 +98,22 @@ def test_bad_inputs_are_skipped_and_reported_and_odd_modes_kept(pairs: Path, tmp
     assert (out / "licenses" / f"{source.name}-LICENSE").exists()
 
 
+def test_an_unreadable_portrait_drawn_as_a_colour_target_costs_no_other_portrait(pairs: Path,
+                                                                                 tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(pairs, source)
+    (source / "images" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)
+    Image.new("L", (50, 40)).save(source / "alphas" / "corrupt.png")
+    options = BuildOptions(size=48, variants=8, shard_size=8, validation_fraction=0.0)
+    report = build_dataset(open_source(str(source)), tmp_path / "out", options, test_ids=set(), progress=False)
+    assert [Path(s["file"]).name for s in report.skipped] == ["corrupt.jpg"]
+    built = load_built(tmp_path / "out")
+    rows = [(source_id, json.loads(params)) for d in built.values()
+            for source_id, params in zip(d["source_id"], d["transform_params"], strict=True)]
+    assert sorted({source_id for source_id, _ in rows}) == sorted(portrait_ids()[:5])
+    assert len(rows) == 5 * 8 and all(p.get("target_id") != "corrupt" for _, p in rows)
+
+
 def test_empty_source_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
     (tmp_path / "alphas").mkdir()

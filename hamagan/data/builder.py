@@ -130,11 +130,18 @@ def make_row(item_id: str, image: np.ndarray, alpha: np.ndarray, variant: int, t
     trimap = trimap_from_alpha(alpha, radius)
     foreground = tensor_to_array(estimate_foreground(array_to_tensor(image), array_to_tensor(alpha)))
     background = inpaint_background(image, alpha)
-    params = random_transform(rng, sorted(t for t in targets if t != item_id), options)
+    candidates = sorted(t for t in targets if t != item_id)
+    params = random_transform(rng, candidates, options)
     target = None
-    if params["name"] == "reinhard":
-        target_image, _ = targets[params["target_id"]].load()
+    while params["name"] == "reinhard":
+        try:
+            target_image, _ = targets[params["target_id"]].load()
+        except (ImageError, OSError, ValueError):  # reported by its own row; draw another transform
+            candidates.remove(params["target_id"])
+            params = random_transform(rng, candidates, options)
+            continue
         target = _resize(target_image, output_size(*target_image.shape[:2], options))
+        break
     a = alpha[..., None]
     if options.perturb == "background":
         background_adjusted = quantize(apply_transform(background, params, target))
