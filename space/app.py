@@ -25,6 +25,7 @@ from hamagan.plots import interval_chart  # noqa: E402
 from hamagan.render import cutout, random_background, write_png  # noqa: E402
 from space.compose import (  # noqa: E402
     automatic_trimap,
+    check_editor,
     check_upload,
     editor_value,
     painted_trimap,
@@ -62,8 +63,8 @@ class Services:
 def check_compose_inputs(portrait, trimap_mode, editor, trimap_file, background_choice, background_file) -> None:
     """Refuse a compose before it starts (a message; the shown result stays): missing or bad files."""
     check_upload(portrait, "portrait")
-    if trimap_mode == TRIMAP_MODES[1] and (not editor or editor.get("background") is None):
-        raise gr.Error("draw mode: press 'Start from the automatic trimap' and paint on it first")
+    if trimap_mode == TRIMAP_MODES[1]:
+        check_editor(editor)
     if trimap_mode == TRIMAP_MODES[2]:
         if not trimap_file:
             raise gr.Error("upload mode: upload a trimap (0 / 128 / 255) of the portrait's size")
@@ -81,15 +82,12 @@ def build_app(services: Services) -> gr.Blocks:
                 background_file=None, direction="background", strength=1.0,
                 progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
         progress(0.02, desc="reading")
+        check_compose_inputs(portrait, trimap_mode, editor, trimap_file, background_choice, background_file)
         image = read_upload(portrait, "portrait")
         if trimap_mode == TRIMAP_MODES[1]:
             trimap = painted_trimap(editor, automatic_trimap(portrait).trimap)
-        elif trimap_mode == TRIMAP_MODES[2]:
-            if not trimap_file:
-                raise gr.Error("upload mode: upload a trimap (0 / 128 / 255) of the portrait's size")
-            trimap = trimap_file
         else:
-            trimap = None
+            trimap = trimap_file if trimap_mode == TRIMAP_MODES[2] else None
         if background_choice == UPLOADED:
             background = read_upload(background_file, "background")
         elif background_choice in backgrounds:

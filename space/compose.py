@@ -74,10 +74,15 @@ def editor_value(path: str | None) -> dict:
             "composite": None}
 
 
-def painted_trimap(value: dict | None, automatic: np.ndarray) -> np.ndarray:
-    """The automatic trimap with the editor's painted pixels replaced by their snapped level."""
+def check_editor(value: dict | None) -> None:
+    """Refuse a brush editor that was never started from the automatic trimap."""
     if not value or value.get("background") is None:
         raise gr.Error("draw mode: press 'Start from the automatic trimap' and paint on it first")
+
+
+def painted_trimap(value: dict | None, automatic: np.ndarray) -> np.ndarray:
+    """The automatic trimap with the editor's painted pixels replaced by their snapped level."""
+    check_editor(value)
     trimap = automatic.copy()
     height, width = automatic.shape
     for layer in value.get("layers") or []:
