@@ -10,6 +10,7 @@ fastest in.
 from __future__ import annotations
 
 import copy
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +21,14 @@ from hamagan.models.indexnet import DepthwiseIndexBlock
 
 # oneDNN's convolution with a fused element-wise post-op (what torch.compile's CPU backend calls).
 _CONV_POINTWISE = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_pointwise", None)
+
+
+@functools.cache
+def _onednn_takes(dtype: torch.dtype) -> bool:
+    """Whether oneDNN runs convolutions of ``dtype`` on this CPU (bf16 needs AVX512 or AVX-NE-CONVERT)."""
+    if _CONV_POINTWISE is None:
+        return False
+    return dtype == torch.float32 or (dtype == torch.bfloat16 and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def fold_batch_norm(module: nn.Module) -> nn.Module:
@@ -38,7 +47,8 @@ def fold_batch_norm(module: nn.Module) -> nn.Module:
 
 
 class ConvReLU6(nn.Module):
-    """A convolution followed by ReLU6, as one oneDNN call on the CPU (plain PyTorch elsewhere)."""
+    """A convolution followed by ReLU6, as one oneDNN call on the CPU where oneDNN takes the dtype (plain
+    PyTorch elsewhere)."""
 
     def __init__(self, conv: nn.Conv2d) -> None:
         super().__init__()
@@ -46,7 +56,7 @@ class ConvReLU6(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         conv = self.conv
-        if x.device.type == "cpu" and _CONV_POINTWISE is not None and conv.padding_mode == "zeros":
+        if x.device.type == "cpu" and conv.padding_mode == "zeros" and _onednn_takes(x.dtype):
             return _CONV_POINTWISE(x, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups,
                                    "hardtanh", [0.0, 6.0], "")
         return F.relu6(conv(x))
