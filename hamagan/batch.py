@@ -34,9 +34,9 @@ def output_path(source: Path, in_dir: Path, out_dir: Path) -> Path:
 
 def run_batch(pipe: HaMaGANPipeline, in_dir: Path, out_dir: Path, mode: str, background=None,
               trimap_dir: Path | None = None, direction: str = "background", workers: int = 1,
-              progress: bool = True, strength: float = 1.0) -> BatchReport:
+              progress: bool = True, strength: float = 1.0, people: str = "all") -> BatchReport:
     """Process every image of ``in_dir`` into ``out_dir`` (same relative paths, .png), skipping finished ones.
-    ``direction`` and ``strength`` are the pipeline's."""
+    ``direction``, ``strength`` and ``people`` are the pipeline's."""
     report = BatchReport()
     todo = []
     for source in list_images(in_dir):
@@ -51,7 +51,8 @@ def run_batch(pipe: HaMaGANPipeline, in_dir: Path, out_dir: Path, mode: str, bac
             found = [p for p in trimap_dir.glob(f"{source.stem}.*") if p.suffix.lower() in IMAGE_SUFFIXES]
             trimap = found[0] if found else None
         try:
-            output = pipe(source, trimap, background=background, direction=direction, strength=strength)
+            output = pipe(source, trimap, background=background, direction=direction, strength=strength,
+                          people=people)
             write_png(render(output, mode), output_path(source, in_dir, out_dir))
             return source, None
         except (ImageError, ValueError) as exc:

@@ -87,8 +87,8 @@ def _compose(args: argparse.Namespace) -> int:
     mode = _mode(args)
     pipe = _load_pipeline(args.checkpoint)
     output = pipe(args.portrait, args.trimap, background=_background(args) if mode == "harmonized" else None,
-                  direction=args.direction, strength=args.strength)
-    if output.message and output.message != "person found":
+                  direction=args.direction, strength=args.strength, people=args.people)
+    if output.message:
         print(f"hamagan: {output.message}", file=sys.stderr)
     image = render(output, mode)
     if args.output == "-":
@@ -111,7 +111,7 @@ def _batch(args: argparse.Namespace) -> int:
     pipe = _load_pipeline(args.checkpoint)
     report = run_batch(pipe, in_dir, out_dir, mode, _background(args) if mode == "harmonized" else None,
                        Path(args.trimap_dir) if args.trimap_dir else None, args.direction, args.workers,
-                       strength=args.strength)
+                       strength=args.strength, people=args.people)
     print(f"done {len(report.done)}, already there {len(report.skipped)}, failed {len(report.failed)}",
           file=sys.stderr)
     for name, error in sorted(report.failed.items()):
@@ -167,6 +167,8 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=_strength, default=1.0,
                         help="how much of the harmonizer's colour change to apply: 0 (the plain composite) to 1 "
                              "(all of it, the default)")
+    parser.add_argument("--people", choices=["all", "largest"], default="all",
+                        help="automatic trimap: cut out everyone found (default) or only the largest person")
     parser.add_argument("--alpha-only", action="store_true", help="write the alpha matte (8-bit L PNG)")
     parser.add_argument("--rgba", action="store_true", help="write the cut-out with transparency (RGBA PNG)")
 

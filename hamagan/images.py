@@ -76,7 +76,7 @@ def _array_to_float(data: np.ndarray, name: str) -> np.ndarray:
         return data.astype(np.float32)
     if not np.issubdtype(data.dtype, np.floating):
         raise ImageError(f"{name}: unsupported array type {data.dtype}; use uint8, uint16 or float in [0, 1]")
-    data = data.astype(np.float32)
+    data = data.astype(np.float32, copy=False)
     if not np.isfinite(data).all():
         raise ImageError(f"{name}: contains NaN or infinite values")
     return data

@@ -40,6 +40,7 @@ from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_ar
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
+from hamagan.segmentation import KEEP_CHOICES
 from hamagan.trimap import auto_trimap, load_trimap
 
 Direction = Literal["background", "foreground"]
@@ -315,7 +316,8 @@ class HaMaGANPipeline(
     @torch.no_grad()
     def __call__(self, image: ImageInput, trimap: ImageInput | None = None, background: ImageInput | None = None,
                  direction: str = "background", output_type: Literal["np", "pil"] = "np",
-                 strength: float = 1.0, on_stage: Callable[[str], None] | None = None) -> HaMaGANOutput:
+                 strength: float = 1.0, on_stage: Callable[[str], None] | None = None,
+                 people: str = "all") -> HaMaGANOutput:
         """Cut out a portrait and, given a new background, composite and harmonize it.
 
         Args:
@@ -331,6 +333,7 @@ class HaMaGANPipeline(
             strength: how much of the harmonizer's colour change to apply, from 0 (the plain composite) to 1
                 (all of it, the default).
             on_stage: called with each stage's name (one of ``STAGES``) as the stage starts, for progress.
+            people: with the automatic trimap, "all" cuts out everyone found, "largest" the largest person.
 
         Returns:
             HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
@@ -341,6 +344,8 @@ class HaMaGANPipeline(
         if output_type not in ("np", "pil"):
             raise ValueError(f"output_type must be 'np' or 'pil', got {output_type!r}")
         check_strength(strength)
+        if people not in KEEP_CHOICES:
+            raise ValueError(f"people must be one of {KEEP_CHOICES}, got {people!r}")
         clock = StageClock(on_stage)
         device = self.device
         # 1. Read the inputs once, at full resolution; a trimap is made when none is given.
@@ -351,7 +356,7 @@ class HaMaGANPipeline(
         message, person_found = "", True
         if trimap_t is None:
             with clock("trimap"):
-                automatic = auto_trimap(tensor_to_array(pixels.cpu()))
+                automatic = auto_trimap(pixels, people=people)
                 trimap_t = array_to_tensor(automatic.trimap).to(device)
                 message, person_found = automatic.message, automatic.found
         # 2. Matting, then foreground colours without the old background.

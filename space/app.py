@@ -49,7 +49,8 @@ THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
 SCORE_RANGE = (1.0, 5.0)
 INTRO = ("**1.** Upload a portrait (or click an example). **2.** Pick a background. **3.** Compose. "
-         "The person is cut out automatically; if the cut-out needs repair, open *Trimap* and paint on it.")
+         "Everyone in the photo is cut out automatically (or only the largest person: *Trimap*); if the cut-out "
+         "needs repair, open *Trimap* and paint on it.")
 
 
 @dataclass
@@ -79,13 +80,13 @@ def build_app(services: Services) -> gr.Blocks:
     examples = [str(samples.portrait_paths(i)[0]) for i in samples.TEST_PORTRAITS] + [str(samples.BARE_PORTRAIT)]
 
     def compose(portrait, trimap_mode, editor=None, trimap_file=None, background_choice=RANDOM,
-                background_file=None, direction="background", strength=1.0,
+                background_file=None, direction="background", strength=1.0, people="all",
                 progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
         progress(0.02, desc="reading")
         check_compose_inputs(portrait, trimap_mode, editor, trimap_file, background_choice, background_file)
         image = read_upload(portrait, "portrait")
         if trimap_mode == TRIMAP_MODES[1]:
-            trimap = painted_trimap(editor, automatic_trimap(portrait).trimap)
+            trimap = painted_trimap(editor, automatic_trimap(portrait, people).trimap)
         else:
             trimap = trimap_file if trimap_mode == TRIMAP_MODES[2] else None
         if background_choice == UPLOADED:
@@ -102,7 +103,7 @@ def build_app(services: Services) -> gr.Blocks:
         try:
             with NETWORK_LOCK:
                 out = pipe(image, trimap, background=background, direction=direction, strength=strength,
-                           on_stage=on_stage)
+                           on_stage=on_stage, people=people)
         except (ImageError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
         progress(0.95, desc="saving")
@@ -131,12 +132,12 @@ def build_app(services: Services) -> gr.Blocks:
     def pick_background(evt: gr.SelectData) -> str:
         return list(backgrounds)[evt.index]
 
-    def preview_trimap(portrait, trimap_mode, editor, trimap_file):
-        """The trimap the next compose will use (automatic mode: the segmenter's)."""
+    def preview_trimap(portrait, trimap_mode, editor, trimap_file, people="all"):
+        """The trimap the next compose will use (automatic mode: the person finder's)."""
         if not portrait:
             return None
         try:
-            automatic = automatic_trimap(portrait).trimap
+            automatic = automatic_trimap(portrait, people).trimap
             if trimap_mode == TRIMAP_MODES[1] and editor and editor.get("background") is not None:
                 return trimap_picture(painted_trimap(editor, automatic))
             if trimap_mode == TRIMAP_MODES[2]:
@@ -233,6 +234,9 @@ def build_app(services: Services) -> gr.Blocks:
                     with gr.Accordion("Trimap: automatic (open to repair the cut-out)", open=False):
                         trimap_mode = gr.Radio(list(TRIMAP_MODES), value=TRIMAP_MODES[0], label="Trimap",
                                                elem_id="trimap-mode")
+                        people = gr.Radio([("everyone found", "all"), ("the largest person", "largest")],
+                                          value="all", label="People to cut out (automatic trimap)",
+                                          elem_id="people")
                         start = gr.Button("Start from the automatic trimap", size="sm", elem_id="start-editor")
                         editor = gr.ImageEditor(label="Paint: black = background, white = person, grey = unknown "
                                                       "(undo in the toolbar)", brush=BRUSH, type="numpy",
@@ -263,20 +267,20 @@ def build_app(services: Services) -> gr.Blocks:
                     downloads = gr.File(label="Downloads: harmonized result and RGBA cut-out (PNG)",
                                         file_count="multiple")
             compose_inputs = [portrait, trimap_mode, editor, trimap_file, background_choice, background_file,
-                              direction, strength]
-            preview_inputs = [portrait, trimap_mode, editor, trimap_file]
+                              direction, strength, people]
+            preview_inputs = [portrait, trimap_mode, editor, trimap_file, people]
             portrait.upload(show_portrait, portrait, [portrait, preview], api_name=False).then(
                 preview_trimap, preview_inputs, trimap_preview, api_name=False)
             portrait.clear(lambda: (None, None), None, [preview, trimap_preview], api_name=False)
             example_gallery.select(pick_example, None, [portrait, preview], api_name=False).then(
                 preview_trimap, preview_inputs, trimap_preview, api_name=False)
-            start.click(editor_value, portrait, editor, api_name="auto_trimap").then(
+            start.click(editor_value, [portrait, people], editor, api_name="auto_trimap").then(
                 lambda: (TRIMAP_MODES[1], gr.update(visible=True)), None, [trimap_mode, editor], api_name=False)
             trimap_mode.change(lambda mode: (gr.update(visible=mode == TRIMAP_MODES[1]),
                                              gr.update(visible=mode == TRIMAP_MODES[2])),
                                trimap_mode, [editor, trimap_file], api_name=False).then(
                 preview_trimap, preview_inputs, trimap_preview, api_name=False)
-            gr.on([editor.change, trimap_file.change], preview_trimap, preview_inputs, trimap_preview,
+            gr.on([editor.change, trimap_file.change, people.change], preview_trimap, preview_inputs, trimap_preview,
                   api_name=False, show_progress="hidden", trigger_mode="always_last")
             gallery.select(pick_background, None, background_choice, api_name=False)
             background_choice.change(lambda choice: gr.update(visible=choice == UPLOADED), background_choice,

@@ -52,9 +52,9 @@ def thumbnail(image: Image.Image, side: int = PREVIEW_SIDE) -> Image.Image:
 
 
 @functools.lru_cache(maxsize=8)
-def automatic_trimap(path: str) -> AutoTrimap:
+def automatic_trimap(path: str, people: str = "all") -> AutoTrimap:
     """The automatic trimap of an uploaded portrait (uploads have paths of their own, so the path is the key)."""
-    return auto_trimap(read_upload(path, "portrait"))
+    return auto_trimap(read_upload(path, "portrait"), people=people)
 
 
 def trimap_overlay(image: Image.Image, trimap: np.ndarray) -> Image.Image:
@@ -64,9 +64,9 @@ def trimap_overlay(image: Image.Image, trimap: np.ndarray) -> Image.Image:
     return Image.blend(shown, levels.convert("RGB"), 0.55)
 
 
-def editor_value(path: str | None) -> dict:
+def editor_value(path: str | None, people: str = "all") -> dict:
     """The brush editor's value for a portrait: its overlay as the background and one empty layer to paint."""
-    result = automatic_trimap(path) if path else None
+    result = automatic_trimap(path, people) if path else None
     if result is None:
         raise gr.Error("upload a portrait first")
     gr.Info(result.message)

@@ -166,7 +166,9 @@ def test_no_trimap_uses_the_segmenter_and_says_when_there_is_no_person(small_pip
     assert untouched.seconds.keys() == {"load", "trimap", "matting", "foreground", "background", "harmonization",
                                         "output"}
     found = small_pipe(BARE_PORTRAIT)
-    assert found.message == "person found" and 0.05 < found.alpha.mean() < 0.9
+    assert found.message == "found 1 person" and 0.05 < found.alpha.mean() < 0.9
+    with pytest.raises(ValueError, match="people"):
+        small_pipe(BARE_PORTRAIT, people="nobody")
 
 
 def test_unreadable_image_and_empty_image(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:

@@ -78,7 +78,7 @@ def test_compose_endpoint_returns_every_layer_at_full_size(app_url, tmp_path: Pa
     alpha, trimap, composite, harmonized, downloads, message = client.predict(
         handle_file(str(portrait)), "automatic", None, None, "my upload", handle_file(str(wide)), "background",
         api_name="/compose")
-    assert re.fullmatch(r"person found \(composed in \d+\.\d\d s\)", message)
+    assert re.fullmatch(r"found 1 person \(composed in \d+\.\d\d s\)", message)
     for path, mode in ((alpha, "L"), (trimap, "L"), (composite, "RGB"), (harmonized, "RGB")):
         image = Image.open(path)
         assert image.size == (300, 200) and image.mode == mode and image.format == "PNG"

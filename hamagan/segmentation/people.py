@@ -1,0 +1,236 @@
+"""Finding every person in a photo and their soft mask, from three MediaPipe models.
+
+1. The selfie segmenter sees the whole photo (``first look``): it finds people who fill the frame, even
+   from behind, and paints a rough map of everyone else.
+2. The pose detector looks through squares of the photo (:func:`detection_views`) and frames each person
+   it finds as the landmark model expects; there the landmark model segments them. The face detector
+   gives a second opinion on the head.
+3. Each region of the first look that fits well inside the frame is looked at again, framed closely.
+
+Each :class:`PersonCandidate` carries the evidence for it; :class:`FinderSettings` says which to keep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from hamagan.segmentation.body import BodySegmenter
+from hamagan.segmentation.detector import PoseDetector, detection_views
+from hamagan.segmentation.face import HEAD_MARGIN, FaceDetector
+from hamagan.segmentation.regions import Region
+from hamagan.segmentation.selfie import SelfieSegmenter
+
+Box = tuple[int, int, int, int]
+CLOSE_MARGIN = 1.25  # side of the close look / the region's longer side
+REGION_MARGIN = 1.1  # side of the square searched for a selfie region's face / the region's longer side
+CLOSE_LOOK_BELOW = 0.6  # regions longer than this share of the frame's short side are not looked at again
+
+
+@dataclass
+class PersonCandidate:
+    """A possible person: their probability over ``box`` (top, bottom, left, right) and the evidence."""
+
+    source: str  # "pose" or "selfie"
+    probability: np.ndarray
+    box: Box
+    detection: float  # pose detector score (0 for selfie candidates)
+    presence: float  # landmark model's pose presence (0 for selfie candidates)
+    head: np.ndarray  # where to look for a face (x0, y0, x1, y1): the detector's head box, a region's box
+    agreement: float  # selfie candidates: IoU of the close look's mask with the first look's (0 for pose)
+    confidence: float  # mean probability over the mask
+    uncertain: float  # pixels with 0.2 < p < 0.8 per mask pixel
+    area: float  # mask pixels / frame pixels
+    face: float | None = None  # the face detector's score around the head, once asked
+
+    def mask_pixels(self) -> int:
+        return int(cv2.countNonZero((self.probability > 0.5).view(np.uint8)))
+
+
+@dataclass(frozen=True)
+class FinderSettings:
+    """Which candidates count as people.
+
+    A pose candidate needs the detector's and the landmark model's confidence, and a second opinion:
+    a face where its head is, or a selfie region that confirms it. A selfie region alone must be
+    confident, cleanly edged and stable when looked at again, and hold a face or the head of a pose
+    detection of at least ``min_support`` (the selfie segmenter alone paints a large apple, a baboon or
+    a chick as a person).
+    """
+
+    min_detection: float = 0.6
+    min_presence: float = 0.5
+    min_face: float = 0.5
+    min_support: float = 0.2
+    min_overlap: float = 0.3
+    confirm_confidence: float = 0.8
+    confirm_uncertain: float = 0.5
+    alone_confidence: float = 0.93
+    alone_uncertain: float = 0.35
+    alone_agreement: float = 0.5
+    min_area: float = 0.005
+    max_area: float = 0.85
+
+    def confirms(self, candidate: PersonCandidate) -> bool:
+        """A selfie region good enough to confirm a pose candidate."""
+        return (candidate.source == "selfie" and candidate.confidence >= self.confirm_confidence
+                and candidate.uncertain <= self.confirm_uncertain)
+
+    def alone(self, candidate: PersonCandidate) -> bool:
+        """A selfie region good enough to be a person by itself."""
+        return (candidate.source == "selfie" and self.min_area <= candidate.area <= self.max_area
+                and candidate.confidence >= self.alone_confidence and candidate.uncertain <= self.alone_uncertain
+                and candidate.agreement >= self.alone_agreement)
+
+    def select(self, candidates: list[PersonCandidate], face_score: Callable[[PersonCandidate], float]
+               ) -> list[PersonCandidate]:
+        """The candidates that are people; ``face_score`` is asked only for pose candidates that no
+        selfie region confirms, and its answer kept in their ``face``."""
+        confirming = [c for c in candidates if self.confirms(c)]
+        people = []
+        for c in candidates:
+            if c.source != "pose" or not self.min_area <= c.area <= self.max_area:
+                continue
+            if c.detection < self.min_detection or c.presence < self.min_presence:
+                continue
+            if any(_overlap(c, other) >= self.min_overlap for other in confirming):
+                people.append(c)
+                continue
+            if c.face is None:
+                c.face = face_score(c)
+            if c.face >= self.min_face:
+                people.append(c)
+        heads = [c for c in candidates if c.source == "pose" and c.detection >= self.min_support]
+        for c in candidates:
+            if not self.alone(c):
+                continue
+            if any(_holds_head(c, head) for head in heads):
+                people.append(c)
+                continue
+            if c.face is None:
+                c.face = face_score(c)
+            if c.face >= self.min_face:
+                people.append(c)
+        return people
+
+
+def _overlap(candidate: PersonCandidate, other: PersonCandidate) -> float:
+    """Share of ``candidate``'s mask that ``other``'s mask covers."""
+    top, bottom = max(candidate.box[0], other.box[0]), min(candidate.box[1], other.box[1])
+    left, right = max(candidate.box[2], other.box[2]), min(candidate.box[3], other.box[3])
+    pixels = candidate.mask_pixels()
+    if top >= bottom or left >= right or pixels == 0:
+        return 0.0
+    mine, theirs = (c.probability[top - c.box[0]:bottom - c.box[0], left - c.box[2]:right - c.box[2]]
+                    for c in (candidate, other))
+    return float(np.count_nonzero((mine > 0.5) & (theirs > 0.5)) / pixels)
+
+
+def _holds_head(region: PersonCandidate, pose: PersonCandidate) -> bool:
+    """Whether the centre of ``pose``'s head box lies on ``region``'s mask."""
+    x, y = int((pose.head[0] + pose.head[2]) / 2), int((pose.head[1] + pose.head[3]) / 2)
+    top, bottom, left, right = region.box
+    return top <= y < bottom and left <= x < right and bool(region.probability[y - top, x - left] > 0.5)
+
+
+def same_person(a: PersonCandidate, b: PersonCandidate) -> bool:
+    """Whether two candidates' masks overlap by a third of the smaller one."""
+    return max(_overlap(a, b), _overlap(b, a)) >= 1 / 3
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return float(np.count_nonzero(a & b) / union) if union else 0.0
+
+
+def _evidence(probability: np.ndarray, frame_pixels: int) -> tuple[float, float, float]:
+    mask = probability > 0.5
+    pixels = int(np.count_nonzero(mask))
+    if pixels == 0:
+        return 0.0, 0.0, 0.0
+    uncertain = np.count_nonzero((probability > 0.2) & (probability < 0.8))
+    return float(probability[mask].mean()), uncertain / pixels, pixels / frame_pixels
+
+
+@dataclass
+class PersonFinder:
+    """The four models, loaded once, and the settings that choose among their candidates; images are
+    HxWx3 float arrays in [0, 1]."""
+
+    selfie: SelfieSegmenter = field(default_factory=SelfieSegmenter)
+    detector: PoseDetector = field(default_factory=PoseDetector)
+    body: BodySegmenter = field(default_factory=BodySegmenter)
+    face: FaceDetector = field(default_factory=FaceDetector)
+    settings: FinderSettings = field(default_factory=FinderSettings)
+
+    def people(self, image: np.ndarray) -> list[PersonCandidate]:
+        """The candidates that :attr:`settings` takes for people."""
+        image = np.asarray(image, np.float32)
+        return self.settings.select(self.candidates(image)[1], lambda c: self.face_score(image, c))
+
+    def face_score(self, image: np.ndarray, candidate: PersonCandidate) -> float:
+        """The face detector's score where the candidate's face should be."""
+        return self.face(image, candidate.head, HEAD_MARGIN if candidate.source == "pose" else REGION_MARGIN)
+
+    def candidates(self, image: np.ndarray) -> tuple[np.ndarray, list[PersonCandidate]]:
+        """The first look's probability (HxW) and every candidate, pose ones first (of detections below
+        the settings' ``min_detection`` only the head is kept, as support for selfie regions)."""
+        image = np.asarray(image, np.float32)
+        height, width = image.shape[:2]
+        frame_pixels = height * width
+        first_look = self.selfie(image)
+        found: list[PersonCandidate] = []
+        for detection in self.detector(image, self.settings.min_support, detection_views(height, width)):
+            region = detection.body_region()
+            if detection.score < self.settings.min_detection:  # only the head, as support for a selfie region
+                found.append(PersonCandidate("pose", np.zeros((0, 0), np.float32), (0, 0, 0, 0), detection.score,
+                                             0.0, detection.box, 0.0, 0.0, 0.0, 0.0))
+                continue
+            presence, probability = self.body(image, region)
+            pasted = region.paste(probability, height, width)
+            if pasted is None:
+                continue
+            values, box = pasted
+            found.append(PersonCandidate("pose", values, box, detection.score, presence, detection.box, 0.0,
+                                         *_evidence(values, frame_pixels)))
+        found.extend(self._selfie_candidates(image, first_look, [c for c in found if c.area > 0]))
+        return first_look, found
+
+    def _selfie_candidates(self, image: np.ndarray, first_look: np.ndarray, segmented: list[PersonCandidate]
+                           ) -> list[PersonCandidate]:
+        """Each region of the first look; those that could be a person by themselves, that no segmented pose
+        candidate covers and that are small enough are looked at again, framed closely."""
+        height, width = first_look.shape
+        count, labels, stats, _ = cv2.connectedComponentsWithStats((first_look > 0.5).astype(np.uint8), connectivity=8)
+        covered = np.zeros((height, width), bool)
+        for candidate in segmented:
+            top, bottom, left, right = candidate.box
+            covered[top:bottom, left:right] |= candidate.probability > 0.5
+        out = []
+        for label in range(1, count):
+            x, y, w, h, pixels = stats[label]
+            if pixels < 0.001 * height * width:
+                continue
+            region = Region((x + w / 2, y + h / 2), CLOSE_MARGIN * max(w, h))
+            bounds = np.array([x, y, x + w, y + h], np.float64)
+            inside = labels[y:y + h, x:x + w] == label
+            explained = np.count_nonzero(covered[y:y + h, x:x + w] & inside) >= 0.5 * pixels
+            too_small = pixels < self.settings.min_area * height * width  # never a person by itself
+            if explained or too_small or max(w, h) > CLOSE_LOOK_BELOW * min(height, width):
+                box = (int(y), int(y + h), int(x), int(x + w))
+                values = np.where(inside, first_look[y:y + h, x:x + w], 0.0)
+                out.append(PersonCandidate("selfie", values.astype(np.float32), box, 0.0, 0.0, bounds, 1.0,
+                                           *_evidence(values, height * width)))
+                continue
+            pasted = region.paste(self.selfie.in_region(image, region), height, width)
+            if pasted is None:
+                continue
+            values, box = pasted
+            top, bottom, left, right = box
+            before = labels[top:bottom, left:right] == label
+            out.append(PersonCandidate("selfie", values, box, 0.0, 0.0, bounds, _iou(values > 0.5, before),
+                                       *_evidence(values, height * width)))
+        return out

@@ -1,0 +1,114 @@
+"""The person finder and its automatic trimap on scenes with known people, and the photo pool's fetcher."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hamagan.data.person_scenes import load_cutout, make_scene, person_scenes
+from hamagan.data.photo_pool import fetch_pool, package_licence, pool_photos
+from hamagan.images import to_array
+from hamagan.samples import BACKGROUNDS
+from hamagan.segmentation import find_people
+from hamagan.segmentation.detector import ANCHORS, detection_views
+from hamagan.segmentation.regions import Region
+from hamagan.trimap import auto_trimap
+
+STORM = BACKGROUNDS / "mate-Storm.jpg"
+
+
+def _scene(ids: list[str], shares: list[float], cut: float = 0.0, seed: int = 0):
+    return make_scene(to_array(STORM), [load_cutout(i) for i in ids], shares, np.random.default_rng(seed), cut=cut)
+
+
+def _iou(mask: np.ndarray, truth: np.ndarray) -> float:
+    return float((mask & truth).sum() / (mask | truth).sum())
+
+
+def _check_trimap(image: np.ndarray, alpha: np.ndarray) -> None:
+    """The automatic trimap's known regions are right and its band covers the true soft edge."""
+    result = auto_trimap(image)
+    assert result.found and result.trimap.shape == alpha.shape
+    assert (alpha[result.trimap == 1] > 0.5).mean() > 0.95
+    assert (alpha[result.trimap == 0] < 0.5).mean() > 0.99
+    soft = (alpha > 0.1) & (alpha < 0.9)
+    assert (result.trimap[soft] == 0.5).mean() > 0.6
+
+
+def test_a_small_person_is_found_and_cut_out() -> None:
+    scene = _scene(["p_819ea202"], [0.05])
+    people = find_people(scene.image)
+    assert people.message == "found 1 person"
+    assert _iou(people.probability > 0.5, scene.alpha > 0.5) > 0.9  # measured 0.96
+    _check_trimap(scene.image, scene.alpha)
+
+
+def test_two_people_are_both_found_and_largest_keeps_one() -> None:
+    scene = _scene(["p_819ea202", "p_bac3c1ff"], [0.12, 0.12])
+    both = find_people(scene.image)
+    assert both.message == "found 2 people"
+    assert _iou(both.probability > 0.5, scene.alpha > 0.5) > 0.9  # measured 0.97
+    largest = find_people(scene.image, keep="largest")
+    assert largest.message == "kept the largest person"
+    kept, everyone = (largest.probability > 0.5).sum(), (both.probability > 0.5).sum()
+    assert 0.4 * everyone < kept < 0.8 * everyone
+    assert auto_trimap(scene.image, people="largest").trimap.mean() < auto_trimap(scene.image).trimap.mean()
+
+
+def test_a_person_cut_by_the_frame_edge_is_found_up_to_the_edge() -> None:
+    scene = _scene(["p_07141906"], [0.15], cut=0.4)
+    people = find_people(scene.image)
+    assert people.found
+    mask = people.probability > 0.5
+    assert _iou(mask, scene.alpha > 0.5) > 0.9  # measured 0.95
+    touching = scene.alpha[:, 0].max() > 0.5
+    assert mask[:, 0 if touching else -1].any()
+    _check_trimap(scene.image, scene.alpha)
+
+
+def test_no_person_gives_an_empty_trimap_and_says_so() -> None:
+    image = to_array(STORM)
+    result = auto_trimap(image)
+    assert not result.found and result.trimap.shape == image.shape[:2] and result.trimap.max() == 0
+    assert "no person" in result.message
+    with pytest.raises(ValueError, match="keep"):
+        find_people(image, keep="tallest")
+
+
+def test_views_anchors_and_regions() -> None:
+    assert len(ANCHORS) == 2254
+    assert len(detection_views(1080, 1920)) == 2 and len(detection_views(1000, 1000)) == 1
+    tall = detection_views(1920, 1080)
+    assert [v.center[0] for v in tall] == [540, 540] and tall[0].side == 1080
+    image = np.random.default_rng(0).random((90, 120, 3)).astype(np.float32)
+    region = Region((60.0, 45.0), 40.0, angle=0.3)
+    crop = region.crop(image, 64)
+    values, (top, bottom, left, right) = region.paste(crop[..., 0].copy(), 90, 120)
+    inner = np.zeros((90, 120), bool)
+    inner[45 - 10:45 + 10, 60 - 10:60 + 10] = True  # well inside the turned square
+    pasted = np.zeros((90, 120), np.float32)
+    pasted[top:bottom, left:right] = values
+    assert np.abs(pasted[inner] - image[..., 0][inner]).mean() < 0.2  # resampled twice, random pixels
+
+
+def test_person_scenes_are_deterministic() -> None:
+    first, again = person_scenes("validation", per_portrait=1)[:3], person_scenes("validation", per_portrait=1)[:3]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.image, b.image)
+        assert a.name == b.name
+
+
+def test_debian_licence_stanza_is_read() -> None:
+    text = "Format: x\n\nFiles: *\nCopyright: someone\nLicense: GPL-2+\n\nFiles: doc/*\nLicense: GFDL-1.2+\n"
+    assert package_licence(text) == "GPL-2+"
+    assert package_licence("no stanzas here") == "unknown"
+
+
+def test_a_missing_package_is_named_and_the_manifest_kept(tmp_path: Path) -> None:
+    photos, problems = fetch_pool(tmp_path, {"hamagan-no-such-package": {"a.jpg": "no-people"}}, log=lambda _: None)
+    assert photos == [] and len(problems) == 1 and "hamagan-no-such-package" in problems[0]
+    assert json.loads((tmp_path / "manifest.json").read_text()) == []
+    assert pool_photos("no-people", tmp_path) == []
