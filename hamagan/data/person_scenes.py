@@ -107,10 +107,11 @@ def person_scenes(split: str, seed: int = 0, per_portrait: int = 4) -> list[Pers
     Per portrait and round: one person at 3-10% of the frame, one at 10-30%, one cut by the frame's edge
     (a third to half outside) and one pair (each 4-20%) with another portrait.
     """
-    photos = background_paths()[{"validation": 0, "test": 1}[split]::2]
+    half = {"validation": 0, "test": 1}[split]
+    photos = background_paths()[half::2]
     ids = portrait_ids()
     cutouts = {pid: load_cutout(pid) for pid in ids}
-    rng = np.random.default_rng([seed, {"validation": 0, "test": 1}[split]])
+    rng = np.random.default_rng([seed, half])
     scenes = []
     for round_ in range(per_portrait):
         for pid in ids:

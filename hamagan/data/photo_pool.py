@@ -2,8 +2,9 @@
 
 Each file is listed below by hand, after looking at it, with its role:
 
-- ``"no-people"``: scenes, objects and animals with nobody in them, held out for counting false persons
-  (no threshold of the person finder was set on them);
+- ``"no-people"``: scenes, objects and animals with nobody in them, for counting false persons (meant
+  as held out; their first run shaped the person finder's face rule, so they have been seen:
+  benchmarks/README.md);
 - ``"people"``: photos of people without masks, for checking that the finder finds someone.
 
 The manifest (``manifest.json`` in the cache) records each file's package, version, package licence

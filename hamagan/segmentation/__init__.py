@@ -62,12 +62,13 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
         return PeopleMask(probability, [], "no person found in the photo; draw or upload a trimap instead")
     if keep == "largest":
         groups = [max(groups, key=lambda group: sum(c.mask_pixels() for c in group))]
-    for person in (c for group in groups for c in group):
+    people = [c for group in groups for c in group]
+    for person in people:
         top, bottom, left, right = person.box
         np.maximum(probability[top:bottom, left:right], person.probability, out=probability[top:bottom, left:right])
     count = len(groups)
     message = f"found {count} {'person' if count == 1 else 'people'}" if keep == "all" else "kept the largest person"
-    return PeopleMask(probability, [c for group in groups for c in group], message)
+    return PeopleMask(probability, people, message)
 
 
 def group_people(candidates: list[PersonCandidate]) -> list[list[PersonCandidate]]:

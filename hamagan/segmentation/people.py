@@ -87,8 +87,8 @@ class FinderSettings:
 
     def select(self, candidates: list[PersonCandidate], face_score: Callable[[PersonCandidate], float]
                ) -> list[PersonCandidate]:
-        """The candidates that are people; ``face_score`` is asked only for pose candidates that no
-        selfie region confirms, and its answer kept in their ``face``."""
+        """The candidates that are people; ``face_score`` is asked only for candidates that nothing
+        else confirms, and its answer kept in their ``face``."""
         confirming = [c for c in candidates if self.confirms(c)]
         people = []
         for c in candidates:
@@ -96,25 +96,21 @@ class FinderSettings:
                 continue
             if c.detection < self.min_detection or c.presence < self.min_presence:
                 continue
-            if any(_overlap(c, other) >= self.min_overlap for other in confirming):
-                people.append(c)
-                continue
-            if c.face is None:
-                c.face = face_score(c)
-            if c.face >= self.min_face:
+            if any(_overlap(c, other) >= self.min_overlap for other in confirming) or self._has_face(c, face_score):
                 people.append(c)
         heads = [c for c in candidates if c.source == "pose" and c.detection >= self.min_support]
         for c in candidates:
             if not self.alone(c):
                 continue
-            if any(_holds_head(c, head) for head in heads):
-                people.append(c)
-                continue
-            if c.face is None:
-                c.face = face_score(c)
-            if c.face >= self.min_face:
+            if any(_holds_head(c, head) for head in heads) or self._has_face(c, face_score):
                 people.append(c)
         return people
+
+    def _has_face(self, candidate: PersonCandidate, face_score: Callable[[PersonCandidate], float]) -> bool:
+        """Whether the face detector finds a face where the candidate's should be (asked once, kept)."""
+        if candidate.face is None:
+            candidate.face = face_score(candidate)
+        return candidate.face >= self.min_face
 
 
 def _overlap(candidate: PersonCandidate, other: PersonCandidate) -> float:
