@@ -8,7 +8,7 @@ HAMAGAN_STUDY (study folder); HAMAGAN_RATINGS_REPO and HF_TOKEN together turn on
 
 import os
 
-from space.app import launch
+from hamagan.space.app import launch
 
 if __name__ == "__main__":
     launch(database=os.environ.get("HAMAGAN_DATABASE"), checkpoint=os.environ.get("HAMAGAN_CHECKPOINT"),

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from hamagan import HaMaGANPipeline
+from hamagan.data.hmh import load_rows
 from hamagan.report import (
     HarmonizationCase,
     evaluate_harmonization,
@@ -33,7 +34,6 @@ from hamagan.report import (
     pipeline_harmonizer,
     unharmonized,
 )
-from hamagan.training.rows import load_rows
 
 Groups = dict[tuple[str, str], tuple[list[float], list[float]]]
 

@@ -20,7 +20,6 @@ import torch
 from hamagan.metrics import harmonization_metrics
 from hamagan.models.harmonizer import quadratic_features
 from hamagan.report import HarmonizationCase, load_harmonization_cases
-from hamagan.training.rows import load_rows
 
 
 def _features(pixels: np.ndarray, form: str) -> np.ndarray:
@@ -32,14 +31,11 @@ def _features(pixels: np.ndarray, form: str) -> np.ndarray:
 
 def best_map(case: HarmonizationCase, form: str) -> np.ndarray:
     """The case recomposited with its adjusted layer through the least-squares colour map of ``form``."""
-    layer = case.layer_bg if case.direction == "background" else case.layer_fg
+    layer = case.adjusted_layer
     region = case.adjusted > 0.5
     weights, *_ = np.linalg.lstsq(_features(layer[region], form), case.real[region], rcond=None)
     mapped = np.clip(_features(layer.reshape(-1, 3), form) @ weights, 0, 1).reshape(layer.shape)
-    a = case.alpha[..., None]
-    if case.direction == "background":
-        return a * case.layer_fg + (1 - a) * mapped
-    return a * mapped + (1 - a) * case.layer_bg
+    return case.with_adjusted_layer(mapped)
 
 
 def main() -> None:
@@ -48,12 +44,11 @@ def main() -> None:
     args = parser.parse_args()
     groups: dict[str, list[dict[str, float]]] = defaultdict(list)
     for dataset in args.dataset or [Path("data/hmh-background"), Path("data/hmh-foreground")]:
-        transforms = [row["transform"] for row in load_rows(str(dataset), "test")]
-        for case, transform in zip(load_harmonization_cases(dataset), transforms, strict=True):
+        for case in load_harmonization_cases(dataset):
             scores = {"composite": harmonization_metrics(case.composite, case.real, case.adjusted)["fMSE"]}
             for form in ("affine", "quadratic"):
                 scores[form] = harmonization_metrics(best_map(case, form), case.real, case.adjusted)["fMSE"]
-            for key in ("all", f"{case.direction} / {transform}"):
+            for key in ("all", f"{case.direction} / {case.transform}"):
                 groups[key].append(scores)
     print("| composites | n | composite fMSE | best affine map | best quadratic map |\n|---|---|---|---|---|")
     for key, rows in sorted(groups.items(), key=lambda item: item[0] != "all"):

@@ -17,7 +17,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from hamagan import samples
-from hamagan.training.data import (
+from hamagan.data.hmh import load_rows
+from hamagan.training.samples import (
     HMHSamples,
     SampleOptions,
     StreamSampler,
@@ -25,7 +26,6 @@ from hamagan.training.data import (
     load_backgrounds,
     loader_context,
 )
-from hamagan.training.rows import load_rows
 
 
 def first_batch_seconds(method: str, workers: int) -> float:

@@ -3,7 +3,7 @@
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python benchmarks/space_compose_load.py \
         [--users 4] [--size 1920x1080]
 
-Launches the app as ``space.app.launch`` does (bundled model, its queue), writes one bundled portrait per
+Launches the app as ``hamagan.space.app.launch`` does (bundled model, its queue), writes one bundled portrait per
 user at ``--size`` (JPEG), and lets every user call /compose at the same moment (automatic trimap, a bundled
 background). Reports each user's time from sending the request to holding the results (uploads, queueing,
 the pipeline, PNG writing and downloads included), after one warm-up compose.
@@ -32,7 +32,7 @@ def main() -> None:
     from gradio_client import Client, handle_file
 
     from hamagan.samples import portrait_ids, portrait_paths
-    from space.app import make_services, serve
+    from hamagan.space.app import make_services, serve
 
     size = tuple(int(v) for v in args.size.split("x"))
     folder = Path(tempfile.mkdtemp())

@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     from gradio_client import Client
 
-    from space.app import make_services, serve
+    from hamagan.space.app import make_services, serve
 
     database = Path(tempfile.mkdtemp()) / "ratings.sqlite"
     services = make_services(database)

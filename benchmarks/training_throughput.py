@@ -20,12 +20,12 @@ import torch
 from accelerate import Accelerator
 
 from hamagan import samples
+from hamagan.data.hmh import load_rows
 from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
 from hamagan.training.config import load_config
-from hamagan.training.data import HMHSamples, SampleOptions, load_backgrounds
-from hamagan.training.rows import load_rows
+from hamagan.training.samples import HMHSamples, SampleOptions, load_backgrounds
 from hamagan.training.steps import JointSettings, harmonization_step, joint_step, matting_step
 
 ROOT = Path(__file__).resolve().parents[1]

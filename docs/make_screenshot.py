@@ -21,7 +21,7 @@ def main() -> None:
     from playwright.sync_api import expect, sync_playwright
 
     from hamagan.samples import TEST_PORTRAITS, portrait_paths
-    from space.app import make_services, serve
+    from hamagan.space.app import make_services, serve
 
     app = serve(make_services(Path(tempfile.mkdtemp()) / "ratings.sqlite"), server_name="127.0.0.1",
                 prevent_thread_lock=True, quiet=True)

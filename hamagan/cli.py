@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 from hamagan import samples
+from hamagan.extras import MissingExtraError, require
 from hamagan.images import ImageError
 
 
 def _dataset_build(args: argparse.Namespace) -> int:
+    require("dataset", "hamagan dataset build")
     import datasets
 
     from hamagan.data.builder import BuildOptions, build_dataset, load_built
@@ -48,6 +50,7 @@ def _dataset_build(args: argparse.Namespace) -> int:
 
 
 def _dataset_push(args: argparse.Namespace) -> int:
+    require("dataset", "hamagan dataset push")
     from hamagan.data.hub import push_dataset
 
     url = push_dataset(Path(args.out), args.repo_id, token=args.token, private=args.private)
@@ -128,13 +131,15 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _space(args: argparse.Namespace) -> int:
-    from space.app import launch
+    require("space", "hamagan space")
+    from hamagan.space.app import launch
 
     launch(host=args.host, port=args.port, database=args.database, checkpoint=args.checkpoint, study=args.study)
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
+    require("train", "hamagan eval")
     from hamagan.report import labelled_checkpoint, run_evaluation
 
     checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint)
@@ -223,9 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "and Results. Offline unless HAMAGAN_RATINGS_REPO and HF_TOKEN are set.")
     space.add_argument("--host", help="default: HAMAGAN_HOST, GRADIO_SERVER_NAME or 127.0.0.1")
     space.add_argument("--port", type=int, help="default: HAMAGAN_PORT, GRADIO_SERVER_PORT or 7860")
-    space.add_argument("--database", help="SQLite file of the MOS ratings (default: space/data/ratings.sqlite)")
+    space.add_argument("--database", help="SQLite file of the MOS ratings (default: hamagan/space/data/ratings.sqlite)")
     space.add_argument("--checkpoint", help="checkpoint folder or Hub repo id (default: the bundled model)")
-    space.add_argument("--study", help="study folder made by `python -m space.study` (default: the bundled one)")
+    space.add_argument("--study",
+                       help="study folder made by `python -m hamagan.space.study` (default: the bundled one)")
     space.set_defaults(run=_space)
 
     push_model = commands.add_parser(
@@ -284,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImageError as exc:
         print(f"hamagan: error: {exc}", file=sys.stderr)
         return 1
+    except MissingExtraError as exc:
+        print(f"hamagan: error: {exc}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError) as exc:
         print(f"hamagan: error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hamagan.extras import require
+
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Reflect-pad the bottom and right so both sides are multiples of ``multiple``; returns the original size."""
@@ -136,6 +138,7 @@ def estimate_foreground_blur_fusion(image: torch.Tensor, alpha: torch.Tensor) ->
 
 def estimate_foreground_ml(image: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """Foreground colours by pymatting's multi-level method (Germer et al., 2020); slower, often cleaner."""
+    require("classic", 'foreground_method="ml"')
     from pymatting import estimate_foreground_ml as pymatting_ml  # first import compiles for ~45 s
 
     img = image[0].permute(1, 2, 0).double().cpu().numpy()

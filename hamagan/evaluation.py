@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from hamagan.extras import require
 from hamagan.metrics import matting_metrics
 from hamagan.samples import portrait_paths
 from hamagan.trimap import trimap_from_alpha
@@ -54,6 +55,7 @@ def trimap_only(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
 
 def closed_form(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
     """Closed-form matting (Levin et al., 2008) through pymatting."""
+    require("classic", "the closed-form baseline")
     from pymatting import estimate_alpha_cf
 
     return estimate_alpha_cf(image, trimap)
@@ -61,6 +63,7 @@ def closed_form(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
 
 def knn(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
     """KNN matting (Chen et al., 2013) through pymatting."""
+    require("classic", "the KNN baseline")
     from pymatting import estimate_alpha_knn
 
     return estimate_alpha_knn(image, trimap)

@@ -35,6 +35,7 @@ from hamagan.compose import (
     resize,
     resize_trimap,
 )
+from hamagan.data import hmh
 from hamagan.hardware import bf16_is_fast
 from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_array, to_pil
 from hamagan.models.fusion import InferenceCopy
@@ -305,13 +306,12 @@ class HaMaGANPipeline(
         layers' plain composite when the caller has it already, saves computing it again."""
         check_strength(strength)
         plain = composite(foreground, background, alpha) if plain is None else plain
-        adjusted = background if direction == "background" else foreground
+        adjusted = hmh.adjusted_layer(foreground, background, direction)
         harmonized = self.harmonize(plain, alpha, direction, adjusted)
         if strength != 1.0:
             harmonized = torch.lerp(adjusted, harmonized, strength)
-        if direction == "background":
-            return composite(foreground, harmonized, alpha)
-        return composite(harmonized, background, alpha)
+        other = hmh.unadjusted_layer(foreground, background, direction)
+        return composite(*hmh.layers_by_direction(harmonized, other, direction), alpha)
 
     @torch.no_grad()
     def __call__(self, image: ImageInput, trimap: ImageInput | None = None, background: ImageInput | None = None,

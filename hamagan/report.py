@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from hamagan.color import from_color_space, to_color_space
+from hamagan.data import hmh
+from hamagan.data.hmh import HMHRow, load_rows
 from hamagan.evaluation import (
     BASELINES,
     MattingCase,
@@ -31,7 +33,6 @@ from hamagan.metrics import harmonization_metrics
 from hamagan.pipeline import HaMaGANPipeline
 from hamagan.plots import bar_chart
 from hamagan.samples import TEST_PORTRAITS
-from hamagan.training.rows import load_rows
 
 
 @dataclass
@@ -44,15 +45,30 @@ class HarmonizationCase:
     alpha: np.ndarray
     real: np.ndarray
     direction: str
+    transform: str = ""
+
+    @classmethod
+    def from_row(cls, row: HMHRow) -> HarmonizationCase:
+        return cls(row.id, row.floats("layer_fg"), row.floats("layer_bg"), row.floats("alpha"), row.floats("image"),
+                   row.direction, row.transform)
 
     @property
     def composite(self) -> np.ndarray:
-        a = self.alpha[..., None]
-        return a * self.layer_fg + (1 - a) * self.layer_bg
+        return hmh.composite(self.layer_fg, self.layer_bg, self.alpha[..., None])
 
     @property
     def adjusted(self) -> np.ndarray:
-        return 1 - self.alpha if self.direction == "background" else self.alpha
+        """The adjusted layer's coverage."""
+        return hmh.adjusted_coverage(self.alpha, self.direction)
+
+    @property
+    def adjusted_layer(self) -> np.ndarray:
+        return hmh.adjusted_layer(self.layer_fg, self.layer_bg, self.direction)
+
+    def with_adjusted_layer(self, layer: np.ndarray) -> np.ndarray:
+        """The composite with ``layer`` in place of the adjusted one."""
+        other = hmh.unadjusted_layer(self.layer_fg, self.layer_bg, self.direction)
+        return hmh.composite(*hmh.layers_by_direction(layer, other, self.direction), self.alpha[..., None])
 
 
 @dataclass
@@ -67,21 +83,8 @@ class HarmonizationReport:
 HarmonizationMethod = Callable[[HarmonizationCase], np.ndarray]
 
 
-def _array(image) -> np.ndarray:
-    return np.asarray(image.convert("RGB"), np.float32) / 255.0
-
-
 def load_harmonization_cases(dataset: Path, split: str = "test") -> list[HarmonizationCase]:
-    rows = load_rows(str(dataset), split) or []
-    cases = []
-    for row in rows:
-        real = _array(row["image"])
-        direction = row["perturb"]
-        layer_bg = _array(row["background_adjusted"]) if direction == "background" else real
-        alpha = np.asarray(row["alpha"].convert("L"), np.float32) / 255.0
-        cases.append(HarmonizationCase(row["id"], _array(row["foreground_adjusted"]), layer_bg, alpha, real,
-                                       direction))
-    return cases
+    return [HarmonizationCase.from_row(HMHRow.decode(row)) for row in load_rows(str(dataset), split) or []]
 
 
 def unharmonized(case: HarmonizationCase) -> np.ndarray:
@@ -94,13 +97,9 @@ def reinhard_region(case: HarmonizationCase, space: str = "lalphabeta") -> np.nd
     adjusted = case.adjusted > 0.5
     source, target = composite[adjusted], composite[~adjusted]
     scale = target.std(axis=0) / np.maximum(source.std(axis=0), 1e-8)
-    layer = case.layer_bg if case.direction == "background" else case.layer_fg
-    moved = from_color_space((to_color_space(layer, space) - source.mean(axis=0)) * scale + target.mean(axis=0),
-                             space)
-    a = case.alpha[..., None]
-    if case.direction == "background":
-        return a * case.layer_fg + (1 - a) * moved
-    return a * moved + (1 - a) * case.layer_bg
+    layer = to_color_space(case.adjusted_layer, space)
+    return case.with_adjusted_layer(from_color_space((layer - source.mean(axis=0)) * scale + target.mean(axis=0),
+                                                     space))
 
 
 def labelled_checkpoint(value: str) -> tuple[str, str | None]:

@@ -54,7 +54,7 @@ def saved_small_pipe(tmp_path_factory: pytest.TempPathFactory, small_pipe: HaMaG
 @pytest.fixture(scope="session")
 def study(tmp_path_factory: pytest.TempPathFactory, tiny_hmh: Path, saved_small_pipe: Path):
     """A MOS study of the 3 test rows of the tiny dataset (composite, Reinhard, the small model, real)."""
-    from space.study import build_study
+    from hamagan.space.study import build_study
 
     return build_study(tiny_hmh, {"ours": str(saved_small_pipe)}, tmp_path_factory.mktemp("study"), rows=3)
 
@@ -72,7 +72,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, saved_small_pipe: Path, st
         return original(self, address)
 
     socket.socket.connect = guarded
-    from space.app import make_services, serve
+    from hamagan.space.app import make_services, serve
 
     database = tmp_path_factory.mktemp("db") / "ratings.sqlite"
     services = make_services(database, str(saved_small_pipe), str(study.folder))

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from hamagan.samples import TEST_PORTRAITS, background_paths, portrait_paths
-from space.ratings import RatingError, RatingStore, consistency, summarize
-from space.study import Study
+from hamagan.space.ratings import RatingError, RatingStore, consistency, summarize
+from hamagan.space.study import Study
 
 RANDOM = "random (the paper's protocol)"
 
@@ -152,7 +152,7 @@ def test_concurrent_raters_lose_and_duplicate_nothing(app_url) -> None:
 
 
 def test_brush_strokes_replace_only_the_pixels_they_paint() -> None:
-    from space.compose import automatic_trimap, editor_value, painted_trimap
+    from hamagan.space.compose import automatic_trimap, editor_value, painted_trimap
 
     portrait = str(portrait_paths(TEST_PORTRAITS[2])[0])
     automatic = automatic_trimap(portrait).trimap
@@ -190,7 +190,7 @@ def test_compose_needs_only_the_portrait(app_url, tmp_path: Path) -> None:
 
 def test_results_of_twenty_raters_keep_their_intervals_inside_the_scale(tmp_path: Path) -> None:
     from hamagan.plots import interval_chart
-    from space.app import clipped_interval, interval_cells
+    from hamagan.space.app import clipped_interval, interval_cells
 
     # 20 raters, one item each: 17 say 1 and 3 say 3 for the composite, 17 say 5 and 3 say 3 for the real photo
     # (t intervals of +-0.34 that would leave the scale), a spread for ours, and a method with one rater.
@@ -213,7 +213,7 @@ def test_results_of_twenty_raters_keep_their_intervals_inside_the_scale(tmp_path
 
 
 def test_the_port_comes_from_the_flag_then_hamagan_then_gradio(monkeypatch: pytest.MonkeyPatch) -> None:
-    from space.app import server_address
+    from hamagan.space.app import server_address
 
     for name in ("HAMAGAN_HOST", "HAMAGAN_PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "SPACE_ID"):
         monkeypatch.delenv(name, raising=False)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib.util
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,16 @@ import yaml
 from accelerate import Accelerator
 from safetensors.torch import load_file
 
+from hamagan.data.hmh import folds, load_rows, move_sources
 from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
-from hamagan.training.config import StageConfig, load_config
-from hamagan.training.data import HMHSamples, SampleOptions, StreamSampler
+from hamagan.training.config import StageConfig, load_config, resolve_config
 from hamagan.training.ema import recompute_batch_norm
 from hamagan.training.losses import critic_loss, generator_adversarial, gradient_loss, laplacian_loss
-from hamagan.training.rows import load_rows, move_sources
+from hamagan.training.samples import HMHSamples, SampleOptions, StreamSampler
 from hamagan.training.steps import JointSettings, harmonization_step, joint_step, land_change, matting_step
+from hamagan.training.trainer import copy_matching, initialise_from
 from hamagan.training.validation import validate_harmonization
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -397,12 +397,9 @@ def _tiny_config(tmp_path: Path, dataset: Path, **changes) -> Path:
     return path
 
 
-def _train_script(name: str) -> types.ModuleType:
-    """A script of train/ loaded as a module (they are not a package)."""
-    spec = importlib.util.spec_from_file_location(f"train_{name}", ROOT / f"train/{name}.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
+def _cross_validate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "train/cross_validate.py"), *args], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
 
 
 def _launch(config: Path, out: Path, processes: int, *extra: str) -> subprocess.CompletedProcess:
@@ -449,34 +446,35 @@ def test_cross_validation_trains_each_arm_on_each_fold(tiny_hmh: Path, tmp_path:
     # Each run folder records its resolved recipe; a finished run is reused for the same arm only.
     recorded = load_config(out / "scenes-fold0/config.yaml")
     assert recorded.own_scene == 1.0 and list(recorded.validation_sources) == report["folds"][0]
-    script = _train_script("cross_validate")
     logs = sorted(out.glob("*.log"))
     stamps = [p.stat().st_mtime_ns for p in logs]
-    assert script.main(["--config", str(config), "--folds", "2", "--arm", "scenes", "own_scene=1.0",
-                        "--out", str(out)]) == 0
+    again = _cross_validate("--config", str(config), "--folds", "2", "--arm", "scenes", "own_scene=1.0", "--out",
+                            str(out))
+    assert again.returncode == 0, again.stderr[-3000:]
     assert [p.stat().st_mtime_ns for p in logs] == stamps
-    with pytest.raises(RuntimeError, match="finished with another recipe .* own_scene"):
-        script.main(["--config", str(config), "--folds", "2", "--arm", "scenes", "own_scene=0.5", "--out", str(out)])
+    other = _cross_validate("--config", str(config), "--folds", "2", "--arm", "scenes", "own_scene=0.5", "--out",
+                            str(out))
+    assert other.returncode != 0
+    assert re.search("finished with another recipe .* own_scene", other.stderr)
 
 
 def test_cross_validation_can_train_on_one_fold_and_keeps_other_splits_apart(tiny_hmh: Path, tmp_path: Path) -> None:
-    script = _train_script("cross_validate")
     config = _tiny_config(tmp_path, tiny_hmh)
     portraits = set(load_rows(str(tiny_hmh), "train")["source_id"])
-    dealt = script.folds(str(config), 3)
-    held_out = script.folds(str(config), 3, train_on_fold=True)
+    dealt = folds(sorted(portraits), 3)
+    held_out = folds(sorted(portraits), 3, train_on_fold=True)
     # Each learning-curve run holds out exactly the portraits the usual run of that fold trains on.
     for fold, rest in zip(dealt, held_out, strict=True):
         assert set(rest) == portraits - set(fold) and len(rest) > len(fold)
     # An output folder of usual runs is not mistaken for learning-curve runs (their fold-k runs differ), even
     # when the usual call stopped before any run finished (here: a setting train.py refuses).
     out = tmp_path / "cv"
-    with pytest.raises(RuntimeError, match="train.py exited"):
-        script.main(["--config", str(config), "--arm", "a", "bogus=1", "--folds", "3", "--out", str(out)])
+    refused = _cross_validate("--config", str(config), "--arm", "a", "bogus=1", "--folds", "3", "--out", str(out))
+    assert refused.returncode != 0 and "train.py exited" in refused.stderr
     assert json.loads((out / "results.json").read_text())["folds"] == dealt
-    with pytest.raises(SystemExit, match="held out other portraits"):
-        script.main(["--config", str(config), "--arm", "a", "bogus=1", "--folds", "3", "--train-on-fold",
-                     "--out", str(out)])
+    other = _cross_validate("--config", str(config), "--arm", "a", "bogus=1", "--folds", "3", "--train-on-fold",
+                            "--out", str(out))
+    assert other.returncode != 0 and "held out other portraits" in other.stderr
 
 
 @pytest.mark.slow
@@ -567,38 +565,35 @@ def test_a_launch_with_the_wrong_number_of_processes_refuses_to_start(tiny_hmh: 
 
 
 def test_set_null_clears_a_config_value_and_flags_override_it(tmp_path: Path) -> None:
-    script = _train_script("train")
     config = yaml.safe_load((ROOT / "train/configs/tiny.yaml").read_text())
     config.update(init_from="runs/somewhere", seed=7)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    kept = script.read_config(script.parse_args(["--config", str(path)]))
+    kept = resolve_config(path)
     assert kept.init_from == "runs/somewhere" and kept.seed == 7
-    cleared = script.read_config(script.parse_args(["--config", str(path), "--set", "init_from=null"]))
+    cleared = resolve_config(path, ["init_from=null"])
     assert cleared.init_from is None and cleared.seed == 7
-    flagged = script.read_config(script.parse_args(["--config", str(path), "--set", "init_from=null",
-                                                    "--init-from", "runs/other", "--seed", "3"]))
+    flagged = resolve_config(path, ["init_from=null"], {"init_from": "runs/other", "seed": 3, "output_dir": None})
     assert flagged.init_from == "runs/other" and flagged.seed == 3
 
 
 def test_init_can_take_the_harmonizers_from_a_second_checkpoint(tmp_path: Path, small_config) -> None:
     from hamagan import HaMaGANPipeline
 
-    script = _train_script("train")
     sources = []
     for seed in (1, 2):
         torch.manual_seed(seed)
         HaMaGANPipeline(small_config).save_pretrained(tmp_path / str(seed))
         sources.append(HaMaGANPipeline.from_pretrained(str(tmp_path / str(seed))))
     target = HaMaGANPipeline(small_config)
-    script.initialise_from(target, str(tmp_path / "1"), False, str(tmp_path / "2"))
+    initialise_from(target, str(tmp_path / "1"), False, str(tmp_path / "2"))
     for module, source in ((target.matting, sources[0].matting), (target.harmonizers, sources[1].harmonizers)):
         theirs = source.state_dict()
         assert all(torch.equal(v, theirs[k]) for k, v in module.state_dict().items())
     # A harmonizer with another head keeps the trained body; only the head starts fresh.
     head = dataclasses.replace(small_config.harmonizer, transform_grid=1, masked_pooling=True)
     masked = AttentionUNetHarmonizer(**dataclasses.asdict(head))
-    fresh = script.copy_matching(masked, sources[1].harmonizers["background"])
+    fresh = copy_matching(masked, sources[1].harmonizers["background"])
     assert fresh == ["head.0.weight", "head.0.bias"]
     theirs = sources[1].harmonizers["background"].state_dict()
     assert all(torch.equal(v, theirs[k]) for k, v in masked.state_dict().items() if k not in fresh)

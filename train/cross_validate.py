@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from hamagan.data.hmh import folds, load_rows
 from hamagan.training.config import config_differences, load_config, parse_settings
-from hamagan.training.rows import load_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,15 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def folds(config_path: str, count: int, train_on_fold: bool = False) -> list[list[str]]:
-    """The portraits each of ``count`` runs holds out: one fold of the config's first stage's training
-    portraits (sorted, dealt out), or with ``train_on_fold`` all the portraits outside that fold."""
+def config_folds(config_path: str, count: int, train_on_fold: bool = False) -> list[list[str]]:
+    """The folds of the training portraits of the config's first stage's dataset."""
     config = load_config(config_path)
-    sources = sorted(set(load_rows(config.datasets[config.stages[0].direction], "train")["source_id"]))
-    if count < 2 or count > len(sources):
-        raise ValueError(f"--folds must be between 2 and the {len(sources)} training portraits, got {count}")
-    dealt = [sources[k::count] for k in range(count)]
-    return [sorted(set(sources) - set(fold)) for fold in dealt] if train_on_fold else dealt
+    return folds(load_rows(config.datasets[config.stages[0].direction], "train")["source_id"], count, train_on_fold)
 
 
 def run(config: str, folder: Path, settings: list[str], fold: list[str], threads: int) -> dict[str, float]:
@@ -99,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    split = folds(args.config, args.folds, args.train_on_fold)
+    split = config_folds(args.config, args.folds, args.train_on_fold)
     record = out / "results.json"
     if record.exists():
         if json.loads(record.read_text())["folds"] != split:

@@ -24,14 +24,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from hamagan.color import change_illumination, msrcr, reinhard_transfer
 from hamagan.compose import estimate_foreground
+from hamagan.data.hmh import adjusted_layer, layers_by_direction
+from hamagan.data.hmh import composite as blend
 from hamagan.data.sources import PortraitItem
+from hamagan.data.transforms import apply_transform, random_transform
 from hamagan.images import ImageError, array_to_tensor, tensor_to_array, to_pil
 from hamagan.trimap import trimap_from_alpha
 from hamagan.workers import worker_context
 
-TRANSFORMS = ("reinhard", "illumination", "msrcr")
 IMAGE_COLUMNS = ("image", "foreground", "background", "background_adjusted", "foreground_adjusted", "composite")
 FEATURES = datasets.Features({
     "id": datasets.Value("string"),
@@ -100,26 +101,6 @@ def inpaint_background(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return filled.astype(np.float32) / 255.0
 
 
-def random_transform(rng: np.random.Generator, targets: list[str], options: BuildOptions) -> dict:
-    """Pick one transform and its parameters (stored with the row)."""
-    names = [t for t in TRANSFORMS if t != "reinhard" or targets]
-    name = str(rng.choice(names))
-    if name == "reinhard":
-        return {"name": name, "target_id": str(rng.choice(targets)), "color_space": options.color_space}
-    if name == "illumination":
-        return {"name": name, "offset": round(float(rng.uniform(-100, 200)), 3)}
-    return {"name": name, "sigmas": [15, 80, 250], "alpha": 125.0, "beta": 46.0, "gain": 192.0, "offset": -30.0}
-
-
-def apply_transform(layer: np.ndarray, params: dict, target: np.ndarray | None, fast: bool = False) -> np.ndarray:
-    """The transform ``params`` names on ``layer``; ``fast`` runs MSRCR's wide blurs downscaled."""
-    if params["name"] == "reinhard":
-        return reinhard_transfer(layer, target, params["color_space"])
-    if params["name"] == "illumination":
-        return change_illumination(layer, params["offset"])
-    return msrcr(layer, fast=fast)
-
-
 def make_row(item_id: str, image: np.ndarray, alpha: np.ndarray, variant: int, targets: dict[str, PortraitItem],
              options: BuildOptions) -> dict:
     """One HMH row from a full-size image and alpha (float32 in [0, 1])."""
@@ -131,26 +112,21 @@ def make_row(item_id: str, image: np.ndarray, alpha: np.ndarray, variant: int, t
     foreground = tensor_to_array(estimate_foreground(array_to_tensor(image), array_to_tensor(alpha)))
     background = inpaint_background(image, alpha)
     candidates = sorted(t for t in targets if t != item_id)
-    params = random_transform(rng, candidates, options)
+    params = random_transform(rng, candidates, options.color_space)
     target = None
     while params["name"] == "reinhard":
         try:
             target_image, _ = targets[params["target_id"]].load()
         except (ImageError, OSError, ValueError):  # reported by its own row; draw another transform
             candidates.remove(params["target_id"])
-            params = random_transform(rng, candidates, options)
+            params = random_transform(rng, candidates, options.color_space)
             continue
         target = _resize(target_image, output_size(*target_image.shape[:2], options))
         break
-    a = alpha[..., None]
-    if options.perturb == "background":
-        background_adjusted = quantize(apply_transform(background, params, target))
-        foreground_adjusted = image
-        composite = a * image + (1 - a) * background_adjusted
-    else:
-        background_adjusted = background
-        foreground_adjusted = quantize(apply_transform(image, params, target))
-        composite = a * foreground_adjusted + (1 - a) * image
+    adjusted = quantize(apply_transform(adjusted_layer(image, background, options.perturb), params, target))
+    foreground_adjusted, layer_bg = layers_by_direction(adjusted, image, options.perturb)
+    composite = blend(foreground_adjusted, layer_bg, alpha[..., None])
+    background_adjusted = adjusted if options.perturb == "background" else background
     params_json = json.dumps({k: v for k, v in params.items() if k != "name"} | {"trimap_radius": radius},
                              sort_keys=True)
     return {

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from hamagan.pipeline import HaMaGANConfig
+from hamagan.training.samples import SampleOptions, SampleRecipe
 from hamagan.training.steps import JointSettings
 
 STAGES = ("matting", "harmonization", "joint")
@@ -63,8 +64,8 @@ class StageConfig:
         return 0.5 * (1 + math.cos(math.pi * progress))
 
 
-@dataclass
-class TrainConfig:
+@dataclass(kw_only=True)
+class TrainConfig(SampleRecipe):
     """A whole run. ``datasets`` maps a direction to a built HMH folder (``hamagan dataset build``) or a Hub id.
 
     ``num_processes`` is the world size the run expects; training refuses to start on any other.
@@ -73,7 +74,7 @@ class TrainConfig:
     the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites; ``own_scene`` is
     the share of fresh composites that keep the row's own scene, re-exposed as a whole by ``background_gamma``
     and per-channel ``scene_gain``; ``photo_cutout`` the share that cut one photo in two by the portrait's
-    alpha instead, and ``untouched`` the share left without any transform (see ``hamagan.training.data``).
+    alpha instead, and ``untouched`` the share left without any transform (see ``hamagan.training.samples``).
     ``validation_sources`` moves those portraits (source ids) from the training split to validation: a
     cross-validation fold. ``init_from`` starts the generators from a pipeline checkpoint,
     ``init_harmonizers_from`` (with it) the harmonizers from another. With ``ema_decay`` > 0, the averaged
@@ -92,17 +93,8 @@ class TrainConfig:
     mixed_precision: str = "no"
     num_workers: int = 0
     backgrounds: str | None = "bundled"
-    scale: tuple[float, float] = (0.6, 1.2)
-    trimap_radius: tuple[int, int] = (3, 15)
-    keep_original: float = 0.3
-    fresh_background: float = 0.0
     held_out_backgrounds: int = 0
-    background_gamma: tuple[float, float] = (1.0, 1.0)
     scene_backgrounds: bool = False
-    own_scene: float = 0.0
-    scene_gain: tuple[float, float] = (1.0, 1.0)
-    photo_cutout: float = 0.0
-    untouched: float = 0.0
     validation_sources: tuple[str, ...] = ()
     model: HaMaGANConfig = field(default_factory=HaMaGANConfig)
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
@@ -120,18 +112,11 @@ class TrainConfig:
         self.stages = [StageConfig(**s) if isinstance(s, dict) else s for s in self.stages]
         if isinstance(self.model, dict):
             self.model = HaMaGANConfig(**self.model)
-        self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
-        self.background_gamma, self.scene_gain = tuple(self.background_gamma), tuple(self.scene_gain)
+        super().__post_init__()
         self.validation_sources = tuple(self.validation_sources)
         self.critic_widths = tuple(self.critic_widths)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
-        shares = (self.own_scene, self.photo_cutout)
-        if min(shares) < 0 or sum(shares) > 1:
-            raise ValueError(f"own_scene and photo_cutout are shares of the fresh composites: each at least 0 and "
-                             f"together at most 1, got {self.own_scene} and {self.photo_cutout}")
-        if not 0 <= self.untouched <= 1:
-            raise ValueError(f"untouched is a share of the fresh composites (0 to 1), got {self.untouched}")
         if self.init_harmonizers_from and not self.init_from:
             raise ValueError("init_harmonizers_from needs init_from (the matting network's checkpoint)")
         for stage in self.stages:
@@ -153,6 +138,13 @@ class TrainConfig:
             step -= stage.steps
         return len(self.stages), 0
 
+    def sample_options(self, stage: StageConfig) -> SampleOptions:
+        """How ``stage`` draws its samples: crops for G_m alone, whole rows for G_h; fresh backgrounds for
+        the harmonization stage only (the joint stage's critic must see real photos as I)."""
+        fresh = self.fresh_background if stage.name == "harmonization" else 0.0
+        return SampleOptions(**{**self.recipe(), "fresh_background": fresh},
+                             kind="crop" if stage.name == "matting" else "full", size=self.size)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -166,6 +158,13 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     if unknown:
         raise ValueError(f"{path}: unknown config keys {unknown}")
     return TrainConfig(**data)
+
+
+def resolve_config(path: str | Path, settings: list[str] = (), flags: dict | None = None) -> TrainConfig:
+    """The config file with the ``--set`` ``settings`` (``init_from=null`` too), then the ``flags`` that are
+    not None (a command line's ``--seed``, ``--output-dir``...)."""
+    given = {k: v for k, v in (flags or {}).items() if v is not None}
+    return load_config(path, {**parse_settings(list(settings)), **given})
 
 
 def parse_settings(settings: list[str]) -> dict:

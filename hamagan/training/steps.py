@@ -1,6 +1,6 @@
 """One function per training stage's step; each runs inside one ``accelerator.accumulate`` context.
 
-Batches are dicts of (N, C, H, W) float tensors in [0, 1] from :class:`hamagan.training.data.HMHSamples`.
+Batches are dicts of (N, C, H, W) float tensors in [0, 1] from :class:`hamagan.training.samples.HMHSamples`.
 Optimizers are the accelerator's prepared ones, which skip ``step``/``zero_grad`` between accumulation
 boundaries. Each step returns its losses as floats.
 """
@@ -13,6 +13,7 @@ import torch
 from accelerate import Accelerator
 from torch import nn
 
+from hamagan.data import hmh
 from hamagan.models.indexnet import matting_input, paste_known
 from hamagan.training.losses import (
     alpha_loss,
@@ -74,18 +75,13 @@ def matting_step(accelerator: Accelerator, matting: nn.Module, optimizer: torch.
 
 def disharmonious(batch: dict[str, torch.Tensor], alpha: torch.Tensor) -> torch.Tensor:
     """I_d: the adjusted and unadjusted layers of the row composited with ``alpha``."""
-    return alpha * batch["layer_fg"] + (1 - alpha) * batch["layer_bg"]
-
-
-def adjusted_region(alpha: torch.Tensor, direction: str) -> torch.Tensor:
-    """The adjusted layer's coverage: the background (1 - alpha) or the portrait (alpha)."""
-    return 1 - alpha if direction == "background" else alpha
+    return hmh.composite(batch["layer_fg"], batch["layer_bg"], alpha)
 
 
 def land_change(output: torch.Tensor, composite: torch.Tensor, alpha: torch.Tensor, direction: str) -> torch.Tensor:
     """G_h's change on the adjusted layer only (weighted by its coverage), the other layer untouched, as the
     pipeline composites it: the composite itself where nothing was adjusted, and where G_h changes nothing."""
-    return composite + adjusted_region(alpha, direction) * (output - composite)
+    return composite + hmh.adjusted_coverage(alpha, direction) * (output - composite)
 
 
 def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimizer: torch.optim.Optimizer,

@@ -1,4 +1,5 @@
-"""Validation during training: matting and harmonization metrics on held-out HMH rows."""
+"""Validation during training: matting and harmonization metrics on held-out HMH rows, of a run's live and
+averaged generators."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import torch
 from torch import nn
 
 from hamagan.compose import pad_to_multiple
+from hamagan.data.hmh import adjusted_coverage
 from hamagan.images import array_to_tensor, tensor_to_array
 from hamagan.metrics import harmonization_metrics, matting_metrics
-from hamagan.training.data import HMHSamples, SampleOptions
-from hamagan.training.steps import adjusted_region, disharmonious, land_change
+from hamagan.pipeline import HaMaGANPipeline
+from hamagan.training.config import StageConfig
+from hamagan.training.loaders import load_rows
+from hamagan.training.samples import HMHSamples, SampleOptions
+from hamagan.training.steps import disharmonious, land_change
+from hamagan.training.trainer import Trainer, generators
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -59,10 +65,47 @@ def validate_harmonization(harmonizer: nn.Module, rows, size: int = 256, device:
         direction = directions[samples.row_index(position)]
         output = land_change(harmonizer(composite, batch["alpha"]).float().clamp(0, 1), composite, batch["alpha"],
                              direction)
-        adjusted = adjusted_region(batch["alpha"], direction)
+        adjusted = adjusted_coverage(batch["alpha"], direction)
         real, mask = tensor_to_array(batch["image"].cpu()), tensor_to_array(adjusted.cpu())
         ours = harmonization_metrics(tensor_to_array(output.cpu()), real, mask)
         plain = harmonization_metrics(tensor_to_array(composite.cpu()), real, mask)
         results.append({**ours, **{f"composite_{k}": v for k, v in plain.items()}})
     harmonizer.train(was_training)
     return _mean(results)
+
+
+def evaluate(trainer: Trainer, stage: StageConfig, held_out: list, exported: HaMaGANPipeline | None = None
+             ) -> dict[str, float]:
+    """Validation metrics (``val/``) of the current (raw) generators on the direction's validation split (and,
+    for G_h, on its portraits recomposited over the ``held_out`` background photos, and on their own scenes
+    under fresh transforms towards those photos); with ``ema_decay`` > 0, the same (``val_ema/``) for the
+    averaged weights that the export writes (``exported``, when the caller has built them already)."""
+    config = trainer.config
+    rows = load_rows(config.datasets[stage.direction], "validation", config.validation_sources)
+    if rows is None or len(rows) == 0:
+        return {}
+    names = ["matting"] + ([f"harmonizer/{stage.direction}"] if stage.name != "matting" else [])
+    live = {name: trainer.accelerator.unwrap_model(trainer.models[name]) for name in names}
+    metrics = validate_generators(trainer, stage, rows, held_out, live, "val")
+    if config.ema_decay > 0:
+        pipeline = exported if exported is not None else trainer.exported()
+        averaged = generators(pipeline.to(trainer.accelerator.device))
+        metrics.update(validate_generators(trainer, stage, rows, held_out, averaged, "val_ema"))
+        pipeline.cpu()  # where exported pipelines live (and are saved from)
+    return metrics
+
+
+def validate_generators(trainer: Trainer, stage: StageConfig, rows, held_out: list, models: dict[str, nn.Module],
+                        prefix: str) -> dict[str, float]:
+    config, device = trainer.config, trainer.accelerator.device
+    metrics = {f"{prefix}/matting_{k}": v for k, v in validate_matting(models["matting"], rows, device).items()}
+    if stage.name != "matting":
+        harmonizer = models[f"harmonizer/{stage.direction}"]
+        metrics.update({f"{prefix}/{stage.direction}_{k}": v for k, v in
+                        validate_harmonization(harmonizer, rows, config.size, device).items()})
+        if held_out:
+            metrics.update({f"{prefix}/{stage.direction}_fresh_{k}": v for k, v in
+                            validate_harmonization(harmonizer, rows, config.size, device, held_out).items()})
+            metrics.update({f"{prefix}/{stage.direction}_scene_{k}": v for k, v in validate_harmonization(
+                harmonizer, rows, config.size, device, held_out, own_scene=True).items()})
+    return metrics

@@ -23,7 +23,7 @@ from hamagan.images import ImageError, to_pil  # noqa: E402
 from hamagan.pipeline import STAGES, HaMaGANPipeline  # noqa: E402
 from hamagan.plots import interval_chart  # noqa: E402
 from hamagan.render import cutout, random_background, write_png  # noqa: E402
-from space.compose import (  # noqa: E402
+from hamagan.space.compose import (  # noqa: E402
     automatic_trimap,
     check_editor,
     check_upload,
@@ -33,8 +33,8 @@ from space.compose import (  # noqa: E402
     thumbnail,
     trimap_picture,
 )
-from space.ratings import HubSync, RatingError, RatingStore, consistency, summarize  # noqa: E402
-from space.study import BUNDLED_STUDY, QUESTION, Study  # noqa: E402
+from hamagan.space.ratings import HubSync, RatingError, RatingStore, consistency, summarize  # noqa: E402
+from hamagan.space.study import BUNDLED_STUDY, QUESTION, Study  # noqa: E402
 
 # One pipeline call at a time: the networks use every core, so two at once only slow each other, while a
 # second compose can read its upload and write its results meanwhile (the event's concurrency limit is 2).

@@ -1,7 +1,7 @@
 """MOS study items: made once from a dataset's test split and checkpoints, stored with the study.
 
-    python -m space.study --dataset data/hmh-background --checkpoint "ours (default)=DEFAULT" \\
-        --checkpoint "after the joint stage=runs/default-cpu-v2/final" --rows 12 --out space/study
+    python -m hamagan.space.study --dataset data/hmh-background --checkpoint "ours (default)=DEFAULT" \\
+        --checkpoint "after the joint stage=runs/default-cpu-v2/final" --rows 12 --out hamagan/space/study
 
 Each test row gives one image per method: the plain composite, Reinhard's transfer, each checkpoint's
 harmonization, and the real photo as a reference. ``items.json`` records which method made each image;

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
@@ -38,31 +38,50 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from hamagan.data.builder import BuildOptions, apply_transform, random_transform
+from hamagan.data.hmh import HMHRow, adjusted_layer, layers_by_direction
+from hamagan.data.transforms import apply_transform, random_transform
 from hamagan.images import to_array
 from hamagan.trimap import trimap_from_alpha
 from hamagan.workers import worker_context
 
-LAYERS = ("image", "alpha", "foreground", "background", "background_adjusted", "foreground_adjusted")
 
+@dataclass(kw_only=True)
+class SampleRecipe:
+    """What a run's samples are made of: set once in the training config (see the module docstring)."""
 
-@dataclass
-class SampleOptions:
-    """How samples are drawn from rows."""
-
-    kind: str = "crop"
-    size: int = 256
     scale: tuple[float, float] = (0.6, 1.2)
     trimap_radius: tuple[int, int] = (3, 15)
     keep_original: float = 0.3
-    edge_centred: float = 0.8
-    flip: bool = True
     fresh_background: float = 0.0
     background_gamma: tuple[float, float] = (1.0, 1.0)
     own_scene: float = 0.0
     scene_gain: tuple[float, float] = (1.0, 1.0)
     photo_cutout: float = 0.0
     untouched: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
+        self.background_gamma, self.scene_gain = tuple(self.background_gamma), tuple(self.scene_gain)
+        shares = (self.own_scene, self.photo_cutout)
+        if min(shares) < 0 or sum(shares) > 1:
+            raise ValueError(f"own_scene and photo_cutout are shares of the fresh composites: each at least 0 and "
+                             f"together at most 1, got {self.own_scene} and {self.photo_cutout}")
+        if not 0 <= self.untouched <= 1:
+            raise ValueError(f"untouched is a share of the fresh composites (0 to 1), got {self.untouched}")
+
+    def recipe(self) -> dict:
+        """This recipe's fields, as keyword arguments of :class:`SampleOptions`."""
+        return {f.name: getattr(self, f.name) for f in fields(SampleRecipe)}
+
+
+@dataclass(kw_only=True)
+class SampleOptions(SampleRecipe):
+    """How one stage draws samples from rows: the recipe, the kind ("crop" or "full") and size."""
+
+    kind: str = "crop"
+    size: int = 256
+    edge_centred: float = 0.8
+    flip: bool = True
 
 
 def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int | None = None) -> np.ndarray:
@@ -80,15 +99,6 @@ def load_backgrounds(paths: Sequence[Path], long_side: int = 640) -> list[np.nda
             array = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
         out.append(array)
     return out
-
-
-def _decode(row: dict) -> dict[str, np.ndarray]:
-    """A row's image layers as uint8 arrays (alpha HxW, the rest HxWx3), plus which layer was adjusted."""
-    layers = {name: np.asarray(row[name].convert("L" if name == "alpha" else "RGB")) for name in LAYERS}
-    # The unadjusted layer of the disharmonious composite is the real image (as the builder composites it).
-    layers["layer_fg"] = layers["foreground_adjusted"]
-    layers["layer_bg"] = layers["background_adjusted"] if row["perturb"] == "background" else layers["image"]
-    return layers
 
 
 def _scale_layers(layers: dict[str, np.ndarray], scale: float, min_side: int) -> dict[str, np.ndarray]:
@@ -145,7 +155,7 @@ class HMHSamples(Dataset):
             raise ValueError(f"sample kind must be 'crop' or 'full', got {options.kind!r}")
         self.rows, self.options, self.backgrounds, self.seed = rows, options, list(backgrounds), seed
         self.shuffle = shuffle
-        self._cache: dict[int, dict[str, np.ndarray]] | None = {} if cache else None
+        self._cache: dict[int, HMHRow] | None = {} if cache else None
         self._permutations: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -159,22 +169,22 @@ class HMHSamples(Dataset):
             self._permutations = {epoch: np.random.default_rng([self.seed, epoch]).permutation(len(self.rows))}
         return int(self._permutations[epoch][offset])
 
-    def _layers(self, index: int) -> dict[str, np.ndarray]:
+    def _row(self, index: int) -> HMHRow:
         if self._cache is None:
-            return _decode(self.rows[index])
+            return HMHRow.decode(self.rows[index])
         if index not in self._cache:
-            self._cache[index] = _decode(self.rows[index])
+            self._cache[index] = HMHRow.decode(self.rows[index])
         return self._cache[index]
 
     def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, 1, position])
-        layers = self._layers(self.row_index(position))
+        row = self._row(self.row_index(position))
         if self.options.kind == "crop":
-            sample = self._crop(rng, layers)
+            sample = self._crop(rng, row)
         elif self.backgrounds and rng.random() < self.options.fresh_background:
-            sample = self._recomposite(rng, layers)
+            sample = self._recomposite(rng, row)
         else:
-            sample = self._full(rng, layers)
+            sample = self._full(row)
         if self.options.flip and rng.random() < 0.5:
             sample = {k: v[:, ::-1] for k, v in sample.items()}
         alpha = sample["alpha"].astype(np.float32) / 255.0
@@ -183,9 +193,9 @@ class HMHSamples(Dataset):
         out["trimap"] = _to_tensor(trimap_from_alpha(alpha, radius))
         return out
 
-    def _crop(self, rng: np.random.Generator, layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _crop(self, rng: np.random.Generator, row: HMHRow) -> dict[str, np.ndarray]:
         size = self.options.size
-        picked = {k: layers[k] for k in ("image", "alpha", "foreground", "background")}
+        picked = {k: row.layers[k] for k in ("image", "alpha", "foreground", "background")}
         scaled = _scale_layers(picked, float(rng.uniform(*self.options.scale)), size)
         alpha = scaled["alpha"]
         h, w = alpha.shape
@@ -206,15 +216,15 @@ class HMHSamples(Dataset):
             crop["background"] = new_background.astype(np.uint8)
         return crop
 
-    def _full(self, rng: np.random.Generator, layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _full(self, row: HMHRow) -> dict[str, np.ndarray]:
         size = (self.options.size, self.options.size)
-        names = ("image", "alpha", "foreground", "background", "layer_fg", "layer_bg")
-        return {k: cv2.resize(layers[k], size, interpolation=cv2.INTER_AREA) for k in names}
+        layers = {**{k: row.layers[k] for k in ("image", "alpha", "foreground", "background")},
+                  "layer_fg": row.layer_fg, "layer_bg": row.layer_bg}
+        return {k: cv2.resize(v, size, interpolation=cv2.INTER_AREA) for k, v in layers.items()}
 
-
-    def _recomposite(self, rng: np.random.Generator, layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _recomposite(self, rng: np.random.Generator, hmh_row: HMHRow) -> dict[str, np.ndarray]:
         size = self.options.size
-        row = self._full(rng, layers)
+        row = self._full(hmh_row)
         photos = [self.backgrounds[int(i)] for i in rng.integers(len(self.backgrounds), size=2)]
         background, target = (_random_background(rng, p, size).astype(np.float32) / 255 for p in photos)
         foreground = row["foreground"].astype(np.float32) / 255
@@ -232,12 +242,11 @@ class HMHSamples(Dataset):
             background = background ** gamma
         a = row["alpha"][..., None].astype(np.float32) / 255
         image = a * foreground + (1 - a) * background
-        params = random_transform(rng, ["photo"], BuildOptions())
+        params = random_transform(rng, ["photo"])
         keep = bool(self.options.untouched) and rng.random() < self.options.untouched  # last: older recipes unchanged
-        portrait_adjusted = layers["layer_bg"] is layers["image"]  # the row's portrait was the adjusted layer
-        layer = image if portrait_adjusted else background
+        layer = adjusted_layer(image, background, hmh_row.direction)
         adjusted = layer if keep else apply_transform(layer, params, target, fast=True)
-        layer_fg, layer_bg = (adjusted, image) if portrait_adjusted else (image, adjusted)
+        layer_fg, layer_bg = layers_by_direction(adjusted, image, hmh_row.direction)
         out = {"image": image, "foreground": foreground, "background": background, "layer_fg": layer_fg,
                "layer_bg": layer_bg}
         row.update({k: np.round(np.clip(v, 0, 1) * 255).astype(np.uint8) for k, v in out.items()})

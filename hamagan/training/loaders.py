@@ -1,0 +1,79 @@
+"""A run's data: HMH rows read once per split, the training photos, and each stage's seeded loader."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from torch.utils.data import DataLoader
+
+from hamagan.data.hmh import load_rows as read_rows
+from hamagan.data.hmh import move_sources
+from hamagan.training.config import StageConfig, TrainConfig
+from hamagan.training.samples import (
+    HMHSamples,
+    StreamSampler,
+    init_loader_worker,
+    load_backgrounds,
+    loader_context,
+)
+
+
+@functools.cache
+def load_rows(source: str, split: str, validation_sources: tuple[str, ...] = ()):
+    """One read per dataset split for the whole run (every stage's loader and every validation use it), with
+    the ``validation_sources`` portraits moved from training to validation."""
+    if not validation_sources:
+        return read_rows(source, split)
+    train, validation = move_sources(read_rows(source, "train"), read_rows(source, "validation"),
+                                     set(validation_sources))
+    return train if split == "train" else validation
+
+
+def scene_backgrounds(rows) -> list[np.ndarray]:
+    """The training portraits' own inpainted backgrounds (one per portrait), as uint8 photos."""
+    first = {}
+    for index, source_id in enumerate(rows["source_id"]):
+        first.setdefault(source_id, index)
+    return [np.asarray(rows[index]["background"].convert("RGB")) for index in first.values()]
+
+
+def make_samples(config: TrainConfig, stage: StageConfig, backgrounds: list) -> HMHSamples:
+    """The stage's training samples (an endless, seeded stream indexed by position)."""
+    rows = load_rows(config.datasets[stage.direction], "train", config.validation_sources)
+    if stage.name == "harmonization" and config.scene_backgrounds:
+        backgrounds = backgrounds + scene_backgrounds(rows)
+    options = config.sample_options(stage)
+    return HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed)
+
+
+def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,
+                backgrounds: list) -> DataLoader:
+    samples = make_samples(config, stage, backgrounds)
+    sampler = StreamSampler(config.batch_size, accelerator.process_index, accelerator.num_processes, start_step)
+    # Its own generator: creating a loader must not draw from the global RNG that dropout uses, or a resumed
+    # run (which creates one mid-stage) would diverge from an uninterrupted one.
+    generator = torch.Generator().manual_seed(config.seed)
+    return DataLoader(samples, batch_size=config.batch_size, sampler=sampler, num_workers=config.num_workers,
+                      persistent_workers=config.num_workers > 0, generator=generator,
+                      worker_init_fn=init_loader_worker,
+                      multiprocessing_context=loader_context() if config.num_workers > 0 else None)
+
+
+def training_photos(config: TrainConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The config's background photos (``bundled``, a folder of JPEG/PNG files, or none), split into the
+    training photos and the last ``held_out_backgrounds``, which never reach a training sample (validation
+    composites over them)."""
+    if not config.backgrounds:
+        return [], []
+    from hamagan import samples
+
+    folder = Path(config.backgrounds)
+    paths = (samples.background_paths() if config.backgrounds == "bundled"
+             else sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png")))
+    photos = load_backgrounds(paths)
+    split = len(photos) - config.held_out_backgrounds
+    return photos[:split], photos[split:]
