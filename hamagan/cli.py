@@ -130,6 +130,15 @@ def _push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _release(args: argparse.Namespace) -> int:
+    from hamagan.release import assemble, load_recipe
+
+    pipeline = assemble(load_recipe(args.recipe), Path(args.out))
+    print(f"assembled {args.out} ({', '.join(['matting', *pipeline.harmonizers])}) from {args.recipe}",
+          file=sys.stderr)
+    return 0
+
+
 def _space(args: argparse.Namespace) -> int:
     require("space", "hamagan space")
     from hamagan.space.app import launch
@@ -243,6 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     push_model.add_argument("--token", help="Hub token (default: the logged-in one)")
     push_model.add_argument("--private", action="store_true")
     push_model.set_defaults(run=_push)
+
+    release = commands.add_parser(
+        "release", help="assemble a checkpoint from the per-network folders of training runs",
+        description="Assemble a pipeline checkpoint from the per-network folders that a release recipe "
+                    "(releases/*.yaml) names, each checked against its pinned digest.")
+    release.add_argument("recipe", help="the release recipe (YAML)")
+    release.add_argument("--out", required=True, help="the checkpoint folder to write")
+    release.set_defaults(run=_release)
 
     dataset = commands.add_parser("dataset", help="build or publish the HMH dataset")
     dataset_commands = dataset.add_subparsers(dest="dataset_command", required=True)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import safetensors.torch
 import torch
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
@@ -43,10 +42,10 @@ from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_trans
 from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
 from hamagan.segmentation import KEEP_CHOICES
 from hamagan.trimap import auto_trimap, load_trimap
+from hamagan.weights import WEIGHTS_NAME, load_pipeline_tensors, save_network, split_networks
 
 Direction = Literal["background", "foreground"]
 DIRECTIONS: tuple[str, ...] = ("background", "foreground")
-WEIGHTS_NAME = "model.safetensors"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
@@ -201,13 +200,14 @@ class HaMaGANPipeline(
         """Load from a local folder or a Hub repo id (the Hub cache is used offline with HF_HUB_OFFLINE=1);
         with no argument, the default model bundled with the package.
 
-        Weights load strictly from ``model.safetensors``; pickled ``.bin`` files are never read.
+        Weights load strictly from safetensors files (one folder per network, or an older checkpoint's single
+        ``model.safetensors``); pickled ``.bin`` files are never read.
 
         Raises:
             ModelNotFoundError: the folder or repository (or its weights) cannot be found.
         """
         if pretrained_model_name_or_path is None:
-            if not (DEFAULT_CHECKPOINT / WEIGHTS_NAME).is_file():
+            if not (DEFAULT_CHECKPOINT / "config.json").is_file():
                 raise ModelNotFoundError(f"the bundled default model is missing from {DEFAULT_CHECKPOINT}; "
                                          "reinstall hamagan or pass a checkpoint folder or repo id")
             pretrained_model_name_or_path = DEFAULT_CHECKPOINT
@@ -231,17 +231,28 @@ class HaMaGANPipeline(
                          force_download: bool, local_files_only: bool, token: str | bool | None,
                          map_location: str = "cpu", strict: bool = True, **model_kwargs) -> HaMaGANPipeline:
         model = cls(**model_kwargs)
-        if os.path.isdir(model_id):
-            weights = os.path.join(model_id, WEIGHTS_NAME)
-            if not os.path.isfile(weights):
-                raise ModelNotFoundError(f"{model_id}: no {WEIGHTS_NAME} in the folder")
-        else:
-            weights = hf_hub_download(repo_id=model_id, filename=WEIGHTS_NAME, revision=revision,
-                                      cache_dir=cache_dir, force_download=force_download, token=token,
-                                      local_files_only=local_files_only)
-        safetensors.torch.load_model(model, weights, strict=True, device=map_location)
-        model.eval()
+
+        def fetch(filename: str) -> str:
+            if not os.path.isdir(model_id):
+                return hf_hub_download(repo_id=model_id, filename=filename, revision=revision, cache_dir=cache_dir,
+                                       force_download=force_download, token=token, local_files_only=local_files_only)
+            path = os.path.join(model_id, filename)
+            if not os.path.isfile(path):
+                raise ModelNotFoundError(f"{model_id}: no {filename} in the folder")
+            return path
+
+        tensors = load_pipeline_tensors(fetch, model.config.directions)
+        model.load_state_dict(tensors, strict=True)
+        model.to(map_location).eval()
         return model
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """One folder per network (config.json and model.safetensors); the pipeline's config.json beside them."""
+        (save_directory / WEIGHTS_NAME).unlink(missing_ok=True)  # an older layout's file would shadow nothing
+        configs = {"matting": asdict(self.config.matting),
+                   **{f"harmonizer_{d}": asdict(self.config.harmonizer) for d in self.config.directions}}
+        for folder, tensors in split_networks(self.state_dict(), self.config.directions).items():
+            save_network(tensors, configs[folder], save_directory / folder)
 
     # -- inference -----------------------------------------------------------------------------------
 

@@ -116,4 +116,6 @@ def test_push_uploads_exactly_the_checkpoint_files(checkpoint: Path, fake_hub: d
     sent = fake_hub
     assert main(["push", str(checkpoint), "someone/hamagan"]) == 0
     assert sent == {"folder": str(checkpoint), "repo": "someone/hamagan", "type": "model",
-                    "files": ["config.json", "model.safetensors", "README.md"]}
+                    "files": ["config.json", *[f"{network}/{name}" for network in (
+                        "matting", "harmonizer_background", "harmonizer_foreground")
+                        for name in ("config.json", "model.safetensors")], "README.md"]}

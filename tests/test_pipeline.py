@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -187,9 +188,16 @@ def test_missing_direction_in_a_checkpoint(small_config: HaMaGANConfig) -> None:
 
 def test_save_then_load_is_bit_identical_and_safetensors_only(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
     small_pipe.save_pretrained(tmp_path / "ckpt")
-    assert sorted(os.listdir(tmp_path / "ckpt")) == ["README.md", "config.json", "model.safetensors"]
+    # One folder per network, each with its own config, so that retraining one network changes one file.
+    assert sorted(os.listdir(tmp_path / "ckpt")) == ["README.md", "config.json", "harmonizer_background",
+                                                     "harmonizer_foreground", "matting"]
+    for network in ("matting", "harmonizer_background", "harmonizer_foreground"):
+        assert sorted(os.listdir(tmp_path / "ckpt" / network)) == ["config.json", "model.safetensors"]
     config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
     assert config["matting"]["width_mult"] == 0.25
+    assert json.loads((tmp_path / "ckpt/matting/config.json").read_text()) == config["matting"]
+    assert load_file(tmp_path / "ckpt/harmonizer_foreground/model.safetensors").keys() == {
+        k.removeprefix("harmonizers.foreground.") for k in small_pipe.state_dict() if ".foreground." in k}
     loaded = HaMaGANPipeline.from_pretrained(tmp_path / "ckpt")
     original, reloaded = small_pipe.state_dict(), loaded.state_dict()
     assert original.keys() == reloaded.keys()
@@ -217,17 +225,31 @@ def test_a_pipeline_made_without_a_config_saves_and_loads_back(tmp_path: Path) -
 def test_loading_is_strict(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
     folder = tmp_path / "ckpt"
     small_pipe.save_pretrained(folder)
-    weights = load_file(folder / "model.safetensors")
-    weights.pop("matting.stem.0.weight")
-    save_file(weights, folder / "model.safetensors")
+    weights = load_file(folder / "matting/model.safetensors")
+    weights.pop("stem.0.weight")
+    save_file(weights, folder / "matting/model.safetensors")
     with pytest.raises(RuntimeError, match="Missing key"):
         HaMaGANPipeline.from_pretrained(folder)
+
+
+def test_a_single_file_checkpoint_of_the_older_layout_still_loads(tmp_path: Path, small_pipe: HaMaGANPipeline
+                                                                 ) -> None:
+    folder = tmp_path / "old"
+    small_pipe.save_pretrained(folder)
+    save_file(small_pipe.state_dict(), folder / "model.safetensors")
+    for network in ("matting", "harmonizer_background", "harmonizer_foreground"):
+        shutil.rmtree(folder / network)
+    loaded = HaMaGANPipeline.from_pretrained(folder).state_dict()
+    assert all(torch.equal(v, loaded[k]) for k, v in small_pipe.state_dict().items())
+    # Saved again, it takes the per-network layout and drops the single file.
+    HaMaGANPipeline.from_pretrained(folder).save_pretrained(folder)
+    assert not (folder / "model.safetensors").exists() and (folder / "matting/model.safetensors").is_file()
 
 
 def test_pickled_weights_are_never_read(tmp_path: Path, small_pipe: HaMaGANPipeline) -> None:
     folder = tmp_path / "ckpt"
     small_pipe.save_pretrained(folder)
-    os.remove(folder / "model.safetensors")
+    shutil.rmtree(folder / "matting")
     torch.save(small_pipe.state_dict(), folder / "pytorch_model.bin")
     with pytest.raises(ModelNotFoundError, match="model.safetensors"):
         HaMaGANPipeline.from_pretrained(folder)

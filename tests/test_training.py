@@ -31,6 +31,7 @@ from hamagan.training.samples import HMHSamples, SampleOptions, StreamSampler
 from hamagan.training.steps import JointSettings, harmonization_step, joint_step, land_change, matting_step
 from hamagan.training.trainer import copy_matching, initialise_from
 from hamagan.training.validation import validate_harmonization
+from hamagan.weights import read_checkpoint_tensors
 
 ROOT = Path(__file__).resolve().parents[1]
 BN_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")  # batch-norm buffers, by key suffix
@@ -184,8 +185,8 @@ def test_averaged_generators_are_exported_with_their_own_batch_norm_statistics(t
         done = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config)],
                               capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         assert done.returncode == 0, done.stderr[-2000:]
-        exports[batches] = load_file(tmp_path / f"run-{batches}/final/model.safetensors")
-        stage = load_file(tmp_path / f"run-{batches}/stages/0-matting-background/model.safetensors")
+        exports[batches] = read_checkpoint_tensors(tmp_path / f"run-{batches}/final")
+        stage = read_checkpoint_tensors(tmp_path / f"run-{batches}/stages/0-matting-background")
         assert all(torch.equal(stage[k], exports[batches][k]) for k in stage)  # the final export is the last stage's
     plain, calibrated = exports[0], exports[2]
     statistics = [k for k in plain if k.endswith(BN_STATISTICS)]
@@ -208,7 +209,7 @@ def test_checkpoints_average_into_one_pipeline(tiny_hmh: Path, tmp_path: Path) -
                            *folders, "--export-to", str(tmp_path / "averaged")],
                           capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    averaged, final = load_file(tmp_path / "averaged/model.safetensors"), load_file(out / "final/model.safetensors")
+    averaged, final = read_checkpoint_tensors(tmp_path / "averaged"), read_checkpoint_tensors(out / "final")
     # G_m (the first model a run prepares) is the mean of the two checkpoints' weights, with batch-norm
     # statistics of its own; the harmonizers, never trained, are the run's own.
     steps = [load_file(Path(folder) / "model.safetensors") for folder in folders]
@@ -489,7 +490,7 @@ def test_two_processes_stay_in_sync_and_a_killed_run_resumes_exactly(tiny_hmh: P
     assert not (tmp_path / "split/final").exists()
     resumed = _launch(config, tmp_path / "split", 2, "--resume", "latest")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    a, b = load_file(tmp_path / "whole/final/model.safetensors"), load_file(tmp_path / "split/final/model.safetensors")
+    a, b = read_checkpoint_tensors(tmp_path / "whole/final"), read_checkpoint_tensors(tmp_path / "split/final")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     # The export loads as a pipeline and its card holds the validation metrics.
     from hamagan import HaMaGANPipeline
@@ -505,7 +506,7 @@ def test_two_processes_stay_in_sync_and_a_killed_run_resumes_exactly(tiny_hmh: P
                              str(tmp_path / "whole/checkpoints/step-0000008"), "--export-to", str(tmp_path / "x")],
                             capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert export.returncode == 0, export.stderr[-2000:]
-    c = load_file(tmp_path / "x/model.safetensors")
+    c = read_checkpoint_tensors(tmp_path / "x")
     # The batch-norm statistics are measured anew for the averaged weights: equal up to float rounding (the
     # run and the export use different thread counts, so oneDNN sums in another order: up to 3e-6 apart,
     # measured); everything else bit for bit.
@@ -531,7 +532,7 @@ def test_sigterm_saves_a_checkpoint_and_exports_the_generators(tiny_hmh: Path, t
     step = json.loads((out / "interrupted/progress.json").read_text())["step"]
     assert 2 <= step < 100000 and "stopped by SIGTERM" in stderr
     saved = load_file(out / f"checkpoints/step-{step:07d}/model.safetensors")  # the first model is G_m
-    exported = load_file(out / "interrupted/model.safetensors")
+    exported = read_checkpoint_tensors(out / "interrupted")
     assert all(torch.equal(exported[f"matting.{k}"], v) for k, v in saved.items())
     assert not (out / "final").exists()
     # The run's recipe is recorded as it ran; resuming with another one is refused before any training.

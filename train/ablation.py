@@ -39,7 +39,7 @@ def main() -> None:
     for seed in args.seeds:
         for arm in ("joint", "separate"):
             run = out / f"{arm}-{seed}"
-            if not (run / "final/model.safetensors").exists():
+            if not (run / "final/config.json").exists():
                 subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config",
                                 str(ROOT / f"train/configs/ablation-{arm}.yaml"), "--seed", str(seed),
                                 "--output-dir", str(run)], check=True, cwd=ROOT,

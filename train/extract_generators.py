@@ -17,6 +17,7 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 
 from hamagan.training.config import StageConfig, load_config
+from hamagan.weights import read_checkpoint_tensors
 
 
 def prefixes(stage: StageConfig) -> list[str]:
@@ -39,14 +40,14 @@ def main(argv: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for index, stage in enumerate(config.stages):
         folder = run / "stages" / f"{index}-{stage.name}-{stage.direction}"
-        if (folder / "model.safetensors").exists():
-            save_file(subset(load_file(folder / "model.safetensors"), tuple(prefixes(stage))),
+        if (folder / "config.json").exists():
+            save_file(subset(read_checkpoint_tensors(folder), tuple(prefixes(stage))),
                       out / f"{folder.name}.safetensors")
             print("extracted", folder)
     interrupted = run / "interrupted"
     if (interrupted / "progress.json").exists():
         step = json.loads((interrupted / "progress.json").read_text())["step"]
-        stage, tensors = config.stages[config.stage_at(step - 1)[0]], load_file(interrupted / "model.safetensors")
+        stage, tensors = config.stages[config.stage_at(step - 1)[0]], read_checkpoint_tensors(interrupted)
         for prefix in prefixes(stage):
             save_file(subset(tensors, prefix),
                       out / f"interrupted-step-{step}-{prefix.rstrip('.').replace('.', '-')}.safetensors")
