@@ -31,7 +31,7 @@ from hamagan.training.samples import HMHSamples, SampleOptions, StreamSampler
 from hamagan.training.steps import JointSettings, harmonization_step, joint_step, land_change, matting_step
 from hamagan.training.trainer import copy_matching, initialise_from
 from hamagan.training.validation import validate_harmonization
-from hamagan.weights import read_checkpoint_tensors
+from hamagan.weights import read_checkpoint_tensors, split_networks, tensor_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 BN_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")  # batch-norm buffers, by key suffix
@@ -378,8 +378,12 @@ def test_config_checks() -> None:
         load_config(ROOT / "train/configs/tiny.yaml", {"own_scene": 0.6, "photo_cutout": 0.5})
     with pytest.raises(ValueError, match="untouched is a share"):
         load_config(ROOT / "train/configs/tiny.yaml", {"untouched": 1.5})
-    for path in sorted((ROOT / "train/configs").glob("*.yaml")):  # every committed recipe still loads
+    for path in sorted((ROOT / "train/configs").rglob("*.yaml")):  # every committed recipe still loads
         assert load_config(path).total_steps > 0, path
+    # Shipped recipes start from scratch or from weights pinned by digest (one start was never kept).
+    for path in sorted((ROOT / "train/configs").glob("*.yaml")):
+        config = load_config(path)
+        assert not config.init_from or config.init_digests or path.name == "default-cpu-refine.yaml", path
     paper = load_config(ROOT / "train/configs/joint.yaml")
     joint = [s for s in paper.stages if s.name == "joint"][0]
     assert (joint.joint.lambda_matting, joint.joint.lambda_harmonization) == (0.02, 0.01)
@@ -598,6 +602,13 @@ def test_init_can_take_the_harmonizers_from_a_second_checkpoint(tmp_path: Path, 
     assert fresh == ["head.0.weight", "head.0.bias"]
     theirs = sources[1].harmonizers["background"].state_dict()
     assert all(torch.equal(v, theirs[k]) for k, v in masked.state_dict().items() if k not in fresh)
+    # A recipe that pins its start refuses other weights, and takes the pinned ones.
+    digests = {name: tensor_digest(t) for name, t in split_networks(sources[0].state_dict(), ["background",
+                                                                                                "foreground"]).items()}
+    initialise_from(HaMaGANPipeline(small_config), str(tmp_path / "1"), False, pinned=digests)
+    with pytest.raises(ValueError, match="harmonizer_background holds other weights"):
+        initialise_from(HaMaGANPipeline(small_config), str(tmp_path / "2"), False, pinned={
+            "harmonizer_background": digests["harmonizer_background"]})
     with pytest.raises(ValueError, match="needs init_from"):
         load_config(ROOT / "train/configs/tiny.yaml", {"init_harmonizers_from": str(tmp_path / "2")})
 

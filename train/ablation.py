@@ -2,7 +2,7 @@
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python train/ablation.py --seeds 0 1 2
 
-Each seed runs both arms of train/configs/ablation-{joint,separate}.yaml with train/train.py (the same
+Each seed runs both arms of train/configs/trials/ablation-{joint,separate}.yaml with train/train.py (the same
 start, steps and G_m rate), then measures each exported G_m with the reference recipe (long side 512,
 10-px trimap). Prints per-image values and the joint-minus-separate difference per seed; writes
 runs/ablation/results.json.
@@ -41,7 +41,7 @@ def main() -> None:
             run = out / f"{arm}-{seed}"
             if not (run / "final/config.json").exists():
                 subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config",
-                                str(ROOT / f"train/configs/ablation-{arm}.yaml"), "--seed", str(seed),
+                                str(ROOT / f"train/configs/trials/ablation-{arm}.yaml"), "--seed", str(seed),
                                 "--output-dir", str(run)], check=True, cwd=ROOT,
                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
             pipe = HaMaGANPipeline.from_pretrained(str(run / "final"))

@@ -1,6 +1,6 @@
 """K-fold cross-validation of training recipes over the training portraits.
 
-    python train/cross_validate.py --config train/configs/cv-background-harmonizer.yaml \\
+    python train/cross_validate.py --config train/configs/trials/cv-background-harmonizer.yaml \\
         --arm half own_scene=0.5 --arm all own_scene=1.0 --folds 3 --parallel 2 --out runs/cv-own-scene
 
 The fixed split has one validation portrait: too few to choose between recipes. Fold k moves every

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One training run of the default model on a lent GPU machine (train/configs/default-gpu-v3.yaml), as one
+# One training run of the default model on a lent GPU machine (train/configs/trials/default-gpu-v3.yaml), as one
 # script: that machine starts bare, gives a few minutes, and returns at most 8 files of 16 MiB from $OUT.
 #   bash train/lent_gpu_run.sh        # from the repository root; OUT defaults to runs/gpu-out
 # If the image lacks `datasets`, wheels in .whl/ (git-ignored; carry it) are installed first. Fetch them with
@@ -13,7 +13,7 @@ set -uo pipefail
 OUT=${OUT:-runs/gpu-out}
 BUDGET_SECONDS=${BUDGET_SECONDS:-570}  # the whole script; training stops 45 s before its end
 began=$(date +%s)
-CONFIG=${CONFIG:-train/configs/default-gpu-v3.yaml}
+CONFIG=${CONFIG:-train/configs/trials/default-gpu-v3.yaml}
 RUN=$(python3 -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['output_dir'])" "$CONFIG")
 MATTING_CHECKPOINTS=${MATTING_CHECKPOINTS:-}  # G_m at these steps too ("1600 1800" for default-gpu.yaml)
 mkdir -p "$OUT" "$RUN"

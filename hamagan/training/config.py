@@ -67,19 +67,20 @@ class StageConfig:
 @dataclass(kw_only=True)
 class TrainConfig(SampleRecipe):
     """A whole run. ``datasets`` maps a direction to a built HMH folder (``hamagan dataset build``) or a Hub id.
+    The sample recipe's fields (``scale``, ``fresh_background``, ``own_scene``...) are
+    :class:`hamagan.training.samples.SampleRecipe`'s, documented there.
 
     ``num_processes`` is the world size the run expects; training refuses to start on any other.
     ``batch_size`` is per process and per accumulation micro-step. ``held_out_backgrounds``: the last that
     many background photos are kept from training for G_h's validation composites. ``scene_backgrounds`` adds
-    the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites; ``own_scene`` is
-    the share of fresh composites that keep the row's own scene, re-exposed as a whole by ``background_gamma``
-    and per-channel ``scene_gain``; ``photo_cutout`` the share that cut one photo in two by the portrait's
-    alpha instead, and ``untouched`` the share left without any transform (see ``hamagan.training.samples``).
+    the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites.
     ``validation_sources`` moves those portraits (source ids) from the training split to validation: a
     cross-validation fold. ``init_from`` starts the generators from a pipeline checkpoint,
-    ``init_harmonizers_from`` (with it) the harmonizers from another. With ``ema_decay`` > 0, the averaged
-    generators' batch-norm statistics are recomputed over ``bn_calibration_batches`` training batches before
-    they are validated or exported (0 keeps the live model's statistics, as runs before 2026-11-28 did).
+    ``init_harmonizers_from`` (with it) the harmonizers from another; ``init_digests`` pins the weights they
+    must hold (network folder name, as ``matting`` or ``harmonizer_background``, to its tensor digest).
+    With ``ema_decay`` > 0, the averaged generators' batch-norm statistics are recomputed over
+    ``bn_calibration_batches`` training batches before they are validated or exported (0 keeps the live
+    model's statistics, as runs before 2026-11-28 did).
     """
 
     stages: list[StageConfig]
@@ -102,6 +103,7 @@ class TrainConfig(SampleRecipe):
     bn_calibration_batches: int = 16
     init_from: str | None = None
     init_harmonizers_from: str | None = None
+    init_digests: dict[str, str] = field(default_factory=dict)
     log_every: int = 10
     image_every: int = 200
     eval_every: int = 200

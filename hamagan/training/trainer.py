@@ -21,17 +21,34 @@ from hamagan.training.config import StageConfig, TrainConfig
 from hamagan.training.ema import EMA, recompute_batch_norm
 from hamagan.training.loaders import make_samples
 from hamagan.training.steps import disharmonious, harmonization_step, joint_step, matting_step
+from hamagan.weights import split_networks, tensor_digest
 
 
-def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool, harmonizers_from: str | None = None) -> None:
+def check_pinned(start: HaMaGANPipeline, source: str, pinned: dict[str, str]) -> None:
+    """Refuse a starting checkpoint whose networks named in ``pinned`` (network folder name to tensor digest)
+    hold other weights than the recipe was trained from."""
+    networks = split_networks(start.state_dict(), start.config.directions)
+    for name, digest in pinned.items():
+        found = tensor_digest(networks[name]) if name in networks else "absent"
+        if found != digest:
+            raise ValueError(f"{source}: its {name} holds other weights than this recipe starts from (digest "
+                             f"{found}, pinned {digest}); see the recipe's comments for where the pinned ones are")
+
+
+def initialise_from(pipeline: HaMaGANPipeline, source: str, verbose: bool, harmonizers_from: str | None = None,
+                    pinned: dict[str, str] | None = None) -> None:
     """Copy the generators of a pipeline checkpoint (the harmonizers from ``harmonizers_from`` when given):
-    G_m whole, each harmonizer's tensors wherever their names and shapes match."""
+    G_m whole, each harmonizer's tensors wherever their names and shapes match. ``pinned`` digests (network
+    folder name to :func:`hamagan.weights.tensor_digest`) must match the networks copied."""
+    pinned = pinned or {}
     start = HaMaGANPipeline.from_pretrained(source)
+    check_pinned(start, source, {k: v for k, v in pinned.items() if k == "matting" or not harmonizers_from})
     if asdict(start.config.matting) != asdict(pipeline.config.matting):
         raise ValueError(f"init_from {source}: its matting network differs from the config's")
     pipeline.matting.load_state_dict(start.matting.state_dict())
     if harmonizers_from:
         source, start = harmonizers_from, HaMaGANPipeline.from_pretrained(harmonizers_from)
+        check_pinned(start, source, {k: v for k, v in pinned.items() if k != "matting"})
     for direction, harmonizer in pipeline.harmonizers.items():
         fresh = copy_matching(harmonizer, start.harmonizers[direction]) if direction in start.harmonizers else ["all"]
         if fresh and verbose:
@@ -61,7 +78,8 @@ class Trainer:
         set_seed(config.seed)
         pipeline = HaMaGANPipeline(config.model)
         if config.init_from:
-            initialise_from(pipeline, config.init_from, accelerator.is_main_process, config.init_harmonizers_from)
+            initialise_from(pipeline, config.init_from, accelerator.is_main_process, config.init_harmonizers_from,
+                            config.init_digests)
         pipeline.train()
         self.critics = nn.ModuleDict({d: SelfAttentionCritic(widths=config.critic_widths)
                                       for d in config.model.directions})
