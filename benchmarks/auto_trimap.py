@@ -1,7 +1,7 @@
 """The person finder and its automatic trimap: proxy scenes, false persons, matting with it, and speed.
 
     python -m hamagan.data.photo_pool     # once: the held-out person-free photos (Debian packages)
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python benchmarks/auto_trimap.py --split test
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.auto_trimap --split test
 
 1. Proxy scenes (``hamagan.data.person_scenes``: the 15 bundled portraits cut out by their alpha, placed at
    3-30% of the frame, by the frame's edge and in pairs, over half of the bundled photos; plus the 15
@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from benchmarks.timing import median_seconds
 from hamagan import HaMaGANPipeline
 from hamagan.data.person_scenes import PersonScene, load_cutout, person_scenes, place
 from hamagan.data.photo_pool import pool_photos
@@ -114,16 +114,6 @@ def test_portrait_matting(pipe: HaMaGANPipeline) -> list[str]:
     return lines + [""]
 
 
-def _median_seconds(call, repeats: int = 10) -> float:
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def _speed_row(pipe: HaMaGANPipeline, name: str, image: np.ndarray) -> str:
     finder = default_finder()
     tensor = array_to_tensor(image)
@@ -136,11 +126,11 @@ def _speed_row(pipe: HaMaGANPipeline, name: str, image: np.ndarray) -> str:
     people = find_people(small)
     views = detection_views(*small.shape[:2])
     regions = [d.body_region() for d in finder.detector(small, finder.settings.min_detection, views)]
-    parts = [_median_seconds(lambda: cv2.resize(image, size, interpolation=cv2.INTER_AREA)),
-             _median_seconds(lambda: finder.selfie(small)),
-             _median_seconds(lambda: finder.detector(small, finder.settings.min_detection, views)),
-             _median_seconds(lambda: [finder.body(small, r) for r in regions]),
-             _median_seconds(lambda: band_trimap(small, people.probability))]
+    parts = [median_seconds(lambda: cv2.resize(image, size, interpolation=cv2.INTER_AREA), 10),
+             median_seconds(lambda: finder.selfie(small), 10),
+             median_seconds(lambda: finder.detector(small, finder.settings.min_detection, views), 10),
+             median_seconds(lambda: [finder.body(small, r) for r in regions], 10),
+             median_seconds(lambda: band_trimap(small, people.probability), 10)]
     asked = sum(c.face is not None for c in people.people)
     ms = [f"{p * 1000:.1f}" for p in parts]
     return (f"| {name} | {people.message} | **{stage * 1000:.0f} ms** | {ms[0]} | {ms[1]} | {ms[2]} | "

@@ -1,6 +1,6 @@
 """``hamagan batch`` images per second at 1024x768 on this machine (bundled model, automatic trimap).
 
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python benchmarks/batch_throughput.py
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.batch_throughput
 
 Twelve bundled portraits are written at 1024x768 into a temporary folder and run through the same code as
 the command (``hamagan.batch.run_batch``) with a random bundled background, once per worker count.

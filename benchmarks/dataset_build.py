@@ -1,6 +1,6 @@
 """HMH build throughput (portraits per second) on the bundled 15 portraits.
 
-    python benchmarks/dataset_build.py [--sizes 256 512] [--num-proc 1 2]
+    python -m benchmarks.dataset_build [--sizes 256 512] [--num-proc 1 2]
 
 Each run builds into a fresh temporary folder (Parquet only, one variant per portrait) and times the whole
 build, source reading, inpainting, transforms, PNG encoding and Parquet writing included.

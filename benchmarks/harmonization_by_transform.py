@@ -1,10 +1,10 @@
 """Harmonization fMSE on HMH composites, by direction and by the transform that made them (or by portrait).
 
-    python benchmarks/harmonization_by_transform.py [--checkpoint PATH_OR_REPO] \
+    python -m benchmarks.harmonization_by_transform [--checkpoint PATH_OR_REPO] \
         [--dataset data/hmh-background data/hmh-foreground] [--by portrait]
-    python benchmarks/harmonization_by_transform.py --cross-validation runs/cv-cutout --arm cutout \
+    python -m benchmarks.harmonization_by_transform --cross-validation runs/cv-cutout --arm cutout \
         --dataset data/hmh-background
-    python benchmarks/harmonization_by_transform.py --cross-validation runs/cv-cutout --arm cutout half \
+    python -m benchmarks.harmonization_by_transform --cross-validation runs/cv-cutout --arm cutout half \
         --dataset data/hmh-background   # the two arms' outputs averaged
 
 Where a harmonizer helps and where it hurts: the model's fMSE of the adjusted region against the

@@ -1,6 +1,6 @@
 """How far a colour-map output can go: the best single colour map per HMH test composite.
 
-    python benchmarks/harmonization_ceiling.py [--dataset data/hmh-background --dataset data/hmh-foreground]
+    python -m benchmarks.harmonization_ceiling [--dataset data/hmh-background --dataset data/hmh-foreground]
 
 For each test composite, the least-squares affine (3x4) and quadratic (3x10, the harmonizer's
 ``transform_grid`` form) colour maps from the adjusted layer to the real image over the adjusted region,

@@ -1,6 +1,6 @@
 """Seconds from creating the training loader to its first batch, workers spawned or forked from a server.
 
-    python benchmarks/loader_start.py [--workers 6] [--repeats 2]
+    python -m benchmarks.loader_start [--workers 6] [--repeats 2]
 
 The matting stage's loader as train/train.py builds it (DIM crops from data/hmh-background's train split over
 the bundled photos, batch 8), each start method measured in a fresh process, alternating.

@@ -1,6 +1,6 @@
 """Reproduce the reference matting figures of hamagan/samples/DATA_README.md with the project's harness.
 
-    python benchmarks/matting_reference.py [--methods "trimap only" closed-form KNN] [--split all|test]
+    python -m benchmarks.matting_reference [--methods "trimap only" closed-form KNN] [--split all|test]
 
 Prints a Markdown table of mean SAD / MSE / Grad / Conn / seconds per image and, for the 15 portraits,
 each figure's relative difference from the published reference (the harness must stay within 5%).

@@ -1,6 +1,6 @@
 """Our matting against closed-form matting, timed in one run on the same images, with the ratio.
 
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python benchmarks/matting_speed.py \
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.matting_speed \
         [--checkpoint PATH_OR_REPO] [--split test|all]
 
 The reference recipe (long side 512, 10-px trimap); seconds per image after one untimed warm-up call,
@@ -12,11 +12,11 @@ memory: benchmarks/pipeline_latency.py.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
 
+from benchmarks.timing import median_seconds
 from hamagan import HaMaGANPipeline
 from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case, markdown_table
 from hamagan.hardware import bf16_is_fast
@@ -47,19 +47,13 @@ def main() -> None:
     medians = {}
     for name, (method, bf16) in methods.items():
         pipe.matting_bf16 = bf16
-        medians[name] = float(np.mean([median_seconds(method, case, args.repeats) for case in cases]))
+        runs = [lambda m=method, c=case: m(c.image, c.trimap) for case in cases]
+        medians[name] = float(np.mean([median_seconds(run, args.repeats, warmups=0) for run in runs]))
     print(f"\nseconds per image, median of {args.repeats} runs per image, mean over images:")
     for name, seconds in medians.items():
         print(f"  {name}: {seconds:.3f} s ({medians['closed-form'] / seconds:.1f}x closed-form's speed)")
 
 
-def median_seconds(method, case, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        method(case.image, case.trimap)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 if __name__ == "__main__":
     main()

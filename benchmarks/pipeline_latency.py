@@ -2,7 +2,7 @@
 of each further megapixel, peak memory, and G_m's achieved GFLOP/s against this CPU's peak.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
-        python benchmarks/pipeline_latency.py [--checkpoint PATH_OR_REPO] [--sizes 960x540 1920x1080 ...]
+        python -m benchmarks.pipeline_latency [--checkpoint PATH_OR_REPO] [--sizes 960x540 1920x1080 ...]
 
 Each size: a real bundled portrait resized to it and saved as a JPEG (quality 92), then
 ``pipe(path, background=photo)`` (decoding, automatic trimap, matting, foreground, compositing on a bundled
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import platform
 import tempfile
 import threading
 import time
@@ -27,6 +26,7 @@ import torch
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.timing import cpu_name, median_seconds
 from hamagan import HaMaGANPipeline
 from hamagan.compose import fit_size
 from hamagan.hardware import bf16_is_fast
@@ -35,13 +35,6 @@ from hamagan.samples import background_paths, portrait_paths
 
 PEAK_GFLOPS = {"fp32": 140.0, "bf16": 380.0}  # measured matmul peaks of the 2-core development CPU
 SIZES = ("960x540", "1920x1080", "3840x2160", "5472x3648")
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def write_photo(size: tuple[int, int], folder: Path) -> Path:
@@ -104,13 +97,7 @@ def matting_speed(pipe: HaMaGANPipeline, size: tuple[int, int], repeats: int) ->
     lines = []
     for bf16 in (False, True):
         pipe.matting_bf16 = bf16
-        pipe.matte(image, trimap)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            pipe.matte(image, trimap)
-            times.append(time.perf_counter() - start)
-        seconds = float(np.median(times))
+        seconds = median_seconds(lambda: pipe.matte(image, trimap), repeats)
         precision = "bf16" if bf16 else "fp32"
         lines.append(f"| {size[1]}x{size[0]} | {precision} | {seconds:.3f} | {gflops:.1f} | {gflops / seconds:.0f} | "
                      f"{100 * gflops / seconds / PEAK_GFLOPS[precision]:.0f}% |")

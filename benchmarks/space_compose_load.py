@@ -1,6 +1,6 @@
 """Concurrent composes through the Space's API: several users sending 1080p photos at once, on loopback.
 
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python benchmarks/space_compose_load.py \
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.space_compose_load \
         [--users 4] [--size 1920x1080]
 
 Launches the app as ``hamagan.space.app.launch`` does (bundled model, its queue), writes one bundled portrait per

@@ -1,6 +1,6 @@
 """Load on the Space's rating API: 20 simulated raters rating at once through gradio_client.
 
-    python benchmarks/space_load.py [--raters 20] [--per-rater 50]
+    python -m benchmarks.space_load [--raters 20] [--per-rater 50]
 
 Launches the app (bundled model and study, a fresh SQLite file), lets every rater start a session and
 rate ``per-rater`` items concurrently, then checks the database: every rating stored exactly once

@@ -1,6 +1,6 @@
 """Training throughput (images per second) of each stage's step at 256x256, for the default CPU model.
 
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python benchmarks/training_throughput.py
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.training_throughput
     ACCELERATE_USE_CPU=true LD_PRELOAD=... accelerate launch --multi_gpu --num_processes 2 --num_machines 1 \
         --mixed_precision no --dynamo_backend no benchmarks/training_throughput.py
 

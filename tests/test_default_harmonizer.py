@@ -32,6 +32,6 @@ def test_default_harmonizers_beat_the_composite_and_reinhard(tmp_path: Path) -> 
         return float(np.mean([harmonization_metrics(method(c), c.real, c.adjusted)["fMSE"] for c in cases]))
 
     composite, reinhard, model = (mean_fmse(m) for m in (lambda c: c.composite, reinhard_region, ours))
-    # Measured (MODEL_CARD.md): 3217 against the composite's 5254 and Reinhard's 7506: 39% less, where the
+    # Measured (the model card): 3217 against the composite's 5254 and Reinhard's 7506: 39% less, where the
     # goal was 60% (the card reports the shortfall); this guards what the shipped model reaches.
     assert model < 0.7 * composite and model < reinhard, (model, composite, reinhard)

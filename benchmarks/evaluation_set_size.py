@@ -1,6 +1,6 @@
 """What a test of a few portraits can say: the harmonization fMSE cut over every subset of held-out portraits.
 
-    python benchmarks/test_set_size.py \
+    python -m benchmarks.evaluation_set_size \
         --fold-models data/hmh-background=runs/cv-cutout/cutout \
         --fold-models data/hmh-foreground=runs/cv-foreground-cutout/half --portraits 3 --goal 60
 
@@ -19,8 +19,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from harmonization_by_transform import Groups, score
 
+from benchmarks.harmonization_by_transform import Groups, score
 from hamagan import HaMaGANPipeline
 
 

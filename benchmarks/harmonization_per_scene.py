@@ -1,6 +1,6 @@
 """How the test portraits' scenes compare with the training data's, and the harmonization cut without each.
 
-    python benchmarks/test_scenes.py [--results benchmarks/eval/results.json] [--method "ours (default v8)"]
+    python -m benchmarks.harmonization_per_scene [--results benchmarks/eval/results.json] [--method "ours (default v8)"]
 
 Prints, for every bundled portrait, the share of its background (alpha < 0.05) that is blown out (every
 channel at least 235 of 255) and the mean brightness of background and portrait ("train": the 12 portraits
@@ -18,10 +18,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from harmonization_by_transform import Groups
 from PIL import Image
-from test_set_size import cut
 
+from benchmarks.evaluation_set_size import cut
+from benchmarks.harmonization_by_transform import Groups
 from hamagan import samples
 
 BLOWN_OUT = 235  # every channel at least this: clipped highlights (a white sky, a lamp)
