@@ -51,7 +51,7 @@ def portrait_rows() -> list[tuple[str, str, float, float, float]]:
 
 def report_groups(results: Path, method: str) -> Groups:
     """The method's and the untouched composite's fMSE per test composite (both directions), grouped by
-    portrait as ``test_set_size.cut`` reads them."""
+    portrait as ``evaluation_set_size.cut`` reads them."""
     report = json.loads(results.read_text())["harmonization"]
     groups: Groups = defaultdict(lambda: ([], []))
     for ours, plain in zip(report[method]["per_image"], report["composite"]["per_image"], strict=True):
