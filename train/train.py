@@ -35,7 +35,7 @@ from hamagan.training.checkpoints import (
 from hamagan.training.config import TrainConfig, resolve_config
 from hamagan.training.loaders import make_loader, training_photos
 from hamagan.training.trainer import Trainer
-from hamagan.training.validation import evaluate
+from hamagan.training.validation import evaluate, held_out_mattes
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Trainer(config, accelerator)
     backgrounds, held_out = training_photos(config)
     trainer.backgrounds = backgrounds
+    if held_out and config.engine_share:
+        trainer.validation_mattes = held_out_mattes(held_out, size=config.size)
     if args.export_from or args.average:
         return export_only(args, trainer)
     step = 0

@@ -23,6 +23,9 @@ Two kinds:
   layers share one real light on many more scenes than a dozen portraits own (iHarmony4's regions of real
   images, with portrait-shaped masks). With probability ``untouched`` a fresh composite gets no transform at
   all: the real image is its own composite, so that the harmonizer also sees layers that already agree.
+With probability ``engine_share`` a matting crop comes from the matting data engine instead
+(:mod:`hamagan.data.matting_engine`: procedural hair, smoke, lace and blurred shapes, and the rows' own
+cut-outs, over the background photos), strand styles ``engine_styles``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from hamagan.data.hmh import HMHRow, adjusted_layer, layers_by_direction
+from hamagan.data.matting_engine import EngineSettings, MattingEngine
 from hamagan.data.transforms import apply_transform, random_transform
 from hamagan.images import to_array
 from hamagan.trimap import trimap_from_alpha
@@ -58,6 +62,8 @@ class SampleRecipe:
     scene_gain: tuple[float, float] = (1.0, 1.0)
     photo_cutout: float = 0.0
     untouched: float = 0.0
+    engine_share: float = 0.0
+    engine_styles: tuple[str, ...] = ("straight", "curly")
 
     def __post_init__(self) -> None:
         self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
@@ -68,6 +74,9 @@ class SampleRecipe:
                              f"together at most 1, got {self.own_scene} and {self.photo_cutout}")
         if not 0 <= self.untouched <= 1:
             raise ValueError(f"untouched is a share of the fresh composites (0 to 1), got {self.untouched}")
+        if not 0 <= self.engine_share <= 1:
+            raise ValueError(f"engine_share is a share of the matting crops (0 to 1), got {self.engine_share}")
+        self.engine_styles = tuple(self.engine_styles)
 
     def recipe(self) -> dict:
         """This recipe's fields, as keyword arguments of :class:`SampleOptions`."""
@@ -157,6 +166,17 @@ class HMHSamples(Dataset):
         self.shuffle = shuffle
         self._cache: dict[int, HMHRow] | None = {} if cache else None
         self._permutations: dict[int, np.ndarray] = {}
+        self._engine: MattingEngine | None = None
+
+    @property
+    def engine(self) -> MattingEngine:
+        """The matting data engine over the background photos and the rows' cut-outs (made on first use)."""
+        if self._engine is None:
+            rows = [self._row(index) for index in range(len(self.rows))]
+            cutouts = [(row.floats("foreground"), row.floats("alpha")) for row in rows]
+            settings = EngineSettings(size=self.options.size, styles=self.options.engine_styles)
+            self._engine = MattingEngine(self.backgrounds, cutouts, settings, seed=self.seed)
+        return self._engine
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -179,6 +199,11 @@ class HMHSamples(Dataset):
     def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, 1, position])
         row = self._row(self.row_index(position))
+        engine = self.options.kind == "crop" and self.options.engine_share and self.backgrounds
+        if engine and rng.random() < self.options.engine_share:  # drawn only when used: older recipes unchanged
+            drawn = self.engine(position)
+            return {k: _to_tensor(getattr(drawn, k)) for k in ("image", "alpha", "foreground", "background",
+                                                                "trimap")}
         if self.options.kind == "crop":
             sample = self._crop(rng, row)
         elif self.backgrounds and rng.random() < self.options.fresh_background:

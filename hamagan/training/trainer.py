@@ -93,6 +93,7 @@ class Trainer:
         self.optimizers = [{k: next(it) for k in group} for group in self.optimizers]
         self.emas = {name: EMA(model, config.ema_decay) for name, model in generators(pipeline).items()}
         self.backgrounds: list[np.ndarray] = []  # the training photos, for batch-norm calibration samples
+        self.validation_mattes: list = []  # the engine's held-out styles over held-out photos (matting stages)
         for ema in self.emas.values():
             accelerator.register_for_checkpointing(ema)
 

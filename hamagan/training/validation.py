@@ -11,6 +11,7 @@ from torch import nn
 
 from hamagan.compose import pad_to_multiple
 from hamagan.data.hmh import adjusted_coverage
+from hamagan.data.matting_engine import HELD_OUT_STYLES, EngineSettings, MattingEngine, MattingSample
 from hamagan.images import array_to_tensor, tensor_to_array
 from hamagan.metrics import harmonization_metrics, matting_metrics
 from hamagan.pipeline import HaMaGANPipeline
@@ -39,6 +40,31 @@ def validate_matting(matting: nn.Module, rows, device: torch.device | str = "cpu
         trimap_t, _ = pad_to_multiple(array_to_tensor(trimap[..., None]).to(device), 32)
         predicted = tensor_to_array(matting.predict(image_t, trimap_t)[:, :, :h, :w].cpu())
         results.append(matting_metrics(predicted, alpha, trimap))
+    matting.train(was_training)
+    return _mean(results)
+
+
+def held_out_mattes(photos: Sequence[np.ndarray], count: int = 48, size: int = 256, seed: int = 10**6
+                    ) -> list[MattingSample]:
+    """A fixed validation set of the engine's held-out strand styles (never in training) over held-out
+    ``photos``: what the engine cannot have taught by its own shortcuts."""
+    settings = EngineSettings(size=size, families={"strands": 1.0}, styles=HELD_OUT_STYLES)
+    engine = MattingEngine(photos, settings=settings, seed=seed)
+    return [engine(position) for position in range(count)]
+
+
+@torch.no_grad()
+def validate_matting_samples(matting: nn.Module, samples: Sequence[MattingSample], device: torch.device | str = "cpu"
+                             ) -> dict[str, float]:
+    """Mean SAD / MSE / Grad / Conn of G_m over engine samples, with their own trimaps."""
+    was_training = matting.training
+    matting.eval()
+    results = []
+    for sample in samples:
+        image = array_to_tensor(sample.image).to(device)
+        trimap = array_to_tensor(sample.trimap[..., None]).to(device)
+        predicted = tensor_to_array(matting.predict(image, trimap).cpu())
+        results.append(matting_metrics(predicted, sample.alpha, sample.trimap))
     matting.train(was_training)
     return _mean(results)
 
@@ -99,6 +125,9 @@ def validate_generators(trainer: Trainer, stage: StageConfig, rows, held_out: li
                         prefix: str) -> dict[str, float]:
     config, device = trainer.config, trainer.accelerator.device
     metrics = {f"{prefix}/matting_{k}": v for k, v in validate_matting(models["matting"], rows, device).items()}
+    if stage.name == "matting" and trainer.validation_mattes:
+        metrics.update({f"{prefix}/held_out_strands_{k}": v for k, v in
+                        validate_matting_samples(models["matting"], trainer.validation_mattes, device).items()})
     if stage.name != "matting":
         harmonizer = models[f"harmonizer/{stage.direction}"]
         metrics.update({f"{prefix}/{stage.direction}_{k}": v for k, v in

@@ -1,0 +1,85 @@
+"""The matting data engine: exact layers, seeded samples, trimaps as people draw them, held-out styles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hamagan import samples
+from hamagan.data.matting_engine import (
+    FAMILIES,
+    HELD_OUT_STYLES,
+    STRAND_STYLES,
+    EngineSettings,
+    MattingEngine,
+    band_trimap,
+)
+from hamagan.images import to_array
+from hamagan.training.samples import HMHSamples, SampleOptions, load_backgrounds
+
+
+@pytest.fixture(scope="module")
+def photos() -> list[np.ndarray]:
+    return load_backgrounds(samples.background_paths()[:6], 256)
+
+
+@pytest.fixture(scope="module")
+def cutouts() -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for portrait in samples.portrait_ids("train")[:2]:
+        image, alpha = samples.portrait_paths(portrait)
+        matte = to_array(alpha, 1)
+        out.append((to_array(image, 3).astype(np.float32), (matte[..., 0] if matte.ndim == 3 else matte)))
+    return out
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_recomposites_exactly_and_repeats_by_seed_and_position(family: str, photos, cutouts) -> None:
+    settings = EngineSettings(size=96, families={family: 1.0}, styles=tuple(STRAND_STYLES))
+    engine = MattingEngine(photos, cutouts, settings, seed=3)
+    first, again, other = engine(7), MattingEngine(photos, cutouts, settings, seed=3)(7), engine(8)
+    assert first.family == family
+    for layer in ("image", "alpha", "foreground", "background", "trimap"):
+        array = getattr(first, layer)
+        assert array.dtype == np.float32 and array.shape[:2] == (96, 96)
+        assert 0 <= array.min() and array.max() <= 1
+        assert np.array_equal(array, getattr(again, layer)), layer
+    a = first.alpha[..., None]
+    assert np.array_equal(first.image, a * first.foreground + (1 - a) * first.background)
+    assert not np.array_equal(first.image, other.image)
+    assert set(np.unique(first.trimap)) <= {0.0, 0.5, 1.0}
+    soft = (first.alpha > 1e-3) & (first.alpha < 1 - 1e-3)
+    assert soft.any() and (first.trimap[soft] == 0.5).all()  # every soft pixel is unknown
+    assert (first.alpha[first.trimap == 1.0] >= 1 - 1e-3).all() and (first.alpha[first.trimap == 0.0] <= 1e-3).all()
+
+
+def test_strands_are_thin_and_partly_transparent(photos) -> None:
+    engine = MattingEngine(photos, settings=EngineSettings(size=128, families={"strands": 1.0}), seed=0)
+    alphas = np.stack([engine(p).alpha for p in range(6)])
+    fractional = (alphas > 0.05) & (alphas < 0.95)
+    assert fractional.mean() > 0.02  # anti-aliased strands, not hard masks
+    assert not set(HELD_OUT_STYLES) & set(EngineSettings().styles)  # validation styles never reach training
+
+
+def test_trimap_bands_follow_the_width_asked_for() -> None:
+    alpha = np.zeros((128, 128), np.float32)
+    alpha[:, 64:] = 1.0
+    alpha[:, 63] = 0.5
+    rng = np.random.default_rng(0)
+    narrow, wide = (band_trimap(rng, alpha, width, brushed=False) for width in (3, 20))
+    assert (narrow == 0.5).mean() < (wide == 0.5).mean()
+    assert 3 <= (narrow == 0.5).sum(1).mean() <= 12 and 20 <= (wide == 0.5).sum(1).mean() <= 80
+
+
+def test_matting_crops_draw_their_engine_share(tiny_hmh, photos) -> None:
+    from hamagan.data.hmh import load_rows
+
+    rows = load_rows(str(tiny_hmh), "train")
+    mixed = HMHSamples(rows, SampleOptions(kind="crop", size=64, engine_share=0.5), photos, seed=1)
+    drawn = [mixed[p] for p in range(16)]
+    assert all(d["image"].shape == (3, 64, 64) and d["trimap"].shape == (1, 64, 64) for d in drawn)
+    from_engine = [bool((mixed.engine(p).image == d["image"].permute(1, 2, 0).numpy()).all())
+                   for p, d in enumerate(drawn)]
+    assert 3 <= from_engine.count(True) <= 13  # about half come from the engine
+    with pytest.raises(ValueError, match="engine_share"):
+        SampleOptions(engine_share=1.5)
