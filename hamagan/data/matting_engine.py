@@ -102,8 +102,8 @@ def _edge(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
     """A solid region (a large ellipse, partly in the frame) as a mask, and points on its boundary with their
     outward normals."""
     mask = np.zeros((size, size), np.uint8)
-    centre = (int(rng.uniform(-0.2, 1.2) * size), int(rng.uniform(0.6, 1.4) * size))
-    axes = (int(rng.uniform(0.3, 0.9) * size), int(rng.uniform(0.3, 0.8) * size))
+    centre = (int(rng.uniform(0.0, 1.0) * size), int(rng.uniform(0.7, 1.2) * size))  # always partly in frame
+    axes = (int(rng.uniform(0.3, 0.9) * size), int(rng.uniform(0.4, 0.8) * size))
     angle = float(rng.uniform(-40, 40))
     cv2.ellipse(mask, centre, axes, angle, 0, 360, 1, -1)
     contour = cv2.ellipse2Poly(centre, axes, int(angle), 0, 360, 2).astype(np.float32)
@@ -322,6 +322,11 @@ class MattingEngine:
         foreground, background = _degrade(rng, [np.ascontiguousarray(foreground), background], settings)
         alpha = np.ascontiguousarray(np.clip(alpha, 0, 1), dtype=np.float32)
         image = alpha[..., None] * foreground + (1 - alpha[..., None]) * background
-        width = rng.uniform(*settings.band) * size / 512
-        trimap = band_trimap(rng, alpha, width, rng.random() < settings.brushed)
+        width, brushed = rng.uniform(*settings.band) * size / 512, rng.random() < settings.brushed
+        trimap = band_trimap(rng, alpha, width, brushed)
+        for _ in range(3):  # a band that swallows all the known foreground or background is drawn narrower
+            if (trimap == 0).any() and (trimap == 1).any():
+                break
+            width /= 2
+            trimap = band_trimap(rng, alpha, width, brushed)
         return MattingSample(image.astype(np.float32), alpha, foreground, background, trimap, family)

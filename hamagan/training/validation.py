@@ -50,7 +50,13 @@ def held_out_mattes(photos: Sequence[np.ndarray], count: int = 48, size: int = 2
     ``photos``: what the engine cannot have taught by its own shortcuts."""
     settings = EngineSettings(size=size, families={"strands": 1.0}, styles=HELD_OUT_STYLES)
     engine = MattingEngine(photos, settings=settings, seed=seed)
-    return [engine(position) for position in range(count)]
+    chosen, position = [], 0
+    while len(chosen) < count:  # as a person's trimap: some known foreground and background
+        sample = engine(position)
+        if (sample.trimap == 0).any() and (sample.trimap == 1).any():
+            chosen.append(sample)
+        position += 1
+    return chosen
 
 
 @torch.no_grad()
