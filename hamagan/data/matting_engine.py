@@ -75,12 +75,20 @@ class MattingSample:
     family: str
 
 
-def _crop(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
-    """A random square of a photo at a random scale, resized to ``size``, as float32 in [0, 1]."""
+def random_square(rng: np.random.Generator, photo: np.ndarray, size: int, divisor: int, at_least: int = 1
+                  ) -> np.ndarray:
+    """A random square of a photo, its side from ``max(at_least, short side // divisor)`` to the short side,
+    resized to ``size`` (area averaging), in the photo's dtype."""
     h, w = photo.shape[:2]
-    side = int(rng.integers(max(8, min(h, w) // 3), min(h, w) + 1))
+    side = int(rng.integers(max(at_least, min(h, w) // divisor), min(h, w) + 1))
     y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    square = cv2.resize(photo[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
+    return cv2.resize(photo[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _crop(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
+    """A random square of a photo at a random scale, resized to ``size``, flipped half the time, as float32
+    in [0, 1]."""
+    square = random_square(rng, photo, size, 3, at_least=8)
     if rng.random() < 0.5:
         square = square[:, ::-1]
     return np.ascontiguousarray(square, dtype=np.float32) / (255.0 if photo.dtype == np.uint8 else 1.0)

@@ -42,7 +42,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from hamagan.data.hmh import HMHRow, adjusted_layer, layers_by_direction
-from hamagan.data.matting_engine import EngineSettings, MattingEngine
+from hamagan.data.matting_engine import EngineSettings, MattingEngine, random_square
 from hamagan.data.transforms import apply_transform, random_transform
 from hamagan.images import to_array
 from hamagan.trimap import trimap_from_alpha
@@ -131,14 +131,6 @@ def init_loader_worker(worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def _random_background(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
-    """A random square crop of a photo, at a random scale, resized to ``size``."""
-    h, w = photo.shape[:2]
-    side = int(rng.integers(min(h, w) // 2, min(h, w) + 1))
-    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    return cv2.resize(photo[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
-
-
 def _to_tensor(array: np.ndarray) -> torch.Tensor:
     array = array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array.astype(np.float32)
     return torch.from_numpy(np.ascontiguousarray(array[None] if array.ndim == 2 else array.transpose(2, 0, 1)))
@@ -199,8 +191,8 @@ class HMHSamples(Dataset):
     def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, 1, position])
         row = self._row(self.row_index(position))
-        engine = self.options.kind == "crop" and self.options.engine_share and self.backgrounds
-        if engine and rng.random() < self.options.engine_share:  # drawn only when used: older recipes unchanged
+        uses_engine = self.options.kind == "crop" and self.options.engine_share and self.backgrounds
+        if uses_engine and rng.random() < self.options.engine_share:  # drawn only when used: older recipes unchanged
             drawn = self.engine(position)
             return {k: _to_tensor(getattr(drawn, k)) for k in ("image", "alpha", "foreground", "background",
                                                                 "trimap")}
@@ -234,7 +226,7 @@ class HMHSamples(Dataset):
         crop = {k: v[y:y + size, x:x + size] for k, v in scaled.items()}
         if self.backgrounds and rng.random() >= self.options.keep_original:
             photo = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
-            new_background = _random_background(rng, photo, size).astype(np.float32)
+            new_background = random_square(rng, photo, size, 2).astype(np.float32)
             a = crop["alpha"][..., None].astype(np.float32) / 255.0
             mixed = a * crop["foreground"].astype(np.float32) + (1 - a) * new_background
             crop["image"] = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
@@ -251,7 +243,7 @@ class HMHSamples(Dataset):
         size = self.options.size
         row = self._full(hmh_row)
         photos = [self.backgrounds[int(i)] for i in rng.integers(len(self.backgrounds), size=2)]
-        background, target = (_random_background(rng, p, size).astype(np.float32) / 255 for p in photos)
+        background, target = (random_square(rng, p, size, 2).astype(np.float32) / 255 for p in photos)
         foreground = row["foreground"].astype(np.float32) / 255
         exposed = self.options.background_gamma != (1.0, 1.0)  # draws only what the options use (older recipes)
         gamma = np.float32(_log_uniform(rng, self.options.background_gamma) if exposed else 1.0)

@@ -3,7 +3,7 @@ averaged generators."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -27,21 +27,27 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 @torch.no_grad()
-def validate_matting(matting: nn.Module, rows, device: torch.device | str = "cpu") -> dict[str, float]:
-    """Mean SAD / MSE / Grad / Conn of G_m over the rows at their stored size, with their stored trimaps."""
+def _matting_scores(matting: nn.Module, cases: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                    device: torch.device | str) -> dict[str, float]:
+    """Mean SAD / MSE / Grad / Conn of G_m over (image, trimap, alpha) float arrays, padded to its stride."""
     was_training = matting.training
     matting.eval()
     results = []
-    for row in rows:
-        image = np.asarray(row["image"].convert("RGB"), np.float32) / 255
-        alpha = np.asarray(row["alpha"].convert("L"), np.float32) / 255
-        trimap = np.round(np.asarray(row["trimap"].convert("L"), np.float32) / 255 * 2) / 2
+    for image, trimap, alpha in cases:
         image_t, (h, w) = pad_to_multiple(array_to_tensor(image).to(device), 32)
         trimap_t, _ = pad_to_multiple(array_to_tensor(trimap[..., None]).to(device), 32)
         predicted = tensor_to_array(matting.predict(image_t, trimap_t)[:, :, :h, :w].cpu())
         results.append(matting_metrics(predicted, alpha, trimap))
     matting.train(was_training)
     return _mean(results)
+
+
+def validate_matting(matting: nn.Module, rows, device: torch.device | str = "cpu") -> dict[str, float]:
+    """Mean SAD / MSE / Grad / Conn of G_m over the rows at their stored size, with their stored trimaps."""
+    cases = ((np.asarray(row["image"].convert("RGB"), np.float32) / 255,
+              np.round(np.asarray(row["trimap"].convert("L"), np.float32) / 255 * 2) / 2,
+              np.asarray(row["alpha"].convert("L"), np.float32) / 255) for row in rows)
+    return _matting_scores(matting, cases, device)
 
 
 def held_out_mattes(photos: Sequence[np.ndarray], count: int = 48, size: int = 256, seed: int = 10**6
@@ -59,20 +65,10 @@ def held_out_mattes(photos: Sequence[np.ndarray], count: int = 48, size: int = 2
     return chosen
 
 
-@torch.no_grad()
 def validate_matting_samples(matting: nn.Module, samples: Sequence[MattingSample], device: torch.device | str = "cpu"
                              ) -> dict[str, float]:
     """Mean SAD / MSE / Grad / Conn of G_m over engine samples, with their own trimaps."""
-    was_training = matting.training
-    matting.eval()
-    results = []
-    for sample in samples:
-        image = array_to_tensor(sample.image).to(device)
-        trimap = array_to_tensor(sample.trimap[..., None]).to(device)
-        predicted = tensor_to_array(matting.predict(image, trimap).cpu())
-        results.append(matting_metrics(predicted, sample.alpha, sample.trimap))
-    matting.train(was_training)
-    return _mean(results)
+    return _matting_scores(matting, ((s.image, s.trimap, s.alpha) for s in samples), device)
 
 
 @torch.no_grad()
