@@ -1,10 +1,11 @@
 """Our matting against closed-form matting, timed in one run on the same images, with the ratio.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.matting_speed \
-        [--checkpoint PATH_OR_REPO] [--split test|all]
+        [--checkpoint PATH_OR_REPO] [--split test|train|all] [--refinement-weight MU]
 
 The reference recipe (long side 512, 10-px trimap); seconds per image after one untimed warm-up call,
-metrics as in Table 1; G_m in float32 and under bf16 autocast. Then steadier times: the median of
+metrics as in Table 1; G_m in float32 and under bf16 autocast, each also refined by the matting Laplacian
+(``--refinement-weight``: default the checkpoint's). Then steadier times: the median of
 ``--repeats`` runs per image. The full pipeline per stage, with peak
 memory: benchmarks/pipeline_latency.py.
 """
@@ -27,23 +28,27 @@ from hamagan.samples import portrait_ids
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checkpoint", help="default: the bundled model")
-    parser.add_argument("--split", default="test", choices=["test", "all"])
+    parser.add_argument("--split", default="test", choices=["test", "train", "all"])
+    parser.add_argument("--refinement-weight", type=float, help="mu of the refinement (default: the checkpoint's)")
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per image (the median is kept)")
     args = parser.parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
+    if args.refinement_weight is not None:
+        pipe.config.refinement_weight = args.refinement_weight
     cases = [load_matting_case(i) for i in portrait_ids(args.split)]
     reports = []
-    for bf16 in (False, True):
+    variants = {f"ours (G_m, {'bf16' if bf16 else 'fp32'}){' + refinement' if refine else ''}": (bf16, refine)
+                for refine in (False, True) for bf16 in (False, True)}
+    for name, (bf16, refine) in variants.items():
         pipe.matting_bf16 = bf16
-        reports.append(evaluate_matting(pipeline_matting(pipe), cases, f"ours (G_m, {'bf16' if bf16 else 'fp32'})",
-                                        progress=False))
+        reports.append(evaluate_matting(pipeline_matting(pipe, refine), cases, name, progress=False))
     reference = evaluate_matting(closed_form, cases, "closed-form", progress=False)
     default = "bf16" if bf16_is_fast(pipe.device) else "fp32"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(cases)} portraits ({args.split}); "
           f"bf16: pipe.matting_bf16 = True; the default on this machine: {default} (bf16 where it runs in hardware)")
     print(markdown_table([*reports, reference]))
-    methods = {"ours (G_m, fp32)": (pipeline_matting(pipe), False), "ours (G_m, bf16)": (pipeline_matting(pipe), True),
-               "closed-form": (closed_form, False)}
+    methods = {name: (pipeline_matting(pipe, refine), bf16) for name, (bf16, refine) in variants.items()}
+    methods["closed-form"] = (closed_form, False)
     medians = {}
     for name, (method, bf16) in methods.items():
         pipe.matting_bf16 = bf16
@@ -52,7 +57,6 @@ def main() -> None:
     print(f"\nseconds per image, median of {args.repeats} runs per image, mean over images:")
     for name, seconds in medians.items():
         print(f"  {name}: {seconds:.3f} s ({medians['closed-form'] / seconds:.1f}x closed-form's speed)")
-
 
 
 if __name__ == "__main__":

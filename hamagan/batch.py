@@ -34,9 +34,10 @@ def output_path(source: Path, in_dir: Path, out_dir: Path) -> Path:
 
 def run_batch(pipe: HaMaGANPipeline, in_dir: Path, out_dir: Path, mode: str, background=None,
               trimap_dir: Path | None = None, direction: str = "background", workers: int = 1,
-              progress: bool = True, strength: float = 1.0, people: str = "all") -> BatchReport:
+              progress: bool = True, strength: float = 1.0, people: str = "all",
+              refine: bool | None = None) -> BatchReport:
     """Process every image of ``in_dir`` into ``out_dir`` (same relative paths, .png), skipping finished ones.
-    ``direction``, ``strength`` and ``people`` are the pipeline's."""
+    ``direction``, ``strength``, ``people`` and ``refine`` are the pipeline's."""
     report = BatchReport()
     todo = []
     for source in list_images(in_dir):
@@ -52,7 +53,7 @@ def run_batch(pipe: HaMaGANPipeline, in_dir: Path, out_dir: Path, mode: str, bac
             trimap = found[0] if found else None
         try:
             output = pipe(source, trimap, background=background, direction=direction, strength=strength,
-                          people=people)
+                          people=people, refine=refine)
             write_png(render(output, mode), output_path(source, in_dir, out_dir))
             return source, None
         except (ImageError, ValueError) as exc:

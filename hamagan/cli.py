@@ -90,7 +90,8 @@ def _compose(args: argparse.Namespace) -> int:
     mode = _mode(args)
     pipe = _load_pipeline(args.checkpoint)
     output = pipe(args.portrait, args.trimap, background=_background(args) if mode == "harmonized" else None,
-                  direction=args.direction, strength=args.strength, people=args.people)
+                  direction=args.direction, strength=args.strength, people=args.people,
+                  refine=args.refine)
     if output.message:
         print(f"hamagan: {output.message}", file=sys.stderr)
     image = render(output, mode)
@@ -114,7 +115,7 @@ def _batch(args: argparse.Namespace) -> int:
     pipe = _load_pipeline(args.checkpoint)
     report = run_batch(pipe, in_dir, out_dir, mode, _background(args) if mode == "harmonized" else None,
                        Path(args.trimap_dir) if args.trimap_dir else None, args.direction, args.workers,
-                       strength=args.strength, people=args.people)
+                       strength=args.strength, people=args.people, refine=args.refine)
     print(f"done {len(report.done)}, already there {len(report.skipped)}, failed {len(report.failed)}",
           file=sys.stderr)
     for name, error in sorted(report.failed.items()):
@@ -153,7 +154,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint)
     written = run_evaluation(checkpoints, [Path(d) for d in args.dataset], Path(args.out),
-                             baselines=args.baselines, long_side=args.long_side)
+                             baselines=args.baselines, long_side=args.long_side, refine=args.refine)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -183,6 +184,9 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                              "(all of it, the default)")
     parser.add_argument("--people", choices=["all", "largest"], default="all",
                         help="automatic trimap: cut out everyone found (default) or only the largest person")
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
+                        help="refine the matte by the confidence-weighted matting Laplacian (default: the model's "
+                             "refine_matting setting)")
     parser.add_argument("--alpha-only", action="store_true", help="write the alpha matte (8-bit L PNG)")
     parser.add_argument("--rgba", action="store_true", help="write the cut-out with transparency (RGBA PNG)")
 
@@ -228,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "reinhard"],
                           help="matting: 'trimap only', closed-form, KNN; harmonization: composite, reinhard")
     evaluate.add_argument("--long-side", type=int, default=512)
+    evaluate.add_argument("--refine", action="store_true",
+                          help="also measure each checkpoint's matting refined by the matting Laplacian")
     evaluate.add_argument("--out", required=True, help="folder for tables and figures")
     evaluate.set_defaults(run=_eval)
 

@@ -40,6 +40,7 @@ from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_ar
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
+from hamagan.refinement import refine_alpha
 from hamagan.segmentation import KEEP_CHOICES
 from hamagan.trimap import auto_trimap, load_trimap
 from hamagan.weights import WEIGHTS_NAME, load_pipeline_tensors, save_network, split_networks
@@ -90,6 +91,9 @@ class HaMaGANConfig:
             refined against the full-resolution image.
         harmonize_size: G_h runs on a square of this side (a multiple of 2 ** num_downs), as trained.
         foreground_method: "blur_fusion" (fast) or "ml" (pymatting's multi-level estimate).
+        refine_matting: refine G_m's alpha inside the unknown region by the confidence-weighted matting
+            Laplacian (``hamagan.refinement``) by default; a call's ``refine`` overrides it.
+        refinement_weight: that refinement's pull towards G_m's confident values (mu).
     """
 
     matting: MattingConfig = field(default_factory=MattingConfig)
@@ -98,6 +102,8 @@ class HaMaGANConfig:
     matting_max_side: int = 1024
     harmonize_size: int = 256
     foreground_method: str = "blur_fusion"
+    refine_matting: bool = False
+    refinement_weight: float = 0.1
 
     def __post_init__(self) -> None:
         if isinstance(self.matting, dict):
@@ -261,13 +267,14 @@ class HaMaGANPipeline(
         return next(self.parameters()).device
 
     @torch.no_grad()
-    def matte(self, image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    def matte(self, image: torch.Tensor, trimap: torch.Tensor, refine: bool | None = None) -> torch.Tensor:
         """Alpha (1, 1, H, W) at the image's full resolution for a [0, 1] image and its trimap.
 
         Images whose long side exceeds ``matting_max_side`` run G_m at that size; the alpha is then
         carried back as a local affine function of the full-resolution colours (guided upsampling), and
         the trimap's known regions are pasted back at full resolution, so edges follow the real image
-        rather than an enlarged low-resolution matte.
+        rather than an enlarged low-resolution matte. ``refine`` (default: the config's ``refine_matting``)
+        refines G_m's alpha at its own size by the confidence-weighted matting Laplacian.
         """
         full = tuple(image.shape[2:])
         size = fit_size(*full, self.config.matting_max_side)
@@ -281,9 +288,18 @@ class HaMaGANPipeline(
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16 and network.training):
             raw = network(network_input)
         alpha = paste_known(raw.float(), padded_trimap)[:, :, :size[0], :size[1]]
+        if self.config.refine_matting if refine is None else refine:
+            alpha = self._refine(small_image, small_trimap, alpha)
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
         return paste_known(alpha, trimap)
+
+    def _refine(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """``refine_alpha`` on each image of a batch, at the tensors' size."""
+        refined = [refine_alpha(tensor_to_array(i[None].cpu()), tensor_to_array(t[None].cpu()),
+                                tensor_to_array(a[None].cpu()), self.config.refinement_weight)
+                   for i, t, a in zip(image, trimap, alpha, strict=True)]
+        return torch.stack([array_to_tensor(r)[0] for r in refined]).to(alpha.device)
 
     @torch.no_grad()
     def harmonize(self, image: torch.Tensor, alpha: torch.Tensor, direction: str = "background",
@@ -328,7 +344,7 @@ class HaMaGANPipeline(
     def __call__(self, image: ImageInput, trimap: ImageInput | None = None, background: ImageInput | None = None,
                  direction: str = "background", output_type: Literal["np", "pil"] = "np",
                  strength: float = 1.0, on_stage: Callable[[str], None] | None = None,
-                 people: str = "all") -> HaMaGANOutput:
+                 people: str = "all", refine: bool | None = None) -> HaMaGANOutput:
         """Cut out a portrait and, given a new background, composite and harmonize it.
 
         Args:
@@ -345,6 +361,8 @@ class HaMaGANPipeline(
                 (all of it, the default).
             on_stage: called with each stage's name (one of ``STAGES``) as the stage starts, for progress.
             people: with the automatic trimap, "all" cuts out everyone found, "largest" the largest person.
+            refine: refine the alpha by the confidence-weighted matting Laplacian (default: the config's
+                ``refine_matting``).
 
         Returns:
             HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
@@ -372,7 +390,7 @@ class HaMaGANPipeline(
                 message, person_found = automatic.message, automatic.found
         # 2. Matting, then foreground colours without the old background.
         with clock("matting"):
-            alpha = self.matte(pixels, trimap_t)
+            alpha = self.matte(pixels, trimap_t, refine)
         with clock("foreground"):
             foreground = estimate_foreground(pixels, alpha, self.config.foreground_method)
         result = {"alpha": alpha, "trimap": trimap_t, "foreground": foreground}

@@ -24,6 +24,7 @@ from hamagan.data.hmh import HMHRow, load_rows
 from hamagan.evaluation import (
     BASELINES,
     MattingCase,
+    MattingMethod,
     evaluate_matting,
     load_matting_case,
     markdown_table,
@@ -118,9 +119,11 @@ def pipeline_harmonizer(pipe: HaMaGANPipeline) -> HarmonizationMethod:
     return method
 
 
-def pipeline_matting(pipe: HaMaGANPipeline) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def pipeline_matting(pipe: HaMaGANPipeline, refine: bool | None = None) -> MattingMethod:
+    """The pipeline's ``matte`` as an evaluation method (``refine``: the pipeline's option)."""
     def method(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-        alpha = pipe.matte(array_to_tensor(image.astype(np.float32)), array_to_tensor(trimap.astype(np.float32)))
+        alpha = pipe.matte(array_to_tensor(image.astype(np.float32)), array_to_tensor(trimap.astype(np.float32)),
+                           refine)
         return tensor_to_array(alpha).astype(np.float64)
     return method
 
@@ -181,13 +184,17 @@ def qualitative_grid(cases: Sequence[MattingCase], alphas: dict[str, list[np.nda
 
 def run_evaluation(checkpoints: dict[str, str | None], datasets: Sequence[Path], out: Path,
                    baselines: Sequence[str] = ("trimap only", "closed-form", "KNN", "composite", "reinhard"),
-                   long_side: int = 512) -> list[Path]:
-    """Measure every checkpoint and baseline; write tables (Markdown, JSON) and figures to ``out``."""
+                   long_side: int = 512, refine: bool = False) -> list[Path]:
+    """Measure every checkpoint and baseline; write tables (Markdown, JSON) and figures to ``out``. With
+    ``refine``, each checkpoint's matting is also measured refined ("LABEL + refinement")."""
     out.mkdir(parents=True, exist_ok=True)
     checkpoints = checkpoints or {"ours": None}
     pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in checkpoints.items()}
     cases = [load_matting_case(i, long_side) for i in TEST_PORTRAITS]
-    matting = [evaluate_matting(pipeline_matting(p), cases, label) for label, p in pipes.items()]
+    matting = [evaluate_matting(pipeline_matting(p, False), cases, label) for label, p in pipes.items()]
+    if refine:
+        matting += [evaluate_matting(pipeline_matting(p, True), cases, f"{label} + refinement")
+                    for label, p in pipes.items()]
     matting += [evaluate_matting(BASELINES[name], cases, name) for name in BASELINES if name in baselines]
     h_cases = [c for dataset in datasets for c in load_harmonization_cases(dataset)]
     harmonization: list[HarmonizationReport] = []

@@ -90,6 +90,12 @@ def test_compose_endpoint_returns_every_layer_at_full_size(app_url, tmp_path: Pa
         handle_file(str(portrait)), "automatic", None, None, "my upload", handle_file(str(wide)), "background", 0,
         api_name="/compose")
     np.testing.assert_array_equal(np.asarray(Image.open(harmonized)), np.asarray(Image.open(composite)))
+    # The refinement checkbox: the matte changes (inside the unknown band only).
+    refined = client.predict(handle_file(str(portrait)), "automatic", None, None, "my upload", handle_file(str(wide)),
+                             "background", 1, "all", True, api_name="/compose")[0]
+    plain, changed = np.asarray(Image.open(alpha)), np.asarray(Image.open(refined))
+    band = np.asarray(Image.open(trimap)) == 128
+    assert not np.array_equal(plain, changed) and np.array_equal(plain[~band], changed[~band])
     assert outside == []  # starting and composing stay on this machine
 
 

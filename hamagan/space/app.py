@@ -80,7 +80,7 @@ def build_app(services: Services) -> gr.Blocks:
     examples = [str(samples.portrait_paths(i)[0]) for i in samples.TEST_PORTRAITS] + [str(samples.BARE_PORTRAIT)]
 
     def compose(portrait, trimap_mode, editor=None, trimap_file=None, background_choice=RANDOM,
-                background_file=None, direction="background", strength=1.0, people="all",
+                background_file=None, direction="background", strength=1.0, people="all", refine=None,
                 progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
         progress(0.02, desc="reading")
         check_compose_inputs(portrait, trimap_mode, editor, trimap_file, background_choice, background_file)
@@ -103,7 +103,7 @@ def build_app(services: Services) -> gr.Blocks:
         try:
             with NETWORK_LOCK:
                 out = pipe(image, trimap, background=background, direction=direction, strength=strength,
-                           on_stage=on_stage, people=people)
+                           on_stage=on_stage, people=people, refine=refine)
         except (ImageError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
         progress(0.95, desc="saving")
@@ -252,6 +252,8 @@ def build_app(services: Services) -> gr.Blocks:
                                              value="background", label="Direction")
                         strength = gr.Slider(0, 1, value=1, step=0.05, label="Harmonization strength (0: the plain "
                                              "composite, 1: the model's whole colour change)")
+                        refine = gr.Checkbox(pipe.config.refine_matting, elem_id="refine",
+                                             label="Refine the matte's edges (matting Laplacian; slower)")
                 with gr.Column(scale=3, min_width=480):
                     run = gr.Button("Compose", variant="primary", elem_id="compose")
                     message = gr.Markdown("Your result appears here: the plain composite and the harmonized image "
@@ -267,7 +269,7 @@ def build_app(services: Services) -> gr.Blocks:
                     downloads = gr.File(label="Downloads: harmonized result and RGBA cut-out (PNG)",
                                         file_count="multiple")
             compose_inputs = [portrait, trimap_mode, editor, trimap_file, background_choice, background_file,
-                              direction, strength, people]
+                              direction, strength, people, refine]
             preview_inputs = [portrait, trimap_mode, editor, trimap_file, people]
             portrait.upload(show_portrait, portrait, [portrait, preview], api_name=False).then(
                 preview_trimap, preview_inputs, trimap_preview, api_name=False)

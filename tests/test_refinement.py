@@ -1,0 +1,95 @@
+"""The confidence-weighted matting-Laplacian refinement: the Laplacian against a direct window-by-window build,
+what it recovers, and the pipeline's option."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hamagan import HaMaGANPipeline
+from hamagan.images import array_to_tensor, tensor_to_array
+from hamagan.refinement import refine_alpha, unknown_system
+
+
+def _dense_laplacian(image: np.ndarray, epsilon: float) -> np.ndarray:
+    """Levin et al.'s L, summed window by window over every 3x3 window inside the image."""
+    height, width = image.shape[:2]
+    laplacian = np.zeros((height * width, height * width))
+    for y in range(1, height - 1):
+        for x in range(1, width - 1):
+            index = np.array([(y + dy) * width + x + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+            colours = image.reshape(-1, 3)[index]
+            mean = colours.mean(axis=0)
+            covariance = (colours - mean).T @ (colours - mean) / 9 + epsilon / 9 * np.eye(3)
+            affinity = (1 + (colours - mean) @ np.linalg.inv(covariance) @ (colours - mean).T) / 9
+            laplacian[np.ix_(index, index)] += np.eye(9) - affinity
+    return laplacian
+
+
+def test_the_unknown_system_is_the_laplacian_split_at_the_unknown_pixels() -> None:
+    rng = np.random.default_rng(0)
+    image, alpha = rng.random((9, 11, 3)), rng.random((9, 11))
+    unknown = np.zeros((9, 11), bool)
+    unknown[2:7, 2:9] = True
+    unknown[4, 5] = False
+    unknown[0, :3] = unknown[:, -1] = True  # border pixels too: they sit in fewer windows
+    laplacian, pull = unknown_system(image, unknown, alpha, epsilon=1e-4)
+    dense = _dense_laplacian(image, 1e-4)
+    inside, known = np.flatnonzero(unknown), np.flatnonzero(~unknown)
+    np.testing.assert_allclose(laplacian.toarray(), dense[np.ix_(inside, inside)], atol=1e-9)
+    np.testing.assert_allclose(pull, dense[np.ix_(inside, known)] @ alpha.ravel()[known], atol=1e-9)
+
+
+def _two_colour_blend(size: int = 48) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An image that is exactly alpha * red + (1 - alpha) * blue with a soft vertical edge, and its trimap."""
+    ramp = np.clip((np.arange(size) - size / 2) / 12 + 0.5, 0, 1)
+    alpha = np.tile(ramp, (size, 1))
+    image = alpha[..., None] * np.array([0.9, 0.2, 0.1]) + (1 - alpha[..., None]) * np.array([0.1, 0.3, 0.8])
+    trimap = np.where(alpha == 1, 1.0, np.where(alpha == 0, 0.0, 0.5))
+    trimap[:, size // 2 - 10:size // 2 + 10] = 0.5
+    return image, alpha, trimap
+
+
+def test_an_unsure_network_gives_way_to_the_colour_line_model() -> None:
+    image, truth, trimap = _two_colour_blend()
+    unsure = np.where(trimap == 0.5, 0.5, trimap)
+    refined = refine_alpha(image, trimap, unsure, weight=0.01)
+    inner = trimap == 0.5
+    assert np.abs(unsure - truth)[inner].mean() > 0.15
+    assert np.abs(refined - truth)[inner].mean() < 0.01
+    np.testing.assert_array_equal(refined[trimap != 0.5], unsure[trimap != 0.5])
+
+
+def test_a_confident_network_keeps_its_answer_under_a_strong_weight() -> None:
+    image, truth, trimap = _two_colour_blend()
+    confident = np.where(trimap == 0.5, (truth > 0.5).astype(float), trimap)  # a hard edge, confidence 1
+    kept = refine_alpha(image, trimap, confident, weight=1e4)
+    loose = refine_alpha(image, trimap, confident, weight=1e-3)
+    assert np.abs(kept - confident).max() < 0.02
+    assert np.abs(loose - truth).mean() < np.abs(kept - truth).mean()
+
+
+def test_refinement_refuses_mismatched_inputs_and_a_weight_that_is_not_positive() -> None:
+    image, alpha, trimap = _two_colour_blend(16)
+    with pytest.raises(ValueError, match="must agree"):
+        refine_alpha(image[:8], trimap, alpha)
+    with pytest.raises(ValueError, match="positive"):
+        refine_alpha(image, trimap, alpha, weight=0)
+    np.testing.assert_array_equal(refine_alpha(image, np.ones_like(trimap), alpha), alpha)
+
+
+def test_the_pipeline_refines_only_inside_the_unknown_region_when_asked(small_pipe: HaMaGANPipeline) -> None:
+    image, _, trimap = _two_colour_blend(64)
+    image_t, trimap_t = array_to_tensor(image.astype(np.float32)), array_to_tensor(trimap.astype(np.float32))
+    plain = tensor_to_array(small_pipe.matte(image_t, trimap_t))
+    refined = tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=True))
+    assert not np.allclose(plain, refined)
+    np.testing.assert_array_equal(plain[trimap != 0.5], refined[trimap != 0.5])
+    small_pipe.config.refine_matting = True
+    try:
+        by_default = small_pipe(image.astype(np.float32), trimap.astype(np.float32))
+        np.testing.assert_allclose(by_default.alpha, refined, atol=1e-6)
+        off = small_pipe(image.astype(np.float32), trimap.astype(np.float32), refine=False)
+        np.testing.assert_allclose(off.alpha, plain, atol=1e-6)
+    finally:
+        small_pipe.config.refine_matting = False
