@@ -1,15 +1,15 @@
 """The matting data engine: how fast it draws, and a held-out proxy for hair and fur with true alpha.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.matting_engine \\
-        [--checkpoint LABEL=PATH ...] [--count 64]
+        [--checkpoint LABEL=PATH ...] [--count 64] [--refine [--refinement-weight MU]]
 
 1. Samples per second of the training settings at 256 (one thread, as a loader worker runs it).
 2. The held-out proxy: ``--count`` strand samples of the styles training never draws (``HELD_OUT_STYLES``:
    wavy_fine, fur) over the 8 bundled photos the recipes hold out (drawn apart from the validation set that
    training chooses by), at 320x320 with their own uneven trimaps
    (5-60 px at long side 512), scored by G_m of each checkpoint, closed-form matting and the trimap alone
-   (SAD / MSE / Grad / Conn over the unknown region, as ``hamagan eval``). Per-sample values go to
-   benchmarks/matting_engine.csv.
+   (SAD / MSE / Grad / Conn over the unknown region, as ``hamagan eval``); ``--refine`` adds each checkpoint
+   refined by the matting Laplacian. Per-sample values go to benchmarks/matting_engine.csv.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import numpy as np
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.matting_engine import EngineSettings, MattingEngine
 from hamagan.evaluation import MattingCase, closed_form, evaluate_matting, markdown_table, trimap_only
-from hamagan.images import to_array
 from hamagan.report import labelled_checkpoint, pipeline_matting
 from hamagan.training.samples import load_backgrounds
 from hamagan.training.validation import held_out_mattes
@@ -35,12 +34,7 @@ TEST_SEED = 2 * 10**6  # not the seed of the validation set that training choose
 
 
 def throughput(photos: list[np.ndarray], count: int) -> float:
-    cutouts = []
-    for portrait in samples.portrait_ids("train"):
-        image, alpha = samples.portrait_paths(portrait)
-        matte = to_array(alpha, 1)
-        cutouts.append((to_array(image, 3).astype(np.float32), matte[..., 0] if matte.ndim == 3 else matte))
-    engine = MattingEngine(photos, cutouts, EngineSettings(size=256), seed=0)
+    engine = MattingEngine(photos, samples.portrait_cutouts("train"), EngineSettings(size=256), seed=0)
     engine(0)
     start = time.perf_counter()
     for position in range(1, count + 1):
@@ -52,6 +46,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checkpoint", action="append", default=[], help="LABEL=PATH (DEFAULT: the bundled model)")
     parser.add_argument("--count", type=int, default=64)
+    parser.add_argument("--refine", action="store_true", help="also each checkpoint refined")
+    parser.add_argument("--refinement-weight", type=float, help="mu for every checkpoint (default: each one's own)")
     parser.add_argument("--csv", default="benchmarks/matting_engine.csv")
     args = parser.parse_args()
     cv2.setNumThreads(1)
@@ -63,8 +59,12 @@ def main() -> None:
     cases = [MattingCase(f"{position}", m.image.astype(np.float64), m.alpha.astype(np.float64),
                          m.trimap.astype(np.float64)) for position, m in enumerate(mattes)]
     checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint) or {"default": None}
-    reports = [evaluate_matting(pipeline_matting(HaMaGANPipeline.from_pretrained(path)), cases, label,
-                                progress=False) for label, path in checkpoints.items()]
+    pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in checkpoints.items()}
+    for pipe in pipes.values():
+        pipe.config.refinement_weight = args.refinement_weight or pipe.config.refinement_weight
+    reports = [evaluate_matting(pipeline_matting(pipe, refine), cases, f"{label}{' + refinement' if refine else ''}",
+                                progress=False)
+               for refine in ((False, True) if args.refine else (False,)) for label, pipe in pipes.items()]
     reports += [evaluate_matting(method, cases, name, progress=False)
                 for name, method in (("closed-form", closed_form), ("trimap only", trimap_only))]
     print(f"\nheld-out strand styles over held-out photos, {len(cases)} samples at 320x320:\n")

@@ -3,7 +3,9 @@ unknown bands of 5, 10, 20 and 30 px, in float32 and in bf16 (forced; where the 
 emulated, slow but the same numbers a bf16 machine gives within rounding).
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.matting_trimap_widths \\
-        [--checkpoint LABEL=PATH ...]
+        [--checkpoint LABEL=PATH ...] [--refine [--refinement-weight MU]]
+
+``--refine`` adds each checkpoint refined by the matting Laplacian (its config's ``refinement_weight``).
 """
 
 from __future__ import annotations
@@ -21,18 +23,23 @@ WIDTHS = (5, 10, 20, 30)
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checkpoint", action="append", default=[], help="LABEL=PATH (DEFAULT: the bundled model)")
+    parser.add_argument("--refine", action="store_true", help="also each checkpoint refined")
+    parser.add_argument("--refinement-weight", type=float, help="mu for every checkpoint (default: each one's own)")
     args = parser.parse_args()
     checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint) or {"default": None}
     pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in checkpoints.items()}
+    for pipe in pipes.values():
+        pipe.config.refinement_weight = args.refinement_weight or pipe.config.refinement_weight
     print("| band (px) | method | SAD | MSE | Grad | Conn | per portrait SAD |\n|---|---|---|---|---|---|---|")
     for width in WIDTHS:
         cases = [load_matting_case(portrait, radius=width) for portrait in TEST_PORTRAITS]
         methods = {}
         for label, pipe in pipes.items():
-            for bf16 in (False, True):
-                pipe.matting_bf16 = bf16
-                report = evaluate_matting(pipeline_matting(pipe), cases, label, progress=False)
-                methods[f"{label} ({'bf16' if bf16 else 'fp32'})"] = report
+            for refine in (False, True) if args.refine else (False,):
+                for bf16 in (False, True):
+                    pipe.matting_bf16 = bf16
+                    name = f"{label}{' + refinement' if refine else ''} ({'bf16' if bf16 else 'fp32'})"
+                    methods[name] = evaluate_matting(pipeline_matting(pipe, refine), cases, label, progress=False)
         methods["closed-form"] = evaluate_matting(closed_form, cases, "closed-form", progress=False)
         for name, report in methods.items():
             mean = report.mean()

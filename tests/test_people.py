@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from hamagan.data.person_scenes import load_cutout, make_scene, person_scenes
-from hamagan.data.photo_pool import fetch_pool, package_licence, pool_photos
 from hamagan.images import to_array
 from hamagan.samples import BACKGROUNDS
 from hamagan.segmentation import find_people
@@ -99,16 +95,3 @@ def test_person_scenes_are_deterministic() -> None:
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a.image, b.image)
         assert a.name == b.name
-
-
-def test_debian_licence_stanza_is_read() -> None:
-    text = "Format: x\n\nFiles: *\nCopyright: someone\nLicense: GPL-2+\n\nFiles: doc/*\nLicense: GFDL-1.2+\n"
-    assert package_licence(text) == "GPL-2+"
-    assert package_licence("no stanzas here") == "unknown"
-
-
-def test_a_missing_package_is_named_and_the_manifest_kept(tmp_path: Path) -> None:
-    photos, problems = fetch_pool(tmp_path, {"hamagan-no-such-package": {"a.jpg": "no-people"}}, log=lambda _: None)
-    assert photos == [] and len(problems) == 1 and "hamagan-no-such-package" in problems[0]
-    assert json.loads((tmp_path / "manifest.json").read_text()) == []
-    assert pool_photos("no-people", tmp_path) == []

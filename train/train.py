@@ -35,7 +35,7 @@ from hamagan.training.checkpoints import (
 from hamagan.training.config import TrainConfig, resolve_config
 from hamagan.training.loaders import make_loader, training_photos
 from hamagan.training.trainer import Trainer
-from hamagan.training.validation import evaluate, held_out_mattes
+from hamagan.training.validation import evaluate, validation_mattes
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     backgrounds, held_out = training_photos(config)
     trainer.backgrounds = backgrounds
     if held_out and config.engine_share:
-        trainer.validation_mattes = held_out_mattes(held_out, size=config.size)
+        trainer.validation_mattes = validation_mattes(config, held_out)
     if args.export_from or args.average:
         return export_only(args, trainer)
     step = 0
@@ -151,18 +151,23 @@ def main(argv: list[str] | None = None) -> int:
         stage = config.stages[stage_index]
         loader = iter(make_loader(config, stage, accelerator, first_step, backgrounds))
         progress.set_description(f"{stage.name}/{stage.direction}")
-        started, images = time.perf_counter(), 0
+        started, images, waited = time.perf_counter(), 0, 0.0
         for stage_step in range(first_step, stage.steps):
+            asked = time.perf_counter()
             batch = {k: v.to(accelerator.device) for k, v in next(loader).items()}
+            waited += time.perf_counter() - asked  # time the step waited for its data
             trainer.set_lr(stage_index, stage_step)
             losses = trainer.step(stage_index, batch)
             step += 1
             images += config.batch_size * accelerator.num_processes
             progress.update(1)
             if step % config.log_every == 0:
-                rate = images / (time.perf_counter() - started)
-                accelerator.log({f"{stage.name}/{k}": v for k, v in losses.items()} | {"images_per_s": rate}, step)
-                progress.set_postfix({**{k: f"{v:.4f}" for k, v in losses.items()}, "img/s": f"{rate:.1f}"})
+                elapsed = time.perf_counter() - started
+                rate, wait = images / elapsed, waited / elapsed
+                accelerator.log({f"{stage.name}/{k}": v for k, v in losses.items()}
+                                | {"images_per_s": rate, "data_wait_share": wait}, step)
+                progress.set_postfix({**{k: f"{v:.4f}" for k, v in losses.items()}, "img/s": f"{rate:.1f}",
+                                      "data wait": f"{wait:.0%}"})
             if accelerator.is_main_process and step % config.image_every == 0:
                 log_images(accelerator, batch, step)
             stage_end = stage_step == stage.steps - 1

@@ -19,6 +19,7 @@ silently.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -26,13 +27,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 OPENCV = "usr/share/doc/opencv-doc/examples/"
 HUGIN = "usr/share/hugin/xrc/data/help_en_EN/"
 PALAPELI = "usr/share/palapeli/collection/"
+GIMP_HELP = "usr/share/gimp/2.0/help/en/images/"
+KPHOTOALBUM = "usr/share/kphotoalbum/demo/"
+JXL = "usr/share/libjxl-testdata/"
 
 POOL: dict[str, dict[str, str]] = {
     "opencv-doc": {
@@ -40,7 +46,7 @@ POOL: dict[str, dict[str, str]] = {
             "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg", "building.jpg",
             "butterfly.jpg", "ela_original.jpg", "fruits.jpg", "home.jpg", "leuvenA.jpg",
             "licenseplate_motion.jpg", "orange.jpg", "squirrel_cls.jpg", "stuff.jpg", "chicky_512.png",
-            "rubberwhale1.png", "smarties.png", "sudoku.png", "box_in_scene.png")},
+            "rubberwhale1.png", "smarties.png", "sudoku.png", "box_in_scene.png", "graf1.png")},
         **{f"{OPENCV}text/{name}": "no-people" for name in (
             "scenetext02.jpg", "scenetext03.jpg", "scenetext04.jpg", "scenetext05.jpg", "scenetext06.jpg")},
         f"{OPENCV}data/messi5.jpg": "people",
@@ -55,13 +61,64 @@ POOL: dict[str, dict[str, str]] = {
     "digikam-data": {"usr/share/digikam/about/images/body-background.jpg": "no-people"},
     "visp-images-data": {
         "usr/share/visp-images-data/ViSP-images/faces/1280px-Solvay_conference_1927.png": "people"},
+    "kphotoalbum": {
+        **{f"{KPHOTOALBUM}{name}.jpg": "no-people" for name in (
+            "blackie", "donna", "donna_2", "grand_canyon_3", "skagen", "skagen_2", "snow", "spiff", "spiff_2",
+            "sunset")},
+        **{f"{KPHOTOALBUM}{name}.jpg": "people" for name in (
+            "anne_helene", "bar55", "bar55_2", "cold_water", "grand_canyon_1", "grand_canyon_2", "jesper",
+            "jesper_2", "new_wave_1", "new_wave_2", "pool", "pool_2", "qt-logo", "wayne")},
+    },
+    "gimp-help-en": {f"{GIMP_HELP}{name}": "no-people" for name in (
+        "filters/examples/taj_orig.png", "filters/examples/blur/mean_curvature-ex-1.jpg",
+        "filters/examples/distort/spherize-ex-orig.jpg", "filters/examples/map/little_planet-equirect.jpg",
+        "filters/examples/colors-retinex2.png", "tutorials/quickie-jpeg-100.jpg",
+        "tutorials/quickie-remove-background-source.jpg", "tutorials/quickie-rotate-example-source.jpg",
+        "using/duck_orig.png", "using/legacy-layer-mode-dissolve-100.jpg", "menus/select/remove-holes-ex3.png")},
+    "libjxl-testdata": {f"{JXL}{name}": "no-people" for name in (
+        "external/wesaturate/500px/tmshre_riaphotographs_srgb8.png",
+        "external/wesaturate/500px/u76c0g_bliznaca_srgb8.png", "external/wesaturate/500px/cvo9xd_keong_macan_srgb8.png",
+        "jxl/flower/flower.png", "jxl/hdr_room.png")},
+    "inkscape": {"usr/share/inkscape/pixmaps/ticotico.jpg": "no-people"},
+    "libvigraimpex-doc": {"usr/share/doc/libvigraimpex-dev/html/bears.jpg": "no-people"},
+    "gnome-user-docs": {"usr/share/help/C/gnome-help/figures/color-printer.png": "no-people"},
 }
+# Packages whose own copyright file is a link into another package: the licence is read from that one.
+COPYRIGHT_FROM = {"gimp-help-en": "gimp-help-common"}
+# PyPI wheels (``pip download``): each file's role and licence, from the library's own notes on its data.
+WHEELS: dict[str, dict[str, tuple[str, str]]] = {
+    "scikit-image==0.26.0": {
+        "skimage/data/astronaut.png": ("people", "public domain (NASA; skimage.data.astronaut)"),
+        "skimage/data/camera.png": ("people", "CC0 (Lav Varshney; skimage.data.camera)"),
+        "skimage/data/brick.png": ("no-people", "CC0 (CC0Textures; skimage.data.brick)"),
+        "skimage/data/grass.png": ("no-people", "CC0 (CC0Textures; skimage.data.grass)"),
+        "skimage/data/gravel.png": ("no-people", "CC0 (CC0Textures; skimage.data.gravel)"),
+        "skimage/data/coins.png": ("no-people", "no known copyright restrictions (skimage.data.coins)"),
+    },
+    "matplotlib==3.11.2": {
+        "matplotlib/mpl-data/sample_data/grace_hopper.jpg": ("people", "public domain (US Navy photo)")},
+}
+# The person-free photos that the person finder's false-person check saw while its rules were set (session 12);
+# the later ones are unseen by it.
+SEEN_BY_FINDER = frozenset(
+    f"{package}/{path}" for package in ("opencv-doc", "hugin-data", "palapeli-data", "digikam-data")
+    for path, role in POOL[package].items() if role == "no-people" and not path.endswith("graf1.png"))
 ROLES = ("no-people", "people")
+SPLITS = ("train", "validation", "test")
+SPLIT_SHARES = (0.7, 0.15)  # train and validation; the rest is test
+
+
+def photo_split(file: str) -> str:
+    """The fixed split of a pool file ("train", "validation" or "test"), from a hash of its name alone, so
+    adding photos to the pool never moves the others."""
+    share = int(hashlib.sha256(file.encode()).hexdigest()[:8], 16) / 16**8
+    return "train" if share < SPLIT_SHARES[0] else "validation" if share < sum(SPLIT_SHARES) else "test"
 
 
 @dataclass
 class PoolPhoto:
-    """One fetched photo: ``file`` relative to the cache, where it came from, its licence and role."""
+    """One fetched photo: ``file`` relative to the cache, where it came from (a Debian package, or a PyPI
+    wheel as ``name==version``), its licence and role."""
 
     file: str
     package: str
@@ -69,6 +126,10 @@ class PoolPhoto:
     licence: str
     role: str
     sha256: str
+
+    @property
+    def split(self) -> str:
+        return photo_split(self.file)
 
 
 def default_cache() -> Path:
@@ -88,83 +149,145 @@ def load_manifest(cache: Path | None = None) -> list[PoolPhoto]:
     return [PoolPhoto(**row) for row in json.loads(manifest.read_text())]
 
 
-def pool_photos(role: str, cache: Path | None = None) -> list[Path]:
-    """Paths of the fetched photos with ``role``, sorted."""
-    if role not in ROLES:
+def pool_photos(role: str | None = None, cache: Path | None = None, split: str | None = None) -> list[Path]:
+    """Paths of the fetched photos with ``role`` and in ``split`` (None: any), sorted."""
+    if role is not None and role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     cache = cache or default_cache()
-    return sorted(cache / p.file for p in load_manifest(cache) if p.role == role and (cache / p.file).exists())
+    return sorted(cache / p.file for p in load_manifest(cache)
+                  if role in (None, p.role) and split in (None, p.split) and (cache / p.file).exists())
 
 
 def package_licence(copyright_text: str) -> str:
-    """The licence of a Debian copyright file's ``Files: *`` stanza ("unknown" when it has none)."""
+    """The licence of a Debian copyright file's ``Files: *`` stanza; for an older free-form file, the GNU GPL
+    version it names, else its first ``License:`` line ("unknown" when none of these is there)."""
     match = re.search(r"^Files:\s*\*\s*$(?:\n(?!Files:).*)*?\nLicense:\s*(.+)$", copyright_text, re.MULTILINE)
-    return match.group(1).strip() if match else "unknown"
+    if match:
+        return match.group(1).strip()
+    text = " ".join(copyright_text.split())
+    gpl = re.search(r"GNU General Public License.{0,200}?version (\d)(.{0,40}any later version)?", text)
+    if gpl:
+        return f"GPL-{gpl.group(1)}{'+' if gpl.group(2) else ''}"
+    line = re.search(r"^License:[ \t]*(\S.*)$", copyright_text, re.MULTILINE)
+    return line.group(1).strip() if line else "unknown"
 
 
-def _present(cache: Path, package: str, listed: dict[str, str], known: dict[str, PoolPhoto]) -> bool:
+def _present(cache: Path, package: str, listed: dict, known: dict[str, PoolPhoto]) -> bool:
     files = [f"{package}/{path}" for path in listed]
     return all(f in known and (cache / f).exists() and _sha256(cache / f) == known[f].sha256 for f in files)
+
+
+class FetchError(RuntimeError):
+    """A package or wheel that could not be downloaded."""
+
+
+def _download_deb(package: str, folder: Path) -> tuple[Path, str]:
+    """``apt-get download`` and ``dpkg -x`` of ``package`` under ``folder``: its file tree and version."""
+    download = subprocess.run(["apt-get", "download", package], cwd=folder, capture_output=True, text=True)
+    debs = list(folder.glob(f"{package}_*.deb"))
+    if download.returncode != 0 or not debs:
+        raise FetchError(f"{package}: apt-get download failed ({download.stderr.strip()[-200:] or 'no .deb'}); "
+                         "run `apt-get update` first")
+    version = subprocess.run(["dpkg-deb", "-f", str(debs[0]), "Version"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    tree = folder / f"tree-{package}"
+    subprocess.run(["dpkg", "-x", str(debs[0]), str(tree)], check=True)
+    return tree, version
+
+
+def _copy_listed(source: str, version: str, tree: Path, listed: dict[str, tuple[str, str]], cache: Path
+                 ) -> tuple[list[PoolPhoto], list[str]]:
+    """Copy each listed file (path -> role, licence) from an unpacked ``tree`` into ``cache / source``."""
+    photos, problems = [], []
+    for path, (role, licence) in listed.items():
+        if not (tree / path).is_file():
+            problems.append(f"{source} {version}: {path} is not in it")
+            continue
+        target = cache / source / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tree / path, target)
+        photos.append(PoolPhoto(f"{source}/{path}", source, version, licence, role, _sha256(target)))
+    return photos, problems
 
 
 def _fetch_package(package: str, listed: dict[str, str], cache: Path) -> tuple[list[PoolPhoto], list[str]]:
     if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
         return [], [f"{package}: apt-get and dpkg are needed to fetch Debian packages"]
     with tempfile.TemporaryDirectory() as tmp:
-        download = subprocess.run(["apt-get", "download", package], cwd=tmp, capture_output=True, text=True)
-        debs = list(Path(tmp).glob(f"{package}_*.deb"))
-        if download.returncode != 0 or not debs:
-            return [], [f"{package}: apt-get download failed ({download.stderr.strip()[-200:] or 'no .deb'}); "
-                        "run `apt-get update` first"]
-        version = subprocess.run(["dpkg-deb", "-f", str(debs[0]), "Version"], capture_output=True, text=True,
-                                 check=True).stdout.strip()
-        tree = Path(tmp) / "tree"
-        subprocess.run(["dpkg", "-x", str(debs[0]), str(tree)], check=True)
-        copyright_file = tree / "usr/share/doc" / package / "copyright"
-        licence = package_licence(copyright_file.read_text(errors="replace")) if copyright_file.exists() else "unknown"
+        try:
+            tree, version = _download_deb(package, Path(tmp))
+            owner = COPYRIGHT_FROM.get(package, package)
+            owner_tree = tree if owner == package else _download_deb(owner, Path(tmp))[0]
+        except FetchError as error:
+            return [], [str(error)]
+        copyright_file = owner_tree / "usr/share/doc" / owner / "copyright"
+        licence = "unknown"
         if copyright_file.exists():
+            licence = package_licence(copyright_file.read_text(errors="replace"))
             (cache / package).mkdir(parents=True, exist_ok=True)
             shutil.copy(copyright_file, cache / package / "copyright")
-        photos, problems = [], []
-        for path, role in listed.items():
-            source = tree / path
-            if not source.is_file():
-                problems.append(f"{package} {version}: {path} is not in the package")
-                continue
-            target = cache / package / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, target)
-            photos.append(PoolPhoto(f"{package}/{path}", package, version, licence, role, _sha256(target)))
-        return photos, problems
+        return _copy_listed(package, version, tree, {path: (role, licence) for path, role in listed.items()}, cache)
+
+
+def _pip() -> list[str] | None:
+    """A pip to download wheels with: this Python's, else one on the PATH (uv's environments have none)."""
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    found = shutil.which("pip3") or shutil.which("pip")
+    return [found] if found else None
+
+
+def _fetch_wheel(requirement: str, listed: dict[str, tuple[str, str]], cache: Path
+                 ) -> tuple[list[PoolPhoto], list[str]]:
+    name, version = requirement.split("==")
+    pip = _pip()
+    if pip is None:
+        return [], [f"{requirement}: pip is needed to download the wheel"]
+    with tempfile.TemporaryDirectory() as tmp:
+        download = subprocess.run([*pip, "download", "--no-deps", "--only-binary", ":all:", "-d", tmp, requirement],
+                                  capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if download.returncode != 0 or not wheels:
+            return [], [f"{requirement}: pip download failed ({download.stderr.strip()[-200:] or 'no wheel'})"]
+        tree = Path(tmp) / "tree"
+        with zipfile.ZipFile(wheels[0]) as archive:
+            archive.extractall(tree, members=[m for m in archive.namelist() if m in listed])
+        return _copy_listed(name, version, tree, listed, cache)
 
 
 def fetch_pool(cache: Path | None = None, packages: dict[str, dict[str, str]] | None = None,
+               wheels: dict[str, dict[str, tuple[str, str]]] | None = None,
                log: Callable[[str], object] = print) -> tuple[list[PoolPhoto], list[str]]:
-    """Fetch every listed photo (``packages``: default :data:`POOL`) into ``cache``; returns the manifest's
-    photos and the problems met."""
+    """Fetch every listed photo (``packages``: Debian packages, default :data:`POOL`; ``wheels``: PyPI wheels,
+    default :data:`WHEELS`) into ``cache``; returns the manifest's photos and the problems met."""
     cache = cache or default_cache()
     cache.mkdir(parents=True, exist_ok=True)
-    packages = POOL if packages is None else packages
+    sources = [(package, listed, partial(_fetch_package, package))
+               for package, listed in (POOL if packages is None else packages).items()]
+    sources += [(requirement.split("==")[0], listed, partial(_fetch_wheel, requirement))
+                for requirement, listed in (WHEELS if wheels is None else wheels).items()]
     known = {p.file: p for p in load_manifest(cache)}
     photos, problems = [], []
-    for package in packages:
-        listed = packages[package]
-        if _present(cache, package, listed, known):
-            photos.extend(known[f"{package}/{path}"] for path in listed)
-            log(f"{package}: {len(listed)} photos already here")
+    for source, listed, fetch in sources:
+        if _present(cache, source, listed, known):
+            photos.extend(known[f"{source}/{path}"] for path in listed)
+            log(f"{source}: {len(listed)} photos already here")
             continue
-        fetched, failed = _fetch_package(package, listed, cache)
+        fetched, failed = fetch(listed, cache)
         photos.extend(fetched)
         problems.extend(failed)
-        log(f"{package}: fetched {len(fetched)} of {len(listed)} photos")
+        log(f"{source}: fetched {len(fetched)} of {len(listed)} photos")
     (cache / "manifest.json").write_text(json.dumps([asdict(p) for p in photos], indent=1))
     return photos, problems
 
 
 def main() -> int:
     photos, problems = fetch_pool()
-    counts = {role: sum(p.role == role for p in photos) for role in ROLES}
-    print(f"{len(photos)} photos in {default_cache()}: " + ", ".join(f"{n} {role}" for role, n in counts.items()))
+    counts = [f"{sum(p.role == role for p in photos)} {role}" for role in ROLES]
+    counts += [f"{sum(p.split == split for p in photos)} {split}" for split in SPLITS]
+    print(f"{len(photos)} photos in {default_cache()}: {', '.join(counts)}")
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent
 PORTRAITS = ROOT / "portraits"
 BACKGROUNDS = ROOT / "backgrounds"
@@ -30,6 +32,18 @@ def portrait_ids(split: str = "all") -> list[str]:
 def portrait_paths(portrait_id: str) -> tuple[Path, Path]:
     """(image, alpha) paths of one bundled portrait."""
     return PORTRAITS / "image" / f"{portrait_id}.jpg", PORTRAITS / "alpha" / f"{portrait_id}.png"
+
+
+def portrait_cutouts(split: str = "train") -> list[tuple[np.ndarray, np.ndarray]]:
+    """(image HxWx3, alpha HxW) float32 arrays in [0, 1] of the split's portraits: the matting engine's cut-outs."""
+    from hamagan.images import to_array
+
+    cutouts = []
+    for portrait in portrait_ids(split):
+        image, alpha = (to_array(path, channels) for path, channels in zip(portrait_paths(portrait), (3, 1),
+                                                                               strict=True))
+        cutouts.append((image.astype(np.float32), (alpha[..., 0] if alpha.ndim == 3 else alpha).astype(np.float32)))
+    return cutouts
 
 
 def background_paths() -> list[Path]:

@@ -71,9 +71,12 @@ class TrainConfig(SampleRecipe):
     :class:`hamagan.training.samples.SampleRecipe`'s, documented there.
 
     ``num_processes`` is the world size the run expects; training refuses to start on any other.
-    ``batch_size`` is per process and per accumulation micro-step. ``held_out_backgrounds``: the last that
-    many background photos are kept from training for G_h's validation composites. ``scene_backgrounds`` adds
-    the training portraits' own inpainted backgrounds to the photos of G_h's fresh composites.
+    ``batch_size`` is per process and per accumulation micro-step. ``backgrounds``: "bundled" (the 40 photos
+    in the package), "pool" (those and the photo pool's training split, ``python -m hamagan.data.photo_pool``),
+    a folder, or none. ``held_out_backgrounds``: the last that many bundled (or folder) photos are kept from
+    training for G_h's validation composites (with "pool", the pool's validation split joins them).
+    ``scene_backgrounds`` adds the training portraits' own inpainted backgrounds to the photos of G_h's fresh
+    composites.
     ``validation_sources`` moves those portraits (source ids) from the training split to validation: a
     cross-validation fold. ``init_from`` starts the generators from a pipeline checkpoint,
     ``init_harmonizers_from`` (with it) the harmonizers from another; ``init_digests`` pins the weights they

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from torch.utils.data import DataLoader
 
 from hamagan.data.hmh import load_rows as read_rows
 from hamagan.data.hmh import move_sources
+from hamagan.data.photo_pool import default_cache, pool_photos
 from hamagan.training.config import StageConfig, TrainConfig
 from hamagan.training.samples import (
     HMHSamples,
@@ -64,16 +66,26 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
 
 
 def training_photos(config: TrainConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The config's background photos (``bundled``, a folder of JPEG/PNG files, or none), split into the
-    training photos and the last ``held_out_backgrounds``, which never reach a training sample (validation
-    composites over them)."""
+    """The config's background photos (``bundled``, ``pool``, a folder of JPEG/PNG files, or none), split into
+    the training photos and the held-out ones, which never reach a training sample (validation composites and
+    mattes over them): the last ``held_out_backgrounds`` of the bundled photos or the folder's, and with
+    ``pool`` also the photo pool's validation split (its training split joins the training photos; its test
+    split is never read). Without a fetched pool, ``pool`` trains on the bundled photos and says so."""
     if not config.backgrounds:
         return [], []
     from hamagan import samples
 
     folder = Path(config.backgrounds)
-    paths = (samples.background_paths() if config.backgrounds == "bundled"
+    paths = (samples.background_paths() if config.backgrounds in ("bundled", "pool")
              else sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png")))
     photos = load_backgrounds(paths)
     split = len(photos) - config.held_out_backgrounds
-    return photos[:split], photos[split:]
+    training, held_out = photos[:split], photos[split:]
+    if config.backgrounds == "pool":
+        pool_training = pool_photos(split="train")
+        if not pool_training:
+            warnings.warn(f"the photo pool is not fetched ({default_cache()}; `python -m hamagan.data.photo_pool`"
+                          f" fetches it): training on the {len(photos)} bundled photos only", stacklevel=2)
+        training += load_backgrounds(pool_training)
+        held_out += load_backgrounds(pool_photos(split="validation"))
+    return training, held_out

@@ -93,7 +93,9 @@ class Trainer:
         self.optimizers = [{k: next(it) for k in group} for group in self.optimizers]
         self.emas = {name: EMA(model, config.ema_decay) for name, model in generators(pipeline).items()}
         self.backgrounds: list[np.ndarray] = []  # the training photos, for batch-norm calibration samples
-        self.validation_mattes: list = []  # the engine's held-out styles over held-out photos (matting stages)
+        # Engine samples that matting stages validate on, by name: held-out strand styles and held-out
+        # portraits, over held-out photos.
+        self.validation_mattes: dict[str, list] = {}
         for ema in self.emas.values():
             accelerator.register_for_checkpointing(ema)
 

@@ -10,12 +10,12 @@ import torch
 from torch import nn
 
 from hamagan.compose import pad_to_multiple
-from hamagan.data.hmh import adjusted_coverage
+from hamagan.data.hmh import HMHRow, adjusted_coverage
 from hamagan.data.matting_engine import HELD_OUT_STYLES, EngineSettings, MattingEngine, MattingSample
 from hamagan.images import array_to_tensor, tensor_to_array
 from hamagan.metrics import harmonization_metrics, matting_metrics
 from hamagan.pipeline import HaMaGANPipeline
-from hamagan.training.config import StageConfig
+from hamagan.training.config import StageConfig, TrainConfig
 from hamagan.training.loaders import load_rows
 from hamagan.training.samples import HMHSamples, SampleOptions
 from hamagan.training.steps import disharmonious, land_change
@@ -63,6 +63,28 @@ def held_out_mattes(photos: Sequence[np.ndarray], count: int = 48, size: int = 2
             chosen.append(sample)
         position += 1
     return chosen
+
+
+def held_out_portrait_mattes(photos: Sequence[np.ndarray], cutouts: Sequence[tuple[np.ndarray, np.ndarray]],
+                             count: int = 48, size: int = 256, seed: int = 10**6 + 1) -> list[MattingSample]:
+    """A fixed validation set of held-out portraits (``cutouts``: foreground and alpha of validation rows) over
+    held-out ``photos``, with the engine's trimaps (bands of 5-60 px at long side 512): does G_m keep the
+    portraits' quality at every band width while it learns hair?"""
+    settings = EngineSettings(size=size, families={"portrait": 1.0})
+    engine = MattingEngine(photos, cutouts, settings=settings, seed=seed)
+    return [engine(position) for position in range(count)]
+
+
+def validation_mattes(config: TrainConfig, held_out: Sequence[np.ndarray]) -> dict[str, list[MattingSample]]:
+    """The engine samples a run's matting stages validate on: held-out strand styles, and the first matting
+    stage's validation portraits (its direction's validation rows), each over the ``held_out`` photos."""
+    mattes = {"held_out_strands": held_out_mattes(held_out, size=config.size)}
+    direction = next((stage.direction for stage in config.stages if stage.name == "matting"), None)
+    rows = load_rows(config.datasets[direction], "validation", config.validation_sources) if direction else None
+    if rows is not None and len(rows):
+        cutouts = [(row.floats("foreground"), row.floats("alpha")) for row in map(HMHRow.decode, rows)]
+        mattes["held_out_portraits"] = held_out_portrait_mattes(held_out, cutouts, size=config.size)
+    return mattes
 
 
 def validate_matting_samples(matting: nn.Module, samples: Sequence[MattingSample], device: torch.device | str = "cpu"
@@ -127,9 +149,10 @@ def validate_generators(trainer: Trainer, stage: StageConfig, rows, held_out: li
                         prefix: str) -> dict[str, float]:
     config, device = trainer.config, trainer.accelerator.device
     metrics = {f"{prefix}/matting_{k}": v for k, v in validate_matting(models["matting"], rows, device).items()}
-    if stage.name == "matting" and trainer.validation_mattes:
-        metrics.update({f"{prefix}/held_out_strands_{k}": v for k, v in
-                        validate_matting_samples(models["matting"], trainer.validation_mattes, device).items()})
+    if stage.name == "matting":
+        for name, samples in trainer.validation_mattes.items():
+            metrics.update({f"{prefix}/{name}_{k}": v for k, v in
+                            validate_matting_samples(models["matting"], samples, device).items()})
     if stage.name != "matting":
         harmonizer = models[f"harmonizer/{stage.direction}"]
         metrics.update({f"{prefix}/{stage.direction}_{k}": v for k, v in
