@@ -73,7 +73,7 @@ def test_pipeline_outputs_match_the_outputs_before_the_speed_work() -> None:
     background = Image.open(background_paths()[3]).convert("RGB")
     for name, trimap, direction in (("given", trimap_from_alpha(alpha, 4), "background"),
                                     ("auto", golden["auto_trimap"] / 255, "foreground")):
-        output = pipe(image, trimap, background=background, direction=direction)
+        output = pipe(image, trimap, background=background, direction=direction, refine=False)  # a19f781 had none
         np.testing.assert_array_equal(np.round(output.trimap * 255), golden[f"{name}_trimap"])
         for field in ("alpha", "foreground", "harmonized"):
             before = golden[f"{name}_{field}"] * GOLDEN_STEP

@@ -3,7 +3,11 @@
 The committed file was made by the code before the speed work (commit a19f781):
 
     git worktree add /tmp/hamagan-a19f781 a19f781
+    # the default model's weights as that code reads them: one model.safetensors (pipe.state_dict()) and a
+    # config.json without the keys added since (refine_matting, refinement_weight), in its checkpoint folder
     PYTHONPATH=/tmp/hamagan-a19f781 python tests/data/make_pipeline_golden.py tests/data/pipeline_a19f781.npz
+
+Remade for version 9's G_m (2026-12-02).
 
 G_m runs at a working size below the image's (so the guided upsampling runs), once with a given trimap
 (background direction) and once with the automatic trimap (foreground direction). Values are stored as
