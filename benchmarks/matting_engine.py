@@ -60,8 +60,8 @@ def main() -> None:
                          m.trimap.astype(np.float64)) for position, m in enumerate(mattes)]
     checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint) or {"default": None}
     pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in checkpoints.items()}
-    for pipe in pipes.values():
-        pipe.config.refinement_weight = args.refinement_weight or pipe.config.refinement_weight
+    for pipe in pipes.values() if args.refinement_weight is not None else ():
+        pipe.config.refinement_weight = args.refinement_weight
     reports = [evaluate_matting(pipeline_matting(pipe, refine), cases, f"{label}{' + refinement' if refine else ''}",
                                 progress=False)
                for refine in ((False, True) if args.refine else (False,)) for label, pipe in pipes.items()]

@@ -28,8 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint) or {"default": None}
     pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in checkpoints.items()}
-    for pipe in pipes.values():
-        pipe.config.refinement_weight = args.refinement_weight or pipe.config.refinement_weight
+    for pipe in pipes.values() if args.refinement_weight is not None else ():
+        pipe.config.refinement_weight = args.refinement_weight
     print("| band (px) | method | SAD | MSE | Grad | Conn | per portrait SAD |\n|---|---|---|---|---|---|---|")
     for width in WIDTHS:
         cases = [load_matting_case(portrait, radius=width) for portrait in TEST_PORTRAITS]

@@ -53,14 +53,15 @@ def unknown_system(image: np.ndarray, unknown: np.ndarray, alpha: np.ndarray, ep
     covariance = np.matmul(centred.transpose(0, 2, 1), centred) / n + (epsilon / n) * np.eye(3)
     affinity = (1.0 + np.matmul(np.matmul(centred, _inverse_3x3(covariance)), centred.transpose(0, 2, 1))) / n
     values = np.eye(n)[None] - affinity  # (N, 9, 9): each window's share of L
+    inside = np.flatnonzero(unknown)
+    count = inside.size
     index = np.full(height * width, -1)
-    index[np.flatnonzero(unknown)] = np.arange(int(unknown.sum()))
+    index[inside] = np.arange(count)
     member_index = index[members]  # (N, 9): each member's unknown index, -1 for a known pixel
     is_unknown = member_index >= 0
     pairs = is_unknown[:, :, None] & is_unknown[:, None, :]
     rows = np.broadcast_to(member_index[:, :, None], values.shape)[pairs]
     columns = np.broadcast_to(member_index[:, None, :], values.shape)[pairs]
-    count = int(unknown.sum())
     laplacian = sparse.csr_matrix((values[pairs], (rows, columns)), shape=(count, count))
     known_alpha = np.where(is_unknown, 0.0, alpha.reshape(-1).astype(np.float64)[members])
     window_pull = np.matmul(values, known_alpha[:, :, None])[:, :, 0]  # (N, 9)
@@ -72,24 +73,24 @@ def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, weigh
                  epsilon: float = 1e-7, tolerance: float = 1e-4) -> np.ndarray:
     """The network's ``alpha`` (H x W, [0, 1]) refined inside the unknown region of ``trimap`` (0 / 0.5 / 1)
     for the RGB ``image`` (H x W x 3, [0, 1]); ``weight`` is mu, the pull towards confident network values.
-    Known pixels keep ``alpha``'s values. Solved by conjugate gradients
+    Known pixels (as ``paste_known`` reads the trimap) keep ``alpha``'s values. Solved by conjugate gradients
     (Jacobi preconditioner, started from ``alpha``) to a relative residual of ``tolerance``."""
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[:2] != alpha.shape or trimap.shape != alpha.shape:
         raise ValueError(f"image (H, W, 3), trimap and alpha (H, W) must agree, got {image.shape}, "
                          f"{trimap.shape} and {alpha.shape}")
     if weight <= 0:
         raise ValueError(f"weight must be positive (it keeps the system well posed), got {weight}")
-    unknown = (trimap > 0.01) & (trimap < 0.99)
+    unknown = np.abs(trimap - 0.5) < 0.25  # the pipeline's unknown region (paste_known, unknown_mask)
     if not unknown.any() or min(unknown.shape) < WINDOW:
         return alpha
     laplacian, pull = unknown_system(image, unknown, alpha, epsilon)
     inside = np.flatnonzero(unknown)
-    network = alpha.astype(np.float64).ravel()[inside]
+    refined = alpha.astype(np.float64).ravel()
+    network = refined[inside]
     confidence = (2.0 * network - 1.0) ** 2
     system = laplacian + sparse.diags(weight * confidence)
     jacobi = sparse.diags(1.0 / system.diagonal())
     solution, _ = cg(system, weight * confidence * network - pull, x0=network, rtol=tolerance, maxiter=MAX_ITERATIONS,
                      M=jacobi)
-    refined = alpha.astype(np.float64).ravel()
     refined[inside] = solution
     return np.clip(refined, 0.0, 1.0).reshape(alpha.shape).astype(alpha.dtype)

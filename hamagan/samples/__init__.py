@@ -38,12 +38,7 @@ def portrait_cutouts(split: str = "train") -> list[tuple[np.ndarray, np.ndarray]
     """(image HxWx3, alpha HxW) float32 arrays in [0, 1] of the split's portraits: the matting engine's cut-outs."""
     from hamagan.images import to_array
 
-    cutouts = []
-    for portrait in portrait_ids(split):
-        image, alpha = (to_array(path, channels) for path, channels in zip(portrait_paths(portrait), (3, 1),
-                                                                               strict=True))
-        cutouts.append((image.astype(np.float32), (alpha[..., 0] if alpha.ndim == 3 else alpha).astype(np.float32)))
-    return cutouts
+    return [(to_array(image, 3), to_array(alpha, 1)) for image, alpha in map(portrait_paths, portrait_ids(split))]
 
 
 def background_paths() -> list[Path]:
