@@ -91,3 +91,39 @@ def msrcr(image: np.ndarray, sigmas: tuple[float, ...] = (15, 80, 250), alpha: f
     out = gain * (retinex * restoration + offset)
     lo, hi = np.percentile(out, [clip_percent, 100 - clip_percent], axis=(0, 1))
     return np.clip((out - lo) / np.maximum(hi - lo, 1e-8), 0, 1).astype(np.float32)
+
+
+# Camera-style changes (what real composites show besides the HMH transforms), on sRGB values in [0, 1].
+_GAMMA = 2.2  # sRGB <-> linear light, near enough for exposure changes
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def white_balance(image: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """Per-channel gains (3,) in linear light: a camera's white balance (or a tinted light)."""
+    return np.clip(((image ** _GAMMA) * np.asarray(gains, np.float32)) ** (1 / _GAMMA), 0, 1).astype(np.float32)
+
+
+def exposure_contrast(image: np.ndarray, stops: float, contrast: float, saturation: float) -> np.ndarray:
+    """Exposure in stops (linear light), then contrast about mid-grey and saturation about each pixel's luma."""
+    exposed = np.clip((image ** _GAMMA) * 2.0 ** stops, 0, 1) ** (1 / _GAMMA)
+    contrasted = (exposed - 0.5) * contrast + 0.5
+    luma = contrasted @ _LUMA
+    return np.clip(luma[..., None] + (contrasted - luma[..., None]) * saturation, 0, 1).astype(np.float32)
+
+
+def tone_curve(image: np.ndarray, gamma: float, s_curve: float) -> np.ndarray:
+    """A power curve, then an S-curve of strength ``s_curve`` (negative: flattened), as in photo editors."""
+    toned = np.clip(image, 0, 1) ** gamma
+    s_shaped = toned - s_curve * np.sin(2 * np.pi * toned) / (2 * np.pi)
+    return np.clip(s_shaped, 0, 1).astype(np.float32)
+
+
+def gradient_gain(image: np.ndarray, start: np.ndarray, end: np.ndarray, angle: float) -> np.ndarray:
+    """Per-channel gains changing linearly across the image along ``angle`` (radians) from ``start`` (3,) to
+    ``end`` (3,): light that falls off, or a colour cast on one side."""
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    along = xs / max(w - 1, 1) * np.cos(angle) + ys / max(h - 1, 1) * np.sin(angle)
+    t = ((along - along.min()) / max(float(along.max() - along.min()), 1e-6))[..., None]
+    gains = np.asarray(start, np.float32) * (1 - t) + np.asarray(end, np.float32) * t
+    return np.clip(image * gains, 0, 1).astype(np.float32)

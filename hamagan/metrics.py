@@ -19,6 +19,9 @@ Harmonization (iHarmony4 / DoveNet convention): images on the 0..255 scale.
 - fMSE: squared error summed over the adjusted region (a soft or binary mask) divided by the region's
   area times the channel count, i.e. the MSE of the adjusted region alone.
 - PSNR: 10 log10(255^2 / MSE), in dB.
+- Colourfulness (Hasler and Süsstrunk, "Measuring colourfulness in natural images", SPIE 2003): over the
+  region's pixels, with rg = R - G and yb = (R + G) / 2 - B, sqrt(var rg + var yb) + 0.3 sqrt(mean rg² +
+  mean yb²); a harmonizer that greys scenes out keeps less of the real photo's.
 """
 
 from __future__ import annotations
@@ -132,3 +135,14 @@ def harmonization_metrics(pred: np.ndarray, real: np.ndarray, mask: np.ndarray) 
     fmse = float((squared * weight).sum() / area) if area > 0 else 0.0
     psnr = float("inf") if mse_value == 0 else 10 * math.log10(255.0**2 / mse_value)
     return {"MSE": mse_value, "fMSE": fmse, "PSNR": psnr}
+
+
+def colourfulness(image: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Hasler and Süsstrunk's colourfulness of ``image`` (HxWx3 in [0, 1] or 0..255) where ``mask`` > 0.5
+    (everywhere when None); 0 for an empty region."""
+    pixels = _to_255(image).reshape(-1, 3) if mask is None else _to_255(image)[np.asarray(mask) > 0.5]
+    if len(pixels) == 0:
+        return 0.0
+    rg = pixels[:, 0] - pixels[:, 1]
+    yb = 0.5 * (pixels[:, 0] + pixels[:, 1]) - pixels[:, 2]
+    return float(math.sqrt(rg.var() + yb.var()) + 0.3 * math.sqrt(rg.mean() ** 2 + yb.mean() ** 2))

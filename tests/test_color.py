@@ -1,4 +1,4 @@
-"""The HMH transforms, tested against their definitions."""
+"""The HMH transforms and the camera-style changes, tested against their definitions."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import pytest
 
 from hamagan.color import (
     change_illumination,
+    exposure_contrast,
     from_color_space,
+    gradient_gain,
     match_statistics,
     msrcr,
     reinhard_transfer,
     to_color_space,
+    tone_curve,
+    white_balance,
 )
 
 
@@ -64,3 +68,22 @@ def test_fast_msrcr_stays_close_to_the_exact_one_on_a_photo() -> None:
     levels = np.abs(np.round(exact * 255) - np.round(fast * 255))
     assert levels.mean() < 1.5 and np.percentile(levels, 99) <= 10, (levels.mean(), levels.max())
     assert not np.array_equal(exact, fast)  # the fast path really runs downscaled blurs
+
+
+def test_camera_changes_are_the_identity_at_their_neutral_settings_and_change_colours_otherwise() -> None:
+    image = np.random.default_rng(0).uniform(0.05, 0.95, (16, 20, 3)).astype(np.float32)
+    ones = np.ones(3, np.float32)
+    neutral = [white_balance(image, ones), exposure_contrast(image, 0.0, 1.0, 1.0), tone_curve(image, 1.0, 0.0),
+               gradient_gain(image, ones, ones, 0.7)]
+    for out in neutral:
+        np.testing.assert_allclose(out, image, atol=1e-5)
+    changed = [white_balance(image, np.array([1.3, 1.0, 0.7])), exposure_contrast(image, 1.0, 1.0, 1.0),
+               exposure_contrast(image, 0.0, 1.0, 0.0), tone_curve(image, 2.0, 0.0),
+               gradient_gain(image, ones, np.array([0.5, 0.5, 0.5]), 0.0)]
+    for out in changed:
+        assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
+        assert np.abs(out - image).mean() > 0.02
+    grey = exposure_contrast(image, 0.0, 1.0, 0.0)  # no saturation: every channel the luma
+    np.testing.assert_allclose(grey[..., 0], grey[..., 2], atol=1e-6)
+    ramp = gradient_gain(np.full((4, 9, 3), 0.5, np.float32), ones, ones * 0.5, 0.0)  # left to right
+    np.testing.assert_allclose(ramp[0, [0, -1], 0], [0.5, 0.25], atol=1e-6)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hamagan.metrics import conn, grad, gradient_magnitude, harmonization_metrics, mse, sad
+from hamagan.metrics import colourfulness, conn, grad, gradient_magnitude, harmonization_metrics, mse, sad
 
 # 2x2 case: trimap unknown (0.5) on three pixels, known on the last.
 PRED = np.array([[0.2, 0.5], [1.5, 0.0]])  # 1.5 is clipped to 1
@@ -93,3 +93,18 @@ def test_harness_reproduces_the_closed_form_reference_on_the_test_portraits() ->
         assert abs(measured[key] - reference) / reference < 0.05, (key, measured[key])
     floor = evaluate_matting(trimap_only, cases, progress=False, warmup=False).mean()
     assert floor["SAD"] > 3 * measured["SAD"]
+
+
+def test_colourfulness_is_zero_for_grey_and_grows_with_saturation() -> None:
+    rng = np.random.default_rng(0)
+    grey = np.repeat(rng.random((8, 8, 1)), 3, axis=2)
+    assert colourfulness(grey) == pytest.approx(0.0, abs=1e-9)
+    colours = rng.random((8, 8, 3))
+    luma = colours.mean(axis=2, keepdims=True)
+    half = luma + 0.5 * (colours - luma)
+    assert colourfulness(half) == pytest.approx(0.5 * colourfulness(colours))  # every term scales with chroma
+    red = np.zeros((4, 4, 3))
+    red[..., 0] = 1.0  # rg = 255, yb = 127.5, no variance
+    assert colourfulness(red) == pytest.approx(0.3 * np.hypot(255, 127.5))
+    mask = np.zeros((4, 4))
+    assert colourfulness(red, mask) == 0.0

@@ -85,7 +85,7 @@ def random_square(rng: np.random.Generator, photo: np.ndarray, size: int, diviso
     return cv2.resize(photo[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
 
 
-def _crop(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
+def photo_square(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
     """A random square of a photo at a random scale, resized to ``size``, flipped half the time, as float32
     in [0, 1]."""
     square = random_square(rng, photo, size, 3, at_least=8)
@@ -96,7 +96,7 @@ def _crop(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
 
 def _palette(rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
     """A colour of a real photo (one pixel of a blurred random crop)."""
-    small = _crop(rng, photo, 16)
+    small = photo_square(rng, photo, 16)
     return small[int(rng.integers(16)), int(rng.integers(16))]
 
 
@@ -165,7 +165,7 @@ def strands(rng: np.random.Generator, size: int, style: str, photo: np.ndarray) 
     tint = cv2.resize(colour, (size, size), interpolation=cv2.INTER_AREA)
     weight = cv2.resize(density, (size, size), interpolation=cv2.INTER_AREA)[..., None]
     strand_colour = np.where(weight > 1e-6, tint / np.maximum(weight, 1e-6), base)
-    texture = cv2.cvtColor(_crop(rng, photo, size), cv2.COLOR_RGB2GRAY)[..., None]
+    texture = cv2.cvtColor(photo_square(rng, photo, size), cv2.COLOR_RGB2GRAY)[..., None]
     scalp = base * (0.7 + 0.6 * texture)  # the hair mass: the strands' colour, with a real texture's shading
     alpha = np.maximum(solid.astype(np.float32), strand_alpha)
     foreground = np.where(solid[..., None] > 0, scalp, strand_colour)
@@ -200,7 +200,7 @@ def lace(rng: np.random.Generator, size: int, photo: np.ndarray) -> tuple[np.nda
                 0, 360, 1.0, -1, cv2.LINE_AA)
     alpha = cv2.resize(np.clip(canvas, 0, 1) * region, (size, size), interpolation=cv2.INTER_AREA)
     alpha *= rng.uniform(0.7, 1.0)
-    return alpha.astype(np.float32), _crop(rng, photo, size)
+    return alpha.astype(np.float32), photo_square(rng, photo, size)
 
 
 def blurred_shape(rng: np.random.Generator, size: int, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +218,7 @@ def blurred_shape(rng: np.random.Generator, size: int, photo: np.ndarray) -> tup
     else:
         cv2.circle(kernel, (radius, radius), radius, 1.0, -1)
     kernel /= kernel.sum()
-    foreground = _crop(rng, photo, size)
+    foreground = photo_square(rng, photo, size)
     premultiplied = cv2.filter2D(foreground * alpha[..., None], -1, kernel)
     alpha = np.clip(cv2.filter2D(alpha, -1, kernel), 0, 1)
     colour = np.where(alpha[..., None] > 1e-4, premultiplied / np.maximum(alpha[..., None], 1e-4), foreground)
@@ -316,7 +316,7 @@ class MattingEngine:
         else:
             alpha, foreground = _cutout(rng, self.cutouts, size)
             if family == "portrait_texture":
-                foreground = _crop(rng, photo, size)
+                foreground = photo_square(rng, photo, size)
             elif family == "merged":
                 alpha2, foreground2 = _cutout(rng, self.cutouts, size)
                 merged = 1 - (1 - alpha) * (1 - alpha2)
@@ -326,7 +326,7 @@ class MattingEngine:
                 alpha = merged
         if rng.random() < 0.5:
             alpha, foreground = alpha[:, ::-1], foreground[:, ::-1]
-        background = _crop(rng, self.photos[int(rng.integers(len(self.photos)))], size)
+        background = photo_square(rng, self.photos[int(rng.integers(len(self.photos)))], size)
         foreground, background = _degrade(rng, [np.ascontiguousarray(foreground), background], settings)
         alpha = np.ascontiguousarray(np.clip(alpha, 0, 1), dtype=np.float32)
         image = alpha[..., None] * foreground + (1 - alpha[..., None]) * background

@@ -25,7 +25,11 @@ Two kinds:
   all: the real image is its own composite, so that the harmonizer also sees layers that already agree.
 With probability ``engine_share`` a matting crop comes from the matting data engine instead
 (:mod:`hamagan.data.matting_engine`: procedural hair, smoke, lace and blurred shapes, and the rows' own
-cut-outs, over the background photos), strand styles ``engine_styles``.
+cut-outs, over the background photos), strand styles ``engine_styles``; with probability
+``harmonization_engine`` a harmonization sample comes from the harmonization engine
+(:mod:`hamagan.data.harmonization_engine`: one background photo on both sides of a portrait's, a person's or
+an object's mask, one side recoloured by one of ``harmonization_transforms``, the real photo the target; a share
+``harmonization_greyscale`` of the photos turned black-and-white first).
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
 from hamagan.data.hmh import HMHRow, adjusted_layer, layers_by_direction
 from hamagan.data.matting_engine import EngineSettings, MattingEngine, random_square
-from hamagan.data.transforms import apply_transform, random_transform
+from hamagan.data.transforms import ALL_TRANSFORMS, apply_transform, random_transform
 from hamagan.images import to_array
 from hamagan.trimap import trimap_from_alpha
 from hamagan.workers import worker_context
@@ -64,6 +69,9 @@ class SampleRecipe:
     untouched: float = 0.0
     engine_share: float = 0.0
     engine_styles: tuple[str, ...] = ("straight", "curly")
+    harmonization_engine: float = 0.0
+    harmonization_transforms: tuple[str, ...] = ALL_TRANSFORMS
+    harmonization_greyscale: float = 0.0
 
     def __post_init__(self) -> None:
         self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
@@ -76,7 +84,11 @@ class SampleRecipe:
             raise ValueError(f"untouched is a share of the fresh composites (0 to 1), got {self.untouched}")
         if not 0 <= self.engine_share <= 1:
             raise ValueError(f"engine_share is a share of the matting crops (0 to 1), got {self.engine_share}")
+        if not 0 <= self.harmonization_engine <= 1:
+            raise ValueError(f"harmonization_engine is a share of the harmonization samples (0 to 1), got "
+                             f"{self.harmonization_engine}")
         self.engine_styles = tuple(self.engine_styles)
+        self.harmonization_transforms = tuple(self.harmonization_transforms)
 
     def recipe(self) -> dict:
         """This recipe's fields, as keyword arguments of :class:`SampleOptions`."""
@@ -159,6 +171,7 @@ class HMHSamples(Dataset):
         self._cache: dict[int, HMHRow] | None = {} if cache else None
         self._permutations: dict[int, np.ndarray] = {}
         self._engine: MattingEngine | None = None
+        self._harmonization_engine: HarmonizationEngine | None = None
 
     @property
     def engine(self) -> MattingEngine:
@@ -169,6 +182,16 @@ class HMHSamples(Dataset):
             settings = EngineSettings(size=self.options.size, styles=self.options.engine_styles)
             self._engine = MattingEngine(self.backgrounds, cutouts, settings, seed=self.seed)
         return self._engine
+
+    @property
+    def harmonization_engine(self) -> HarmonizationEngine:
+        """The harmonization engine over the background photos and the rows' alphas (made on first use)."""
+        if self._harmonization_engine is None:
+            shapes = [self._row(index).floats("alpha") for index in range(len(self.rows))]
+            settings = HarmonizationSettings(size=self.options.size, transforms=self.options.harmonization_transforms,
+                                             greyscale=self.options.harmonization_greyscale)
+            self._harmonization_engine = HarmonizationEngine(self.backgrounds, shapes, settings, seed=self.seed)
+        return self._harmonization_engine
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -198,6 +221,8 @@ class HMHSamples(Dataset):
                                                                 "trimap")}
         if self.options.kind == "crop":
             sample = self._crop(rng, row)
+        elif self.options.harmonization_engine and rng.random() < self.options.harmonization_engine:
+            sample = self._engine_composite(position, row.direction)
         elif self.backgrounds and rng.random() < self.options.fresh_background:
             sample = self._recomposite(rng, row)
         else:
@@ -232,6 +257,12 @@ class HMHSamples(Dataset):
             crop["image"] = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
             crop["background"] = new_background.astype(np.uint8)
         return crop
+
+    def _engine_composite(self, position: int, direction: str) -> dict[str, np.ndarray]:
+        drawn = self.harmonization_engine(position, direction)
+        layers = {"image": drawn.image, "alpha": drawn.alpha, "foreground": drawn.image, "background": drawn.image,
+                  "layer_fg": drawn.layer_fg, "layer_bg": drawn.layer_bg}
+        return {k: np.round(np.clip(v, 0, 1) * 255).astype(np.uint8) for k, v in layers.items()}
 
     def _full(self, row: HMHRow) -> dict[str, np.ndarray]:
         size = (self.options.size, self.options.size)

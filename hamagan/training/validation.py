@@ -10,10 +10,11 @@ import torch
 from torch import nn
 
 from hamagan.compose import pad_to_multiple
+from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
 from hamagan.data.hmh import HMHRow, adjusted_coverage
 from hamagan.data.matting_engine import HELD_OUT_STYLES, EngineSettings, MattingEngine, MattingSample
 from hamagan.images import array_to_tensor, tensor_to_array
-from hamagan.metrics import harmonization_metrics, matting_metrics
+from hamagan.metrics import colourfulness, harmonization_metrics, matting_metrics
 from hamagan.pipeline import HaMaGANPipeline
 from hamagan.training.config import StageConfig, TrainConfig
 from hamagan.training.loaders import load_rows
@@ -124,6 +125,33 @@ def validate_harmonization(harmonizer: nn.Module, rows, size: int = 256, device:
     return _mean(results)
 
 
+@torch.no_grad()
+def validate_engine_composites(harmonizer: nn.Module, photos: Sequence[np.ndarray], shapes: Sequence[np.ndarray],
+                               direction: str, size: int = 256, count: int = 48, device: torch.device | str = "cpu",
+                               seed: int = 10**6 + 2) -> dict[str, float]:
+    """Mean MSE / fMSE / PSNR of G_h and of the untouched composite on a fixed set of harmonization-engine
+    composites of held-out ``photos`` (masks from ``shapes`` and procedural ones, every transform), and
+    ``colourfulness_kept``: the harmonized regions' mean colourfulness over the real photos'."""
+    was_training = harmonizer.training
+    harmonizer.eval()
+    settings = HarmonizationSettings(size=size, gamma=(1.0, 1.0), untouched=0.0)
+    engine = HarmonizationEngine(photos, shapes, settings, seed=seed)
+    results, kept, real = [], [], []
+    for position in range(count):
+        drawn = engine(position, direction)
+        alpha = array_to_tensor(drawn.alpha[..., None]).to(device)
+        composite = array_to_tensor(drawn.composite).to(device)
+        output = land_change(harmonizer(composite, alpha).float().clamp(0, 1), composite, alpha, direction)
+        mask = drawn.alpha if direction == "foreground" else 1 - drawn.alpha
+        ours = harmonization_metrics(tensor_to_array(output.cpu()), drawn.image, mask)
+        plain = harmonization_metrics(drawn.composite, drawn.image, mask)
+        results.append({**ours, **{f"composite_{k}": v for k, v in plain.items()}})
+        kept.append(colourfulness(tensor_to_array(output.cpu()), mask))
+        real.append(colourfulness(drawn.image, mask))
+    harmonizer.train(was_training)
+    return {**_mean(results), "colourfulness_kept": float(np.mean(kept) / max(np.mean(real), 1e-9))}
+
+
 def evaluate(trainer: Trainer, stage: StageConfig, held_out: list, exported: HaMaGANPipeline | None = None
              ) -> dict[str, float]:
     """Validation metrics (``val/``) of the current (raw) generators on the direction's validation split (and,
@@ -162,4 +190,7 @@ def validate_generators(trainer: Trainer, stage: StageConfig, rows, held_out: li
                             validate_harmonization(harmonizer, rows, config.size, device, held_out).items()})
             metrics.update({f"{prefix}/{stage.direction}_scene_{k}": v for k, v in validate_harmonization(
                 harmonizer, rows, config.size, device, held_out, own_scene=True).items()})
+            shapes = [np.asarray(row["alpha"].convert("L"), np.float32) / 255 for row in rows]
+            metrics.update({f"{prefix}/{stage.direction}_engine_{k}": v for k, v in validate_engine_composites(
+                harmonizer, held_out, shapes, stage.direction, config.size, device=device).items()})
     return metrics

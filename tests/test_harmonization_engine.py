@@ -1,0 +1,134 @@
+"""The harmonization engine and its held-out sets: the real photo is the target, one side of the mask is
+recoloured, draws are seeded, and the sets are the same on every call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hamagan import samples
+from hamagan.data.harmonization_engine import (
+    MASK_KINDS,
+    HarmonizationEngine,
+    HarmonizationSettings,
+    object_shape,
+    placed_shape,
+    silhouette,
+)
+from hamagan.data.photo_pool import photo_split
+from hamagan.data.transforms import ALL_TRANSFORMS, random_transform
+from hamagan.training.samples import HMHSamples, SampleOptions, load_backgrounds
+
+
+@pytest.fixture(scope="module")
+def engine() -> HarmonizationEngine:
+    photos = load_backgrounds(samples.background_paths()[:4], 256)
+    shapes = [alpha for _, alpha in samples.portrait_cutouts("train")[:2]]
+    return HarmonizationEngine(photos, shapes, HarmonizationSettings(size=64, untouched=0.0), seed=3)
+
+
+@pytest.mark.parametrize("direction", ["background", "foreground"])
+def test_one_side_is_the_real_photo_and_the_other_is_recoloured(engine: HarmonizationEngine, direction: str) -> None:
+    for position in range(12):
+        drawn = engine(position, direction)
+        untouched, adjusted = ((drawn.layer_fg, drawn.layer_bg) if direction == "background"
+                               else (drawn.layer_bg, drawn.layer_fg))
+        np.testing.assert_array_equal(untouched, drawn.image)
+        assert drawn.transform["name"] in ALL_TRANSFORMS and drawn.mask in MASK_KINDS
+        assert np.abs(adjusted - drawn.image).mean() > 1e-3, drawn.transform
+        assert drawn.image.shape == (64, 64, 3) and drawn.alpha.shape == (64, 64)
+        assert 0.0 <= drawn.alpha.min() and drawn.alpha.max() <= 1.0
+
+
+def test_draws_are_seeded_by_position(engine: HarmonizationEngine) -> None:
+    first, again, other = engine(5), engine(5), engine(6)
+    np.testing.assert_array_equal(first.composite, again.composite)
+    assert first.transform == again.transform
+    assert not np.array_equal(first.composite, other.composite)
+
+
+def test_masks_cover_a_share_of_the_frame_within_the_settings(engine: HarmonizationEngine) -> None:
+    rng = np.random.default_rng(0)
+    covered = [float(engine.mask(rng)[0].mean()) for _ in range(40)]
+    low, high = engine.settings.coverage
+    assert np.mean([low <= c <= high for c in covered]) >= 0.9
+    for mask in (silhouette(rng, 96), object_shape(rng, 96)):
+        assert mask.shape == (96, 96) and 0 < mask.mean() < 1
+    shape = samples.portrait_cutouts("train")[0][1]
+    placed = placed_shape(rng, shape, 96)
+    assert placed.shape == (96, 96) and placed.max() > 0.5
+
+
+def test_unknown_transforms_and_mask_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown transforms"):
+        random_transform(np.random.default_rng(0), [], names=("sepia",))
+    with pytest.raises(ValueError, match="unknown mask kinds"):
+        HarmonizationSettings(masks={"cloud": 1.0})
+    with pytest.raises(ValueError, match="two photos"):
+        HarmonizationEngine([np.zeros((8, 8, 3), np.uint8)], [])
+
+
+def test_training_samples_draw_engine_composites_with_the_layers_a_harmonization_step_reads(tiny_hmh: Path) -> None:
+    from hamagan.data.hmh import load_rows
+
+    rows = load_rows(str(tiny_hmh), "train")
+    photos = load_backgrounds(samples.background_paths()[:3], 128)
+    drawn = HMHSamples(rows, SampleOptions(kind="full", size=64, flip=False, harmonization_engine=1.0), photos, seed=1)
+    plain = HMHSamples(rows, SampleOptions(kind="full", size=64, flip=False), photos, seed=1)
+    changed = 0
+    for position in range(4):
+        sample, row = drawn[position], plain[position]
+        assert set(sample) == set(row)  # batches may mix both kinds
+        direction = rows[drawn.row_index(position)]["perturb"]
+        untouched, adjusted = ((sample["layer_fg"], sample["layer_bg"]) if direction == "background"
+                               else (sample["layer_bg"], sample["layer_fg"]))
+        assert torch.equal(untouched, sample["image"])
+        changed += int(not torch.equal(adjusted, sample["image"]))
+    assert changed >= 3  # 5% are left untouched
+
+
+def _fake_pool(cache: Path, count: int = 60) -> None:
+    """Bundled photos copied under made-up names into a pool cache with its manifest."""
+    photos, manifest = samples.background_paths(), []
+    for index in range(count):
+        file = f"fake/photo_{index:03d}.jpg"
+        (cache / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(photos[index % len(photos)], cache / file)
+        manifest.append({"file": file, "package": "fake", "version": "1", "licence": "MIT",
+                         "role": "people" if index % 7 == 0 else "no-people",
+                         "sha256": hashlib.sha256((cache / file).read_bytes()).hexdigest()})
+    (cache / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_held_out_sets_use_only_their_split_and_are_the_same_on_every_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hamagan.harmonization_sets import composite_cases, held_out_photos
+
+    monkeypatch.setenv("HAMAGAN_PHOTO_POOL", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="photo_pool"):
+        held_out_photos("test")
+    _fake_pool(tmp_path)
+    test_photos = held_out_photos("test")
+    assert test_photos and all(photo_split(str(p.relative_to(tmp_path))) == "test" for p in test_photos)
+    assert len(held_out_photos("validation")) > 8  # the 8 held-out bundled photos and the pool's validation split
+    first, again = composite_cases("test", count=4, size=64), composite_cases("test", count=4, size=64)
+    assert [c.direction for c in first] == ["background", "foreground"] * 2
+    for a, b in zip(first, again, strict=True):
+        assert a.case_id == b.case_id and np.array_equal(a.composite, b.composite)
+    with pytest.raises(ValueError, match="split"):
+        held_out_photos("train")
+
+
+def test_a_share_of_photos_turns_black_and_white_only_when_asked() -> None:
+    photos = load_backgrounds(samples.background_paths()[:4], 128)
+    grey = HarmonizationSettings(size=48, masks={"object": 1.0}, greyscale=1.0)
+    drawn = HarmonizationEngine(photos, [], grey)(0)
+    np.testing.assert_array_equal(drawn.image[..., 0], drawn.image[..., 2])
+    colour = HarmonizationEngine(photos, [], HarmonizationSettings(size=48, masks={"object": 1.0}))(0)
+    assert np.abs(colour.image[..., 0] - colour.image[..., 2]).mean() > 0.01
