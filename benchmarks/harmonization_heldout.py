@@ -1,0 +1,114 @@
+"""Harmonization on held-out real photos (``hamagan.harmonization_sets``): fMSE / MSE / PSNR against the
+untouched composite and Reinhard's transfer, by direction and transform, the share of composites made worse,
+and the colourfulness the harmonized region keeps.
+
+    python -m benchmarks.harmonization_heldout --split validation \
+        --checkpoint v8=DEFAULT --checkpoint new=runs/NAME/final [--out benchmarks/harmonization_heldout]
+
+Validation chooses; ``--split test`` is run once, at the end. Writes ``SPLIT.md`` (tables), ``SPLIT.csv``
+(one row per composite and method) and ``SPLIT.jpg`` (evenly spaced composites of each set: the composite,
+each method's output, the real photo) under ``--out``. Needs the photo pool (``python -m hamagan.data.photo_pool``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from hamagan import HaMaGANPipeline
+from hamagan.harmonization_sets import composite_cases, people_cases
+from hamagan.metrics import colourfulness, harmonization_metrics
+from hamagan.report import HarmonizationCase, labelled_checkpoint, pipeline_harmonizer, reinhard_region, unharmonized
+
+BASELINES = {"composite": unharmonized, "reinhard": reinhard_region}
+
+
+def score(methods: dict, cases: list[HarmonizationCase], set_name: str, shown: int = 8
+          ) -> tuple[list[dict], list[np.ndarray]]:
+    """Metric rows of every method on every case, and ``shown`` evenly spaced sheet rows (outputs side by side)."""
+    rows, sheet = [], []
+    picked = set(np.linspace(0, len(cases) - 1, shown).round().astype(int).tolist())
+    for index, case in enumerate(tqdm(cases, desc=set_name, unit="composite")):
+        real_colour = colourfulness(case.real, case.adjusted)
+        outputs = []
+        for name, method in methods.items():
+            output = method(case)
+            outputs.append(output)
+            rows.append({"set": set_name, "id": case.case_id, "direction": case.direction,
+                         "transform": case.transform, "method": name,
+                         **harmonization_metrics(output, case.real, case.adjusted),
+                         "colourfulness": colourfulness(output, case.adjusted), "real_colourfulness": real_colour})
+        if index in picked:
+            sheet.append(np.concatenate([_tile(image) for image in (*outputs, case.real)], axis=1))
+    return rows, sheet
+
+
+def _tile(image: np.ndarray, side: int = 160) -> np.ndarray:
+    """The image's centred square, ``side`` pixels across."""
+    h, w = image.shape[:2]
+    top, left = (h - min(h, w)) // 2, (w - min(h, w)) // 2
+    square = np.round(np.clip(image[top:top + min(h, w), left:left + min(h, w)], 0, 1) * 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(square).resize((side, side)))
+
+
+def summary(rows: list[dict], methods: list[str]) -> list[str]:
+    """Markdown: per (set, direction) and per (set, direction, transform), each method's mean fMSE and its cut
+    against the composite's, MSE, PSNR, the share of composites made worse, the colourfulness ratio."""
+    groups: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        for key in ((row["set"], row["direction"], "all"), (row["set"], row["direction"], row["transform"])):
+            groups[key][row["method"]].append(row)
+    lines = ["| set | direction | transform | n | method | fMSE | cut | MSE | PSNR | worse than composite | "
+             "colourfulness kept |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2] != "all", k[2])):
+        plain = groups[key]["composite"]
+        plain_fmse = np.mean([r["fMSE"] for r in plain])
+        for method in methods:
+            mine = groups[key][method]
+            fmse = np.mean([r["fMSE"] for r in mine])
+            worse = np.mean([m["fMSE"] > p["fMSE"] for m, p in zip(mine, plain, strict=True)])
+            kept = np.mean([r["colourfulness"] for r in mine]) / max(np.mean([r["real_colourfulness"] for r in mine]),
+                                                                     1e-9)
+            lines.append(f"| {' | '.join(key)} | {len(mine)} | {method} | {fmse:.0f} | "
+                         f"{100 * (1 - fmse / plain_fmse):.0f}% | {np.mean([r['MSE'] for r in mine]):.1f} | "
+                         f"{np.mean([r['PSNR'] for r in mine]):.2f} | {100 * worse:.0f}% | {kept:.2f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--split", choices=["validation", "test"], default="validation")
+    parser.add_argument("--checkpoint", action="append", default=[], type=labelled_checkpoint,
+                        help="LABEL=PATH_OR_REPO (DEFAULT: the bundled model); repeat to compare")
+    parser.add_argument("--count", type=int, default=240, help="engine composites")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/harmonization_heldout"))
+    args = parser.parse_args()
+    methods = dict(BASELINES)
+    for label, path in args.checkpoint or [("default", None)]:
+        methods[label] = pipeline_harmonizer(HaMaGANPipeline.from_pretrained(path))
+    rows, sheet = score(methods, composite_cases(args.split, args.count), "composites")
+    people_rows, people_sheet = score(methods, people_cases(args.split), "people")
+    rows += people_rows
+    args.out.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(sheet + people_sheet)).save(args.out / f"{args.split}.jpg", quality=85)
+    with open(args.out / f"{args.split}.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    columns = ", ".join(["composite", *list(methods)[1:], "real photo"])
+    text = "\n".join([f"`python -m benchmarks.harmonization_heldout --split {args.split}"
+                      + "".join(f" --checkpoint {label}={path or 'DEFAULT'}" for label, path in args.checkpoint)
+                      + f"`; {args.split}.jpg's columns: {columns}", "",
+                      *summary(rows, [m for m in methods if m != "composite"] + ["composite"])])
+    (args.out / f"{args.split}.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
