@@ -132,3 +132,15 @@ def test_a_share_of_photos_turns_black_and_white_only_when_asked() -> None:
     np.testing.assert_array_equal(drawn.image[..., 0], drawn.image[..., 2])
     colour = HarmonizationEngine(photos, [], HarmonizationSettings(size=48, masks={"object": 1.0}))(0)
     assert np.abs(colour.image[..., 0] - colour.image[..., 2]).mean() > 0.01
+
+
+def test_engine_validation_scores_an_unchanged_composite_as_the_composite() -> None:
+    from hamagan.models.harmonizer import AttentionUNetHarmonizer
+    from hamagan.training.validation import validate_engine_composites
+
+    photos = load_backgrounds(samples.background_paths()[:3], 128)
+    shapes = [alpha for _, alpha in samples.portrait_cutouts("train")[:1]]
+    identity = AttentionUNetHarmonizer(base_channels=4, num_downs=5, transform_grid=1, masked_pooling=True)
+    scores = validate_engine_composites(identity, photos, shapes, "foreground", size=64, count=4)
+    assert scores["fMSE"] == pytest.approx(scores["composite_fMSE"], rel=1e-3)
+    assert scores["composite_fMSE"] > 0 and 0 < scores["colourfulness_kept"] < 10

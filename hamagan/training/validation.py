@@ -141,12 +141,13 @@ def validate_engine_composites(harmonizer: nn.Module, photos: Sequence[np.ndarra
         drawn = engine(position, direction)
         alpha = array_to_tensor(drawn.alpha[..., None]).to(device)
         composite = array_to_tensor(drawn.composite).to(device)
-        output = land_change(harmonizer(composite, alpha).float().clamp(0, 1), composite, alpha, direction)
-        mask = drawn.alpha if direction == "foreground" else 1 - drawn.alpha
-        ours = harmonization_metrics(tensor_to_array(output.cpu()), drawn.image, mask)
+        output = tensor_to_array(land_change(harmonizer(composite, alpha).float().clamp(0, 1), composite, alpha,
+                                             direction).cpu())
+        mask = adjusted_coverage(drawn.alpha, direction)
+        ours = harmonization_metrics(output, drawn.image, mask)
         plain = harmonization_metrics(drawn.composite, drawn.image, mask)
         results.append({**ours, **{f"composite_{k}": v for k, v in plain.items()}})
-        kept.append(colourfulness(tensor_to_array(output.cpu()), mask))
+        kept.append(colourfulness(output, mask))
         real.append(colourfulness(drawn.image, mask))
     harmonizer.train(was_training)
     return {**_mean(results), "colourfulness_kept": float(np.mean(kept) / max(np.mean(real), 1e-9))}
