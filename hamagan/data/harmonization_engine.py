@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from hamagan.data.hmh import check_direction, layers_by_direction
+from hamagan.data.hmh import check_direction, composite, layers_by_direction
 from hamagan.data.matting_engine import photo_square
 from hamagan.data.transforms import ALL_TRANSFORMS, apply_transform, random_transform
 
@@ -61,8 +61,7 @@ class HarmonizationDraw:
 
     @property
     def composite(self) -> np.ndarray:
-        a = self.alpha[..., None]
-        return a * self.layer_fg + (1 - a) * self.layer_bg
+        return composite(self.layer_fg, self.layer_bg, self.alpha[..., None])
 
 
 def _feathered(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -139,13 +139,14 @@ def validate_engine_composites(harmonizer: nn.Module, photos: Sequence[np.ndarra
     results, kept, real = [], [], []
     for position in range(count):
         drawn = engine(position, direction)
+        plain_composite = drawn.composite
         alpha = array_to_tensor(drawn.alpha[..., None]).to(device)
-        composite = array_to_tensor(drawn.composite).to(device)
+        composite = array_to_tensor(plain_composite).to(device)
         output = tensor_to_array(land_change(harmonizer(composite, alpha).float().clamp(0, 1), composite, alpha,
                                              direction).cpu())
         mask = adjusted_coverage(drawn.alpha, direction)
         ours = harmonization_metrics(output, drawn.image, mask)
-        plain = harmonization_metrics(drawn.composite, drawn.image, mask)
+        plain = harmonization_metrics(plain_composite, drawn.image, mask)
         results.append({**ours, **{f"composite_{k}": v for k, v in plain.items()}})
         kept.append(colourfulness(output, mask))
         real.append(colourfulness(drawn.image, mask))
