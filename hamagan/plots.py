@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PIL import Image, ImageDraw, ImageFont
 
 PALETTE = ((66, 133, 244), (219, 68, 55), (244, 180, 0), (15, 157, 88), (171, 71, 188), (0, 172, 193),
@@ -99,3 +101,42 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             lines.append(word)
     return lines
+
+
+def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: str,
+               guides: Sequence[float] = (), width: int = 900, height: int = 420) -> Image.Image:
+    """One line per name through its (x, y) points, with a legend; ``guides`` draws dotted horizontal lines
+    (bounds) that the y axis always spans."""
+    font = ImageFont.load_default()
+    xs = [x for x_values, _ in series.values() for x in x_values] or [0.0, 1.0]
+    ys = [y for _, y_values in series.values() for y in y_values] + list(guides) or [0.0, 1.0]
+    x_low, x_high, y_low, y_high = min(xs), max(max(xs), min(xs) + 1e-9), min(ys), max(max(ys), min(ys) + 1e-9)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    left, right, upper, lower = 60, width - 200, 40, height - 40
+    draw.text((left, 10), title, fill="black", font=font)
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        return (left + (right - left) * (x - x_low) / (x_high - x_low),
+                lower - (lower - upper) * (y - y_low) / (y_high - y_low))
+
+    for tick in range(5):
+        value = y_low + (y_high - y_low) * tick / 4
+        y = point(x_low, value)[1]
+        draw.line([(left - 4, y), (left, y)], fill="black")
+        draw.text((4, y - 6), f"{value:.3g}", fill="black", font=font)
+    draw.line([(left, upper), (left, lower), (right, lower)], fill="black")
+    draw.text((left, lower + 8), f"{x_low:g}", fill="black", font=font)
+    draw.text((right - 30, lower + 8), f"{x_high:g}", fill="black", font=font)
+    for guide in guides:
+        y = point(x_low, guide)[1]
+        for x in range(left, right, 8):
+            draw.line([(x, y), (x + 3, y)], fill="black")
+    for s, (name, (x_values, y_values)) in enumerate(series.items()):
+        colour = PALETTE[s % len(PALETTE)]
+        if len(x_values) > 1:
+            draw.line([point(x, y) for x, y in zip(x_values, y_values, strict=True)], fill=colour, width=2)
+        y = upper + 16 * s
+        draw.rectangle([right + 15, y, right + 27, y + 10], fill=colour)
+        draw.text((right + 33, y), name[:26], fill="black", font=font)
+    return image

@@ -1,68 +1,196 @@
-"""Joint versus separate training of G_m, over several seeds, measured on the held-out test portraits.
+"""Joint against separate training of G_m, the paper's Tables 1 and 2 over seeds (issue 26).
 
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python train/ablation.py --seeds 0 1 2
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python train/ablation.py --table 1 2
 
-Each seed runs both arms of train/configs/trials/ablation-{joint,separate}.yaml with train/train.py (the same
-start, steps and G_m rate), then measures each exported G_m with the reference recipe (long side 512,
-10-px trimap). Prints per-image values and the joint-minus-separate difference per seed; writes
-runs/ablation/results.json.
+Trains every arm of the tables for each seed (train/configs/trials/ablation.yaml with the arm's lambdas;
+runs already exported are reused, so a stopped ablation goes on where it stopped), evaluates each exported G_m
+and the starting one on the three sets of :func:`hamagan.training.ablation.evaluation_sets`, and writes
+REPORT.md (the tables, mean +- std over seeds, joint minus separate with its standard error, the critic's
+health), REPORT.csv (every image of every run) and REPORT-critic.png (the critic's real and fake scores of every
+run). ``--no-train`` reports the runs that are done. ``--joint KEY=VALUE`` screens a variant of the joint stage
+(e.g. ``critic_form=wgan``) in its own ``--out`` folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
-import os
-import subprocess
+import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from hamagan import HaMaGANPipeline
-from hamagan.evaluation import evaluate_matting, load_matting_case
+from hamagan.evaluation import evaluate_matting
+from hamagan.plots import line_chart
 from hamagan.report import pipeline_matting
-from hamagan.samples import TEST_PORTRAITS
+from hamagan.training.ablation import (
+    CRITIC_REAL_BOUND,
+    SEPARATE,
+    Arm,
+    critic_trace,
+    degenerate,
+    difference,
+    evaluation_sets,
+    run_folder,
+    seed_means,
+    table_arms,
+    train_arm,
+)
+from hamagan.training.config import load_config, parse_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("SAD", "MSE", "Grad", "Conn")
 
 
+def evaluate(export: Path, sets: dict[str, list], cache: Path) -> dict[str, list[dict]]:
+    """Per-image metrics of the G_m in ``export`` on every set, kept in ``cache``."""
+    if cache.exists():
+        stored = json.loads(cache.read_text())
+        if stored.get("sets") == {name: len(cases) for name, cases in sets.items()}:
+            return stored["rows"]
+    method = pipeline_matting(HaMaGANPipeline.from_pretrained(str(export)))
+    rows = {name: evaluate_matting(method, cases, name, progress=False).rows for name, cases in sets.items()}
+    cache.write_text(json.dumps({"sets": {name: len(cases) for name, cases in sets.items()}, "rows": rows},
+                                default=float))
+    return rows
+
+
+def cell(values: np.ndarray, digits: int) -> str:
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}" if len(values) > 1 else \
+        f"{values.mean():.{digits}f}"
+
+
+DIGITS = {"SAD": 3, "MSE": 5, "Grad": 3, "Conn": 3}
+
+
+def arm_rows(label: str, per_seed: dict[int, dict[str, list[dict]]], set_name: str) -> str:
+    seeds = {seed: rows[set_name] for seed, rows in per_seed.items()}
+    values = [cell(seed_means(seeds, metric), DIGITS[metric]) for metric in METRICS]
+    return f"| {label} | {len(seeds)} | " + " | ".join(values) + " |"
+
+
+def start_row(rows: dict[str, list[dict]], set_name: str) -> str:
+    values = [f"{np.mean([r[m] for r in rows[set_name]]):.{DIGITS[m]}f}" for m in METRICS]
+    return "| start (the generators every arm starts from) | - | " + " | ".join(values) + " |"
+
+
+def table(title: str, arms: list[Arm], results: dict[Arm, dict], start: dict, set_name: str, size: int) -> list[str]:
+    lines = [f"#### {title}: {set_name} ({size} images)", "", "| arm | seeds | SAD | MSE | Grad | Conn |",
+             "|---|---|---|---|---|---|", start_row(start, set_name)]
+    for arm in arms:
+        if results.get(arm):
+            lines.append(arm_rows(arm_name(arm), results[arm], set_name))
+    return lines + [""]
+
+
+def arm_name(arm: Arm) -> str:
+    if arm.separate:
+        return "separate (lambda1 = lambda2 = 0)"
+    return f"joint, lambda1 = {arm.lambda_matting:g}, lambda2 = {arm.lambda_harmonization:g}"
+
+
+def differences(joint: dict, separate: dict, sets: dict[str, list]) -> list[str]:
+    common = sorted(set(joint) & set(separate))
+    if len(common) < 2:
+        return ["Joint minus separate needs two seeds of each arm.", ""]
+    lines = ["Joint (lambda1 = 0.02) minus separate, over the seeds both arms ran "
+             f"({', '.join(map(str, common))}); negative is better for joint; the bar is twice the standard error:",
+             "", "| set | metric | difference ± SE | same-seed difference | reading |", "|---|---|---|---|---|"]
+    for set_name in sets:
+        for metric in METRICS:
+            d = difference(*(seed_means({s: arm[s][set_name] for s in common}, metric) for arm in (joint, separate)))
+            digits = DIGITS[metric] + 1
+            lines.append(f"| {set_name} | {metric} | {d.mean:+.{digits}f} ± {d.standard_error:.{digits}f} | "
+                         f"{d.paired:+.{digits}f} | {d.reading()} |")
+    return lines + [""]
+
+
+def critic_health(folders: dict[str, Path], figure: Path) -> list[str]:
+    lines = ["| run | critic on real: min, max | real minus fake, last fifth | degenerate (real beyond ±5) |",
+             "|---|---|---|---|"]
+    real, gaps = {}, {}
+    for name, folder in folders.items():
+        trace = critic_trace(folder)
+        tail = slice(len(trace["step"]) * 4 // 5, None)
+        gap = float(np.mean(trace["critic_real"][tail] - trace["critic_fake"][tail]))
+        lines.append(f"| {name} | {trace['critic_real'].min():+.2f}, {trace['critic_real'].max():+.2f} | {gap:+.3f} | "
+                     f"{'yes' if degenerate(trace) else 'no'} |")
+        real[name] = (trace["step"], trace["critic_real"])
+        gaps[name] = (trace["step"], trace["critic_real"] - trace["critic_fake"])
+    charts = [line_chart(real, "the critic's mean score on real portraits (dotted: the +-5 bound)",
+                         guides=(-CRITIC_REAL_BOUND, CRITIC_REAL_BOUND)),
+              line_chart(gaps, "real minus fake score (mean over the three kinds of fake)", guides=(0.0,))]
+    sheet = Image.new("RGB", (charts[0].width, sum(c.height for c in charts)), "white")
+    for index, chart in enumerate(charts):
+        sheet.paste(chart, (0, index * charts[0].height))
+    sheet.save(figure)
+    return lines + [""]
+
+
+def write_csv(path: Path, results: dict[Arm, dict], start: dict) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["arm", "lambda1", "lambda2", "seed", "set", "image", *METRICS])
+        runs = [("start", "", "", "", start)]
+        runs += [(arm.label, arm.lambda_matting, arm.lambda_harmonization, seed, rows)
+                 for arm, per_seed in results.items() for seed, rows in per_seed.items()]
+        for label, l1, l2, seed, rows in runs:
+            for set_name, images in rows.items():
+                for row in images:
+                    writer.writerow([label, l1, l2, seed, set_name, row["id"], *(f"{row[m]:.6f}" for m in METRICS)])
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", type=int, nargs="+", default=[1, 2], choices=(1, 2))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--base", default=str(ROOT / "train/configs/trials/ablation.yaml"))
     parser.add_argument("--out", default=str(ROOT / "runs/ablation"))
+    parser.add_argument("--report", default=str(ROOT / "benchmarks/joint_vs_separate"))
+    parser.add_argument("--count", type=int, default=96, help="images in each held-out engine set")
+    parser.add_argument("--joint", action="append", default=[], help="KEY=VALUE of the joint stage (a variant)")
+    parser.add_argument("--no-train", action="store_true", help="report only the runs already exported")
     args = parser.parse_args()
-    out = Path(args.out)
-    cases = [load_matting_case(i) for i in TEST_PORTRAITS]
-    results: dict[str, dict[str, list[dict]]] = {}
-    for seed in args.seeds:
-        for arm in ("joint", "separate"):
-            run = out / f"{arm}-{seed}"
-            if not (run / "final/config.json").exists():
-                subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config",
-                                str(ROOT / f"train/configs/trials/ablation-{arm}.yaml"), "--seed", str(seed),
-                                "--output-dir", str(run)], check=True, cwd=ROOT,
-                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
-            pipe = HaMaGANPipeline.from_pretrained(str(run / "final"))
-            report = evaluate_matting(pipeline_matting(pipe), cases, f"{arm}-{seed}", progress=False)
-            results.setdefault(str(seed), {})[arm] = report.rows
-    print("| seed | arm | " + " | ".join(f"{c.case_id} SAD" for c in cases) + " | mean SAD | mean Grad |")
-    print("|---|---|" + "---|" * (len(cases) + 2))
-    differences = {k: [] for k in METRICS}
-    for seed, arms in results.items():
-        for arm, rows in arms.items():
-            print(f"| {seed} | {arm} | " + " | ".join(f"{r['SAD']:.3f}" for r in rows)
-                  + f" | {np.mean([r['SAD'] for r in rows]):.3f} | {np.mean([r['Grad'] for r in rows]):.3f} |")
-        for k in METRICS:
-            differences[k].append(np.mean([r[k] for r in arms["joint"]]) - np.mean([r[k] for r in arms["separate"]]))
-    print("\njoint minus separate (negative = joint better), per seed and mean ± sd over seeds:")
-    for k, values in differences.items():
-        print(f"- {k}: " + ", ".join(f"{v:+.4f}" for v in values)
-              + f"; mean {np.mean(values):+.4f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.4f}")
+    base, out, report = Path(args.base), Path(args.out), Path(args.report)
+    settings = parse_settings(args.joint)
+    config = load_config(base)
+    arms = list(dict.fromkeys(arm for t in args.table for arm in table_arms(t)))
+    runs = [(arm, seed, run_folder(out, arm, seed)) for seed in args.seeds for arm in arms]
+    for arm, seed, folder in runs if not args.no_train else ():
+        train_arm(base, arm, seed, folder, settings)
+    sets = evaluation_sets(config.datasets[config.stages[0].direction], args.count)
+    results: dict[Arm, dict[int, dict]] = {arm: {} for arm in arms}
+    folders: dict[str, Path] = {}
+    for arm, seed, folder in runs:
+        if (folder / "final/config.json").exists():
+            results[arm][seed] = evaluate(folder / "final", sets, folder / "evaluation.json")
+            folders[f"{arm.label} seed {seed}"] = folder
+            print(f"ablation: {arm.label} seed {seed} evaluated", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"per_image": results, "joint_minus_separate": differences},
-                                                 indent=2, default=float))
+    start = evaluate(Path(config.init_from), sets, out / "start-evaluation.json")
+    command = "python train/ablation.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    lines = ["# Joint against separate training of G_m (paper Tables 1 and 2)", "",
+             f"Made by `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 {command}` from "
+             f"`{base.relative_to(ROOT) if base.is_relative_to(ROOT) else base}`"
+             + (f" with {settings}" if settings else "") + ". Every arm starts from the same generators "
+             f"({config.init_from}) and sees the same samples for a seed ({config.stages[0].steps} steps of batch "
+             f"{config.batch_size} at {config.size}); cells are mean ± std over seeds of each run's mean over the "
+             f"set. Per-image values: `{report.name}.csv`; the critic's scores: `{report.name}-critic.png`.", ""]
+    separate, joint = results.get(SEPARATE, {}), results.get(Arm(0.02, 0.01), {})
+    for number in args.table:
+        lines += [f"## Table {number}", ""]
+        for set_name, cases in sets.items():
+            lines += table(f"Table {number}", table_arms(number), results, start, set_name, len(cases))
+        if number == 1:
+            lines += differences(joint, separate, sets)
+    lines += ["## The critic's health", "", *critic_health(folders, report.with_name(report.name + "-critic.png"))]
+    report.with_suffix(".md").write_text("\n".join(lines))
+    write_csv(report.with_suffix(".csv"), results, start)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
