@@ -129,6 +129,9 @@ def test_ablation_trains_evaluates_and_reports_both_arms_over_seeds(tiny_hmh: Pa
     assert any(sad[("separate", "0", i)] != sad[("joint-l1-0.02-l2-0.01", "0", i)]
                for i in ("p_09ba26b4", "p_818e689d", "p_bd6af989"))
     assert Image.open(report.with_name("report-critic.png")).size[1] > 400
+    # G_h's table and the labelled grid: composite, start, the two arms, real.
+    assert "| joint, lambda1 = 0.02, lambda2 = 0.01 | 2 |" in text.split("## The harmonizer")[1]
+    assert Image.open(report.with_name("report-harmonizer.jpg")).size[0] == 5 * 170
     # Done runs are reused, evaluations read back; a changed recipe in the same folder is refused.
     stamps = [p.stat().st_mtime_ns for p in sorted(out.glob("*/evaluation.json"))]
     again = ablation("--no-train")

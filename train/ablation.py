@@ -21,16 +21,24 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from hamagan import HaMaGANPipeline
 from hamagan.evaluation import evaluate_matting
 from hamagan.plots import line_chart
-from hamagan.report import pipeline_matting
+from hamagan.report import (
+    HarmonizationCase,
+    evaluate_harmonization,
+    load_harmonization_cases,
+    pipeline_harmonizer,
+    pipeline_matting,
+)
 from hamagan.training.ablation import (
     CRITIC_REAL_BOUND,
     SEPARATE,
     Arm,
+    arm_config,
+    check_recipe,
     critic_trace,
     degenerate,
     difference,
@@ -131,6 +139,65 @@ def critic_health(folders: dict[str, Path], figure: Path) -> list[str]:
     return lines + [""]
 
 
+def harmonizer_scores(export: Path, cases: list[HarmonizationCase], cache: Path) -> list[dict]:
+    """Per-row fMSE / MSE / PSNR of the export's harmonizer (true alpha), kept in ``cache``."""
+    if cache.exists():
+        stored = json.loads(cache.read_text())
+        if [row["id"] for row in stored] == [case.case_id for case in cases]:
+            return stored
+    rows = evaluate_harmonization(pipeline_harmonizer(HaMaGANPipeline.from_pretrained(str(export))), cases,
+                                  export.name).rows
+    cache.write_text(json.dumps(rows, default=float))
+    return rows
+
+
+def harmonizer_section(start: Path, runs: dict[Arm, dict[int, Path]], cases: list[HarmonizationCase], out: Path,
+                       figure: Path, shown: int = 6) -> list[str]:
+    """G_h's fMSE per arm over the dataset's test rows (mean ± std over seeds) and a labelled grid of each arm's
+    first seed (the paper's Fig. 5): composite, the starting G_h, each arm, the real image."""
+    lines = [f"G_h on the HMH test rows of its direction ({len(cases)} rows, true alpha; lower is better):", "",
+             "| arm | seeds | fMSE | MSE | PSNR |", "|---|---|---|---|---|"]
+    start_rows = harmonizer_scores(start, cases, out / "start-harmonizer.json")
+    lines.append("| start (the generators every arm starts from) | - | "
+                 + " | ".join(f"{np.mean([r[k] for r in start_rows]):.1f}" for k in ("fMSE", "MSE"))
+                 + f" | {np.mean([r['PSNR'] for r in start_rows]):.2f} |")
+    shown_runs = {"start": start}
+    for arm, folders in runs.items():
+        if not folders:
+            continue
+        scores = {seed: harmonizer_scores(folder / "final", cases, folder / "harmonizer.json")
+                  for seed, folder in folders.items()}
+        cells = [cell(seed_means(scores, k), 1 if k != "PSNR" else 2) for k in ("fMSE", "MSE", "PSNR")]
+        lines.append(f"| {arm_name(arm)} | {len(scores)} | " + " | ".join(cells) + " |")
+        first = min(folders)
+        shown_runs[f"{arm.label} s{first}"] = folders[first] / "final"
+    pipes = {label: pipeline_harmonizer(HaMaGANPipeline.from_pretrained(str(path)))
+             for label, path in shown_runs.items()}
+    labels = ["composite", *pipes, "real"]
+    rows = []
+    for case in cases[:: max(1, len(cases) // shown)][:shown]:
+        outputs = [case.composite, *(method(case) for method in pipes.values()), case.real]
+        rows.append(np.concatenate([tile(image) for image in outputs], axis=1))
+    header = Image.new("RGB", (rows[0].shape[1], 24), "white")
+    draw = ImageDraw.Draw(header)
+    for index, label in enumerate(labels):
+        draw.text((index * TILE + 4, 6), label[:26], fill="black", font=ImageFont.load_default())
+    Image.fromarray(np.concatenate([np.asarray(header), *rows])).save(figure, quality=88)
+    return lines + ["", f"`{figure.name}`: " + ", ".join(labels) + " (the arms' first seed).", ""]
+
+
+TILE = 170
+
+
+def tile(image: np.ndarray) -> np.ndarray:
+    """The image scaled to ``TILE`` pixels high and centre-cropped square."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = np.round(np.clip(image[top:top + side, left:left + side], 0, 1) * 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(square).resize((TILE, TILE), Image.BICUBIC))
+
+
 def write_csv(path: Path, results: dict[Arm, dict], start: dict) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -160,15 +227,19 @@ def main() -> None:
     config = load_config(base)
     arms = list(dict.fromkeys(arm for t in args.table for arm in table_arms(t)))
     runs = [(arm, seed, run_folder(out, arm, seed)) for seed in args.seeds for arm in arms]
-    for arm, seed, folder in runs if not args.no_train else ():
-        train_arm(base, arm, seed, folder, settings)
+    for arm, seed, folder in runs:  # a changed recipe is refused before anything runs
+        check_recipe(arm_config(base, arm, seed, folder, settings), folder)
     sets = evaluation_sets(config.datasets[config.stages[0].direction], args.count)
     results: dict[Arm, dict[int, dict]] = {arm: {} for arm in arms}
     folders: dict[str, Path] = {}
-    for arm, seed, folder in runs:
+    run_folders: dict[Arm, dict[int, Path]] = {}
+    for arm, seed, folder in runs:  # each run is evaluated as soon as it is trained: nothing competes for the CPU
+        if not args.no_train:
+            train_arm(base, arm, seed, folder, settings)
         if (folder / "final/config.json").exists():
             results[arm][seed] = evaluate(folder / "final", sets, folder / "evaluation.json")
             folders[f"{arm.label} seed {seed}"] = folder
+            run_folders.setdefault(arm, {})[seed] = folder
             print(f"ablation: {arm.label} seed {seed} evaluated", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     start = evaluate(Path(config.init_from), sets, out / "start-evaluation.json")
@@ -187,6 +258,12 @@ def main() -> None:
             lines += table(f"Table {number}", table_arms(number), results, start, set_name, len(cases))
         if number == 1:
             lines += differences(joint, separate, sets)
+    direction = config.stages[0].direction
+    cases = [case for case in load_harmonization_cases(Path(config.datasets[direction]), "test")
+             if case.direction == direction]
+    lines += ["## The harmonizer (the paper's Fig. 5: lambda2 = 0 in the separate arm, 0.01 in the joint ones)", "",
+              *harmonizer_section(Path(config.init_from), run_folders, cases, out,
+                                  report.with_name(report.name + "-harmonizer.jpg"))]
     lines += ["## The critic's health", "", *critic_health(folders, report.with_name(report.name + "-critic.png"))]
     report.with_suffix(".md").write_text("\n".join(lines))
     write_csv(report.with_suffix(".csv"), results, start)

@@ -72,15 +72,21 @@ def arm_config(base: Path, arm: Arm, seed: int, folder: Path, settings: dict | N
     return TrainConfig(**data)
 
 
-def train_arm(base: Path, arm: Arm, seed: int, folder: Path, settings: dict | None = None) -> Path:
-    """Train one arm with train/train.py, unless ``folder`` already holds its export, which must have been
-    trained by the same recipe; returns the export."""
-    config, export = arm_config(base, arm, seed, folder, settings), folder / "final"
-    if (export / "config.json").exists():
+def check_recipe(config: TrainConfig, folder: Path) -> None:
+    """Refuse a run folder whose export was trained by another recipe than ``config``."""
+    if (folder / "final" / "config.json").exists():
         changed = config_differences(load_config(folder / "config.yaml"), config)
         if changed:
             raise ValueError(f"{folder} was trained with another recipe (it differs in {', '.join(changed)}): "
                              "choose another --out for this one")
+
+
+def train_arm(base: Path, arm: Arm, seed: int, folder: Path, settings: dict | None = None) -> Path:
+    """Train one arm with train/train.py, unless ``folder`` already holds its export, which must have been
+    trained by the same recipe; returns the export."""
+    config, export = arm_config(base, arm, seed, folder, settings), folder / "final"
+    check_recipe(config, folder)
+    if (export / "config.json").exists():
         return export
     folder.mkdir(parents=True, exist_ok=True)
     recipe = folder / "recipe.yaml"
