@@ -75,7 +75,7 @@ def arm_config(base: Path, arm: Arm, seed: int, folder: Path, settings: dict | N
 def check_recipe(config: TrainConfig, folder: Path) -> None:
     """Refuse a run folder whose export was trained by another recipe than ``config``."""
     if (folder / "final" / "config.json").exists():
-        changed = config_differences(load_config(folder / "config.yaml"), config)
+        changed = config_differences(load_config(folder / "config.yaml"), config, ignore=("output_dir",))
         if changed:
             raise ValueError(f"{folder} was trained with another recipe (it differs in {', '.join(changed)}): "
                              "choose another --out for this one")
