@@ -69,6 +69,9 @@ def test_difference_over_seeds_and_its_bar() -> None:
     d = difference(joint, separate)
     assert d.mean == pytest.approx(-1.0) and d.paired == pytest.approx(-1.0)
     assert d.standard_error == pytest.approx(np.sqrt(2 * 0.01 / 3))
+    assert d.paired_error == pytest.approx(0.0)  # the same shift in every seed
+    shifted = difference(np.array([1.0, 2.0, 3.0]), np.array([1.1, 2.0, 3.2]))
+    assert shifted.paired == pytest.approx(-0.1) and shifted.paired_error == pytest.approx(0.1 / np.sqrt(3))
     assert d.clear and d.reading() == "joint better"
     assert difference(separate, joint).reading() == "joint worse"
     assert difference(np.array([1.0, 2.0]), np.array([1.2, 1.9])).reading() == "within noise"

@@ -107,13 +107,14 @@ def differences(joint: dict, separate: dict, sets: dict[str, list]) -> list[str]
         return ["Joint minus separate needs two seeds of each arm.", ""]
     lines = ["Joint (lambda1 = 0.02) minus separate, over the seeds both arms ran "
              f"({', '.join(map(str, common))}); negative is better for joint; the bar is twice the standard error:",
-             "", "| set | metric | difference ± SE | same-seed difference | reading |", "|---|---|---|---|---|"]
+             "", "| set | metric | difference ± SE | same-seed difference ± SE | reading (the unpaired bar) |",
+             "|---|---|---|---|---|"]
     for set_name in sets:
         for metric in METRICS:
             d = difference(*(seed_means({s: arm[s][set_name] for s in common}, metric) for arm in (joint, separate)))
             digits = DIGITS[metric] + 1
             lines.append(f"| {set_name} | {metric} | {d.mean:+.{digits}f} ± {d.standard_error:.{digits}f} | "
-                         f"{d.paired:+.{digits}f} | {d.reading()} |")
+                         f"{d.paired:+.{digits}f} ± {d.paired_error:.{digits}f} | {d.reading()} |")
     return lines + [""]
 
 

@@ -125,11 +125,14 @@ def seed_means(per_image: dict[int, list[dict[str, float]]], metric: str) -> np.
 @dataclass(frozen=True)
 class Difference:
     """Joint minus separate over seeds: the difference of the arms' means, the standard error of that
-    difference (unpaired: sqrt(s_j^2 / n_j + s_s^2 / n_s)) and the mean paired (same-seed) difference."""
+    difference (unpaired: sqrt(s_j^2 / n_j + s_s^2 / n_s)), and the mean paired (same-seed) difference with
+    its standard error (std of the per-seed differences / sqrt(n)): the arms of a seed share their samples, so
+    the pairing removes the spread that the seeds' data cause in both arms alike."""
 
     mean: float
     standard_error: float
     paired: float
+    paired_error: float
 
     @property
     def clear(self) -> bool:
@@ -147,8 +150,9 @@ def difference(joint: np.ndarray, separate: np.ndarray, paired_seeds: bool = Tru
     if len(joint) < 2 or len(separate) < 2:
         raise ValueError("a difference over seeds needs at least two seeds in each arm")
     error = float(np.sqrt(joint.var(ddof=1) / len(joint) + separate.var(ddof=1) / len(separate)))
-    paired = float(np.mean(joint - separate)) if paired_seeds and len(joint) == len(separate) else float("nan")
-    return Difference(float(joint.mean() - separate.mean()), error, paired)
+    pairs = joint - separate if paired_seeds and len(joint) == len(separate) else np.full(2, np.nan)
+    return Difference(float(joint.mean() - separate.mean()), error, float(pairs.mean()),
+                      float(pairs.std(ddof=1) / np.sqrt(len(pairs))))
 
 
 def held_out_photo_paths() -> list[Path]:
