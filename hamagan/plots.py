@@ -113,7 +113,7 @@ def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title
     x_low, x_high, y_low, y_high = min(xs), max(max(xs), min(xs) + 1e-9), min(ys), max(max(ys), min(ys) + 1e-9)
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    left, right, upper, lower = 60, width - 200, 40, height - 40
+    left, right, upper, lower = 60, width - 250, 40, height - 40
     draw.text((left, 10), title, fill="black", font=font)
 
     def point(x: float, y: float) -> tuple[float, float]:
@@ -138,5 +138,5 @@ def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title
             draw.line([point(x, y) for x, y in zip(x_values, y_values, strict=True)], fill=colour, width=2)
         y = upper + 16 * s
         draw.rectangle([right + 15, y, right + 27, y + 10], fill=colour)
-        draw.text((right + 33, y), name[:26], fill="black", font=font)
+        draw.text((right + 33, y), name[:34], fill="black", font=font)
     return image
