@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,11 +65,7 @@ def arm_config(base: Path, arm: Arm, seed: int, folder: Path, settings: dict | N
         raise ValueError(f"{base}: the ablation's base config must hold exactly one stage, a joint one")
     stages[0]["joint"] = {**stages[0].get("joint", {}), **(settings or {}),
                           "lambda_matting": arm.lambda_matting, "lambda_harmonization": arm.lambda_harmonization}
-    data.update(seed=seed, output_dir=str(folder))
-    known = {f.name for f in fields(TrainConfig)}
-    if set(data) - known:
-        raise ValueError(f"{base}: unknown config keys {sorted(set(data) - known)}")
-    return TrainConfig(**data)
+    return load_config(base, {"stages": data["stages"], "seed": seed, "output_dir": str(folder)})
 
 
 def check_recipe(config: TrainConfig, folder: Path) -> None:
