@@ -142,3 +142,24 @@ def test_ablation_trains_evaluates_and_reports_both_arms_over_seeds(tiny_hmh: Pa
     assert [p.stat().st_mtime_ns for p in sorted(out.glob("*/evaluation.json"))] == stamps
     changed = ablation("--joint", "critic_form=wgan")
     assert changed.returncode != 0 and "trained with another recipe" in changed.stderr
+    # A screen of critic variants reuses the tables' separate and joint runs of its seed and trains the rest.
+    variants = tmp_path / "variants.yaml"
+    variants.write_text(yaml.safe_dump({"paper": {}, "edge": {"recomposite": "new_background", "critic_patch": 32,
+                                                               "r1_weight": 1.0, "adversarial_warmup": 1}}))
+
+    def screen(path: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "train/screen_joint.py"), "--variants", str(path),
+                               "--base", str(base), "--tables", str(out), "--report", str(tmp_path / "screen"),
+                               "--count", "2"], capture_output=True, text=True, timeout=900,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+    screened = screen(variants)
+    assert screened.returncode == 0, screened.stderr[-3000:]
+    assert [p.stat().st_mtime_ns for p in sorted(out.glob("*/evaluation.json"))] == stamps
+    assert (out / "variants/edge/joint-l1-0.02-l2-0.01-seed-0/final/config.json").exists()
+    text = (tmp_path / "screen.md").read_text()
+    assert "| edge | adversarial_warmup = 1, critic_patch = 32, r1_weight = 1.0, recomposite = new_background |" in text
+    assert "| paper | the tables' joint arm |" in text and "not known" in text  # one other seed: no bar
+    variants.write_text(yaml.safe_dump({"new-photos": {"fresh_background": 1.0}}))
+    refused = screen(variants)
+    assert refused.returncode != 0 and "reach the separate arm too" in refused.stderr

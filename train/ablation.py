@@ -24,23 +24,17 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hamagan import HaMaGANPipeline
-from hamagan.evaluation import evaluate_matting
-from hamagan.plots import line_chart
 from hamagan.report import (
     HarmonizationCase,
     evaluate_harmonization,
     load_harmonization_cases,
     pipeline_harmonizer,
-    pipeline_matting,
 )
 from hamagan.training.ablation import (
-    CRITIC_REAL_BOUND,
     SEPARATE,
     Arm,
     arm_config,
     check_recipe,
-    critic_trace,
-    degenerate,
     difference,
     evaluation_sets,
     run_folder,
@@ -48,23 +42,11 @@ from hamagan.training.ablation import (
     table_arms,
     train_arm,
 )
+from hamagan.training.ablation_report import critic_health, evaluate_export
 from hamagan.training.config import load_config, parse_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("SAD", "MSE", "Grad", "Conn")
-
-
-def evaluate(export: Path, sets: dict[str, list], cache: Path) -> dict[str, list[dict]]:
-    """Per-image metrics of the G_m in ``export`` on every set, kept in ``cache``."""
-    if cache.exists():
-        stored = json.loads(cache.read_text())
-        if stored.get("sets") == {name: len(cases) for name, cases in sets.items()}:
-            return stored["rows"]
-    method = pipeline_matting(HaMaGANPipeline.from_pretrained(str(export)))
-    rows = {name: evaluate_matting(method, cases, name, progress=False).rows for name, cases in sets.items()}
-    cache.write_text(json.dumps({"sets": {name: len(cases) for name, cases in sets.items()}, "rows": rows},
-                                default=float))
-    return rows
 
 
 def cell(values: np.ndarray, digits: int) -> str:
@@ -115,28 +97,6 @@ def differences(joint: dict, separate: dict, sets: dict[str, list]) -> list[str]
             digits = DIGITS[metric] + 1
             lines.append(f"| {set_name} | {metric} | {d.mean:+.{digits}f} ± {d.standard_error:.{digits}f} | "
                          f"{d.paired:+.{digits}f} ± {d.paired_error:.{digits}f} | {d.reading()} |")
-    return lines + [""]
-
-
-def critic_health(folders: dict[str, Path], figure: Path) -> list[str]:
-    lines = ["| run | critic on real: min, max | real minus fake, last fifth | degenerate (real beyond ±5) |",
-             "|---|---|---|---|"]
-    real, gaps = {}, {}
-    for name, folder in folders.items():
-        trace = critic_trace(folder)
-        tail = slice(len(trace["step"]) * 4 // 5, None)
-        gap = float(np.mean(trace["critic_real"][tail] - trace["critic_fake"][tail]))
-        lines.append(f"| {name} | {trace['critic_real'].min():+.2f}, {trace['critic_real'].max():+.2f} | {gap:+.3f} | "
-                     f"{'yes' if degenerate(trace) else 'no'} |")
-        real[name] = (trace["step"], trace["critic_real"])
-        gaps[name] = (trace["step"], trace["critic_real"] - trace["critic_fake"])
-    charts = [line_chart(real, "the critic's mean score on real portraits (dotted: the +-5 bound)",
-                         guides=(-CRITIC_REAL_BOUND, CRITIC_REAL_BOUND)),
-              line_chart(gaps, "real minus fake score (mean over the three kinds of fake)", guides=(0.0,))]
-    sheet = Image.new("RGB", (charts[0].width, sum(c.height for c in charts)), "white")
-    for index, chart in enumerate(charts):
-        sheet.paste(chart, (0, index * charts[0].height))
-    sheet.save(figure)
     return lines + [""]
 
 
@@ -238,12 +198,12 @@ def main() -> None:
         if not args.no_train:
             train_arm(base, arm, seed, folder, settings)
         if (folder / "final/config.json").exists():
-            results[arm][seed] = evaluate(folder / "final", sets, folder / "evaluation.json")
+            results[arm][seed] = evaluate_export(folder / "final", sets, folder / "evaluation.json")
             folders[f"{arm.label} seed {seed}"] = folder
             run_folders.setdefault(arm, {})[seed] = folder
             print(f"ablation: {arm.label} seed {seed} evaluated", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
-    start = evaluate(Path(config.init_from), sets, out / "start-evaluation.json")
+    start = evaluate_export(Path(config.init_from), sets, out / "start-evaluation.json")
     command = "python train/ablation.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     lines = ["# Joint against separate training of G_m (paper Tables 1 and 2)", "",
              f"Made by `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 {command}` from "

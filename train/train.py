@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             batch = {k: v.to(accelerator.device) for k, v in next(loader).items()}
             waited += time.perf_counter() - asked  # time the step waited for its data
             trainer.set_lr(stage_index, stage_step)
-            losses = trainer.step(stage_index, batch)
+            losses = trainer.step(stage_index, batch, stage_step)
             step += 1
             images += config.batch_size * accelerator.num_processes
             progress.update(1)

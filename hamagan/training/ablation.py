@@ -19,6 +19,9 @@ import yaml
 from hamagan.training.config import TrainConfig, config_differences, load_config, save_config
 
 CRITIC_REAL_BOUND = 5.0  # a run whose critic scores real portraits beyond +-5 on average has degenerated
+# Joint-stage settings that shape only the critic: with lambda1 = lambda2 = 0 the generators never hear it
+# (tests/test_adversarial.py), so they are not part of the separate arm's recipe.
+CRITIC_SETTINGS = ("critic_form", "drift", "recomposite", "critic_patch", "r1_weight", "adversarial_warmup")
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,10 @@ def run_folder(out: Path, arm: Arm, seed: int) -> Path:
 
 def arm_config(base: Path, arm: Arm, seed: int, folder: Path, settings: dict | None = None) -> TrainConfig:
     """The base config with the arm's lambdas, ``seed``, ``folder`` as its output and ``settings`` (joint-stage
-    keys, e.g. critic_form): the exact recipe of the run."""
+    keys, e.g. critic_form; the separate arm takes none of :data:`CRITIC_SETTINGS`): the exact recipe of the
+    run."""
+    if arm.separate:
+        settings = {k: v for k, v in (settings or {}).items() if k not in CRITIC_SETTINGS}
     data = yaml.safe_load(base.read_text())
     stages = [s for s in data["stages"] if s["name"] == "joint"]
     if len(data["stages"]) != 1 or not stages:

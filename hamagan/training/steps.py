@@ -15,6 +15,7 @@ from torch import nn
 
 from hamagan.data import hmh
 from hamagan.models.indexnet import matting_input, paste_known
+from hamagan.training.adversarial import RECOMPOSITES, band_boxes, crop_boxes, matting_pair, r1_penalty
 from hamagan.training.losses import (
     alpha_loss,
     composition_loss,
@@ -27,7 +28,14 @@ from hamagan.training.losses import (
 
 @dataclass
 class JointSettings:
-    """The joint stage's weights (paper: lambda1 = 0.02, lambda2 = 0.01) and its well-posed critic loss."""
+    """The joint stage's weights (paper: lambda1 = 0.02, lambda2 = 0.01) and its well-posed critic loss.
+
+    The variants of issue 26: ``recomposite`` is what G_m's critic term compares ("image", the paper's I_c, or
+    "foreground"; :mod:`hamagan.training.adversarial`), ``critic_patch`` crops that pair to squares of that many
+    pixels around the unknown band (0: whole images), ``r1_weight`` adds ``r1_weight / 2`` times the R1 penalty
+    on real images to the critic's loss, and for the first ``adversarial_warmup`` steps the critic learns while
+    the generators learn from L1 alone.
+    """
 
     lambda_matting: float = 0.02
     lambda_harmonization: float = 0.01
@@ -36,6 +44,21 @@ class JointSettings:
     update_matting: bool = True
     harmonizer_grad_to_matting: bool = False
     max_grad_norm: float | None = 1.0
+    recomposite: str = "image"
+    critic_patch: int = 0
+    r1_weight: float = 0.0
+    adversarial_warmup: int = 0
+
+    def __post_init__(self) -> None:
+        if self.recomposite not in RECOMPOSITES:
+            raise ValueError(f"recomposite must be one of {RECOMPOSITES}, got {self.recomposite!r}")
+        if self.critic_patch < 0 or self.r1_weight < 0 or self.adversarial_warmup < 0:
+            raise ValueError("critic_patch, r1_weight and adversarial_warmup cannot be negative")
+
+    @property
+    def own_matting_pair(self) -> bool:
+        """Whether the critic compares G_m's recomposite with another real than the image itself."""
+        return self.recomposite != "image" or self.critic_patch > 0
 
 
 def _clip(accelerator: Accelerator, model: nn.Module, max_norm: float | None) -> None:
@@ -109,17 +132,20 @@ def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimize
 
 def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Module, critic: nn.Module,
                optimizers: dict[str, torch.optim.Optimizer], batch: dict[str, torch.Tensor],
-               settings: JointSettings, direction: str = "background") -> dict[str, float]:
+               settings: JointSettings, direction: str = "background", step: int = 0,
+               generator: torch.Generator | None = None) -> dict[str, float]:
     """The paper's joint step (eq. 3-5): generators first, then the critic.
 
     G_m predicts A_r from the real image I; I_c = A_r I + (1 - A_r) B recomposites I over its inpainted
     background, so the critic's judgement of I_c reaches G_m. G_h harmonizes I_d, the disharmonious layers
     composited with A_r (detached unless ``harmonizer_grad_to_matting``), into I_h (landed on the adjusted layer).
     l_Gm = L1 + lambda1 E[D(I) - D(I_c)], l_Gh = L1 + lambda2 E[D(I) - D(I_h)], and l_D over I_c, I_d, I_h
-    against I. ``optimizers`` holds "matting" (unless G_m is frozen), "harmonizer" and "critic".
+    against I. ``optimizers`` holds "matting" (unless G_m is frozen), "harmonizer" and "critic". ``step`` is the
+    stage's step (for ``adversarial_warmup``); ``generator`` draws the critic patches' places.
     """
     image, trimap = batch["image"], batch["trimap"]
     critic_net = accelerator.unwrap_model(critic)
+    heard = step >= settings.adversarial_warmup
     with accelerator.accumulate(matting, harmonizer, critic):
         # Generators: the critic judges without learning (eval: no spectral-norm power iteration).
         critic_net.eval().requires_grad_(False)
@@ -127,19 +153,28 @@ def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Modu
             with torch.set_grad_enabled(settings.update_matting):
                 raw = matting(matting_input(image, trimap)).float()
             alpha = paste_known(raw, trimap)
-            recomposited = alpha * image + (1 - alpha) * batch["background"]
+            real_c, recomposited = matting_pair(batch, alpha, settings.recomposite)
+            if settings.critic_patch:
+                corners = band_boxes(trimap, settings.critic_patch, generator)
+                real_c, recomposited = (crop_boxes(t, corners, settings.critic_patch) for t in (real_c, recomposited))
             alpha_h = alpha if settings.harmonizer_grad_to_matting else alpha.detach()
             composite = disharmonious(batch, alpha_h)
             harmonized = land_change(harmonizer(composite, alpha_h).float().clamp(0, 1), composite, alpha_h,
                                      direction)
-            real, scored_c, scored_h = critic_net(torch.cat([image, recomposited, harmonized])).float().chunk(3)
+            if settings.own_matting_pair:
+                real, scored_h = critic_net(torch.cat([image, harmonized])).float().chunk(2)
+                real_m, scored_c = critic_net(torch.cat([real_c, recomposited])).float().chunk(2)
+            else:
+                real, scored_c, scored_h = critic_net(torch.cat([image, recomposited, harmonized])).float().chunk(3)
+                real_m = real
+        lambda_h, lambda_m = ((settings.lambda_harmonization, settings.lambda_matting) if heard else (0.0, 0.0))
         losses = {"harmonization_l1": (harmonized - image).abs().mean()}
         losses["adv_harmonization"] = generator_adversarial(real, scored_h)
-        generator_loss = losses["harmonization_l1"] + settings.lambda_harmonization * losses["adv_harmonization"]
+        generator_loss = losses["harmonization_l1"] + lambda_h * losses["adv_harmonization"]
         if settings.update_matting:
             losses["alpha_l1"] = alpha_loss(raw, batch["alpha"], trimap)
-            losses["adv_matting"] = generator_adversarial(real, scored_c)
-            generator_loss = generator_loss + losses["alpha_l1"] + settings.lambda_matting * losses["adv_matting"]
+            losses["adv_matting"] = generator_adversarial(real_m, scored_c)
+            generator_loss = generator_loss + losses["alpha_l1"] + lambda_m * losses["adv_matting"]
         accelerator.backward(generator_loss)
         critic_net.train().requires_grad_(True)
         if settings.update_matting:
@@ -149,14 +184,35 @@ def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Modu
         _clip(accelerator, harmonizer, settings.max_grad_norm)
         optimizers["harmonizer"].step()
         optimizers["harmonizer"].zero_grad()
-        # Critic: real portraits against the three kinds of fake, all detached.
-        fakes = [t.detach() for t in (recomposited, composite, harmonized)]
-        with accelerator.autocast():
-            scores = critic(torch.cat([image, *fakes])).float().chunk(4)
-        losses["critic"] = critic_loss(scores[0], list(scores[1:]), settings.critic_form, settings.drift)
-        accelerator.backward(losses["critic"])
-        _clip(accelerator, critic, settings.max_grad_norm)
-        optimizers["critic"].step()
-        optimizers["critic"].zero_grad()
-        losses["critic_real"], losses["critic_fake"] = scores[0].mean(), torch.cat(scores[1:]).mean()
+        losses.update(critic_step(accelerator, critic, optimizers["critic"], settings, image, real_c,
+                                  [t.detach() for t in (recomposited, composite, harmonized)]))
     return {k: float(v.item()) for k, v in losses.items()}
+
+
+def critic_step(accelerator: Accelerator, critic: nn.Module, optimizer: torch.optim.Optimizer,
+                settings: JointSettings, image: torch.Tensor, real_c: torch.Tensor, fakes: list[torch.Tensor]
+                ) -> dict[str, torch.Tensor]:
+    """The critic's step: real portraits against the three kinds of fake (I_c, I_d, I_h; all detached), with
+    G_m's own real (``real_c``) when the settings give it one, and the R1 penalty when weighted."""
+    reals = [image.detach().requires_grad_(settings.r1_weight > 0)]
+    if settings.own_matting_pair:
+        reals.append(real_c.detach().requires_grad_(settings.r1_weight > 0))
+    with accelerator.autocast():
+        if settings.own_matting_pair:
+            real, scored_d, scored_h = critic(torch.cat([reals[0], *fakes[1:]])).float().chunk(3)
+            real_m, scored_c = critic(torch.cat([reals[1], fakes[0]])).float().chunk(2)
+            real_scores, fake_scores = torch.cat([real, real_m]), [scored_c, scored_d, scored_h]
+        else:
+            scores = critic(torch.cat([reals[0], *fakes])).float().chunk(4)
+            real_scores, fake_scores = scores[0], list(scores[1:])
+    losses = {"critic": critic_loss(real_scores, fake_scores, settings.critic_form, settings.drift)}
+    total = losses["critic"]
+    if settings.r1_weight:
+        losses["critic_penalty"] = r1_penalty(real_scores, reals)
+        total = total + settings.r1_weight / 2 * losses["critic_penalty"]
+    accelerator.backward(total)
+    _clip(accelerator, critic, settings.max_grad_norm)
+    optimizer.step()
+    optimizer.zero_grad()
+    losses["critic_real"], losses["critic_fake"] = real_scores.mean(), torch.cat(fake_scores).mean()
+    return losses

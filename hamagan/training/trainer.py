@@ -128,7 +128,7 @@ class Trainer:
             for group in optimizer.param_groups:
                 group["lr"] = group["base_lr"] * factor
 
-    def step(self, stage_index: int, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    def step(self, stage_index: int, batch: dict[str, torch.Tensor], stage_step: int = 0) -> dict[str, float]:
         stage = self.config.stages[stage_index]
         optimizers = self.optimizers[stage_index]
         harmonizer = f"harmonizer/{stage.direction}"
@@ -142,7 +142,7 @@ class Trainer:
             self.models["matting"].train(stage.joint.update_matting)
             losses = joint_step(self.accelerator, self.models["matting"], self.models[harmonizer],
                                 self.models[f"critic/{stage.direction}"], optimizers, batch, stage.joint,
-                                stage.direction)
+                                stage.direction, stage_step, patch_places(self.config.seed, stage_index, stage_step))
             self.models["matting"].train()
         if self.accelerator.sync_gradients:  # the generators this stage optimises
             for name in (harmonizer if key == "harmonizer" else key for key in optimizers if key != "critic"):
@@ -218,6 +218,13 @@ def model_card(config: TrainConfig, metrics: dict[str, float]) -> str:
     lines += ["", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in sorted(metrics.items())]
     return "\n".join(lines) + "\n"
+
+
+def patch_places(seed: int, stage_index: int, stage_step: int) -> torch.Generator:
+    """Where a joint step's critic patches fall: a stream of their own per step (a resumed run draws the same
+    places, and the run's other draws stay as they were)."""
+    state = np.random.SeedSequence([seed, stage_index, stage_step]).generate_state(1)
+    return torch.Generator().manual_seed(int(state[0]))
 
 
 CALIBRATION_POSITION = 10**9  # far beyond any run's samples, and the same for any number of processes
