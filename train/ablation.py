@@ -100,6 +100,29 @@ def differences(joint: dict, separate: dict, sets: dict[str, list]) -> list[str]
     return lines + [""]
 
 
+def lambda_differences(results: dict[Arm, dict], sets: dict[str, list]) -> list[str]:
+    """Table 2's arms minus the separate arm, same seed, SAD and Grad (mean ± SE of the per-seed differences)."""
+    separate = results.get(SEPARATE, {})
+    arms = [arm for arm in table_arms(2) if not arm.separate and len(set(results.get(arm, {})) & set(separate)) > 1]
+    if not arms:
+        return []
+    lines = ["Each lambda1 minus separate, same seed (mean ± SE over the seeds both ran; negative is better for "
+             "joint; *: beyond twice the SE, which 1 in 20 differences without any effect also reach):", "",
+             "| lambda1 | " + " | ".join(f"{n} {m}" for n in sets for m in ("SAD", "Grad")) + " |",
+             "|---|" + "---|" * (2 * len(sets))]
+    for arm in arms:
+        common = sorted(set(results[arm]) & set(separate))
+        cells = []
+        for set_name in sets:
+            for metric in ("SAD", "Grad"):
+                d = difference(*(seed_means({s: rows[s][set_name] for s in common}, metric)
+                                 for rows in (results[arm], separate)))
+                star = "*" if abs(d.paired) > 2 * d.paired_error else ""
+                cells.append(f"{d.paired:+.4f} ± {d.paired_error:.4f}{star}")
+        lines.append(f"| {arm.lambda_matting:g} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def harmonizer_scores(export: Path, cases: list[HarmonizationCase], cache: Path) -> list[dict]:
     """Per-row fMSE / MSE / PSNR of the export's harmonizer (true alpha), kept in ``cache``."""
     if cache.exists():
@@ -204,7 +227,7 @@ def main() -> None:
             print(f"ablation: {arm.label} seed {seed} evaluated", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     start = evaluate_export(Path(config.init_from), sets, out / "start-evaluation.json")
-    command = "python train/ablation.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "python train/ablation.py " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--no-train")
     lines = ["# Joint against separate training of G_m (paper Tables 1 and 2)", "",
              f"Made by `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 {command}` from "
              f"`{base.relative_to(ROOT) if base.is_relative_to(ROOT) else base}`"
@@ -217,8 +240,7 @@ def main() -> None:
         lines += [f"## Table {number}", ""]
         for set_name, cases in sets.items():
             lines += table(f"Table {number}", table_arms(number), results, start, set_name, len(cases))
-        if number == 1:
-            lines += differences(joint, separate, sets)
+        lines += differences(joint, separate, sets) if number == 1 else lambda_differences(results, sets)
     direction = config.stages[0].direction
     cases = [case for case in load_harmonization_cases(Path(config.datasets[direction]), "test")
              if case.direction == direction]
