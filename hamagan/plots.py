@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
@@ -103,6 +104,18 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About ``count`` round values (1, 2, 2.5 or 5 times a power of ten apart) from at most ``low`` to at least
+    ``high``: the first and last are the axis' ends (a single value gets a unit around it)."""
+    if high - low < 1e-9:
+        low, high = low - 0.5, high + 0.5
+    raw = (high - low) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [round(k * step, 12) for k in range(first, last + 1)]
+
+
 def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: str,
                guides: Sequence[float] = (), width: int = 900, height: int = 420) -> Image.Image:
     """One line per name through its (x, y) points, with a legend; ``guides`` draws dotted horizontal lines
@@ -110,7 +123,9 @@ def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title
     font = ImageFont.load_default()
     xs = [x for x_values, _ in series.values() for x in x_values] or [0.0, 1.0]
     ys = [y for _, y_values in series.values() for y in y_values] + list(guides) or [0.0, 1.0]
-    x_low, x_high, y_low, y_high = min(xs), max(max(xs), min(xs) + 1e-9), min(ys), max(max(ys), min(ys) + 1e-9)
+    x_low, x_high = min(xs), max(max(xs), min(xs) + 1e-9)
+    ticks = nice_ticks(min(ys), max(ys))
+    y_low, y_high = ticks[0], ticks[-1]
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     left, right, upper, lower = 60, width - 250, 40, height - 40
@@ -120,11 +135,10 @@ def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title
         return (left + (right - left) * (x - x_low) / (x_high - x_low),
                 lower - (lower - upper) * (y - y_low) / (y_high - y_low))
 
-    for tick in range(5):
-        value = y_low + (y_high - y_low) * tick / 4
+    for value in ticks:
         y = point(x_low, value)[1]
         draw.line([(left - 4, y), (left, y)], fill="black")
-        draw.text((4, y - 6), f"{value:.3g}", fill="black", font=font)
+        draw.text((4, y - 6), f"{value:g}", fill="black", font=font)
     draw.line([(left, upper), (left, lower), (right, lower)], fill="black")
     draw.text((left, lower + 8), f"{x_low:g}", fill="black", font=font)
     draw.text((right - 30, lower + 8), f"{x_high:g}", fill="black", font=font)

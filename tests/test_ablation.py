@@ -16,7 +16,7 @@ from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
 from hamagan.pipeline import HaMaGANPipeline
-from hamagan.plots import line_chart
+from hamagan.plots import line_chart, nice_ticks
 from hamagan.training.ablation import (
     PAPER,
     SEPARATE,
@@ -101,6 +101,8 @@ def test_line_chart_draws_each_series_and_its_bounds() -> None:
     # The y axis spans the guides: the flat line at 3 sits above the middle, not at the top.
     rows = np.nonzero((chart == (219, 68, 55)).all(axis=2).any(axis=1))[0]
     assert 40 < rows.min() < chart.shape[0] / 2
+    assert nice_ticks(-0.433, 1.27) == [-0.5, 0.0, 0.5, 1.0, 1.5]  # round values spanning the data
+    assert nice_ticks(-5, 5) == [-5, -2.5, 0, 2.5, 5] and nice_ticks(3, 3) == [2.5, 2.75, 3, 3.25, 3.5]
 
 
 def test_ablation_trains_evaluates_and_reports_both_arms_over_seeds(tiny_hmh: Path, tmp_path: Path) -> None:
