@@ -54,15 +54,14 @@ def mean(rows: list[dict], metric: str) -> float:
     return float(np.mean([row[metric] for row in rows]))
 
 
-def seed_spread(tables: Path, sets: dict[str, list], seed: int) -> dict[tuple[str, str], float]:
-    """The standard deviation over the tables' seeds (other than ``seed``) of the paper arm's same-seed
-    difference, per set and metric: how far one seed's difference wanders by chance."""
+def seed_spread(tables: Path, sets: dict[str, list]) -> dict[tuple[str, str], float]:
+    """The standard deviation over the tables' seeds of the paper arm's same-seed difference from separate, per
+    set and metric: how far one seed's difference wanders by chance."""
     pairs = []
-    others = sorted(int(f.name.rsplit("-", 1)[1]) for f in tables.glob(f"{SEPARATE.label}-seed-*"))
-    for other in others:
-        folders = [run_folder(tables, arm, other) / "evaluation.json" for arm in (PAPER, SEPARATE)]
-        if other != seed and all(f.exists() for f in folders):
-            pairs.append([evaluate_export(f.parent / "final", sets, f) for f in folders])
+    for seed in sorted(int(f.name.rsplit("-", 1)[1]) for f in tables.glob(f"{SEPARATE.label}-seed-*")):
+        caches = [run_folder(tables, arm, seed) / "evaluation.json" for arm in (PAPER, SEPARATE)]
+        if all(cache.exists() for cache in caches):
+            pairs.append([evaluate_export(cache.parent / "final", sets, cache) for cache in caches])
     if len(pairs) < 2:
         return {}
     return {(name, metric): float(np.std([mean(j[name], metric) - mean(s[name], metric) for j, s in pairs], ddof=1))
@@ -95,17 +94,17 @@ def main() -> None:
         results[name] = evaluate_export(folder / "final", sets, folder / "evaluation.json")
         folders[name] = folder
         print(f"screen_joint.py: {name} evaluated", file=sys.stderr)
-    spread = seed_spread(tables, sets, args.seed)
+    spread = seed_spread(tables, sets)
     command = "python train/screen_joint.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     lines = ["# Variants of the joint stage, screened on one seed (issue 26)", "",
              f"Made by `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 {command}`. Each variant is "
              f"the ablation's joint arm (lambda1 = {PAPER.lambda_matting:g}, lambda2 = "
              f"{PAPER.lambda_harmonization:g}, {config.stages[0].steps} steps, seed {args.seed}) with the critic "
              "settings named; every cell is its mean minus the separate run's (same seed, same samples; negative: "
-             "joint better). The bar: twice the standard deviation over the tables' other seeds of the paper "
-             "arm's same-seed difference"
+             "joint better). The bar: twice the standard deviation over the tables' seeds of the paper arm's "
+             "same-seed difference"
              + (" (" + ", ".join(f"{n} {m} {2 * v:.4f}" for (n, m), v in spread.items()) + ")." if spread
-                else " (not known: the tables need two other seeds)."), "",
+                else " (not known: the tables need two seeds of both arms)."), "",
              "| variant | settings | " + " | ".join(f"{n} {m}" for n in sets for m in METRICS) + " |",
              "|---|---|" + "---|" * (len(sets) * len(METRICS))]
     lines.append("| separate (absolute) | lambda1 = lambda2 = 0 | " + " | ".join(
