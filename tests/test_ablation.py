@@ -26,6 +26,7 @@ from hamagan.training.ablation import (
     degenerate,
     difference,
     table_arms,
+    verdict,
 )
 from hamagan.training.config import load_config
 
@@ -79,6 +80,17 @@ def test_difference_over_seeds_and_its_bar() -> None:
         difference(np.array([1.0]), separate)
 
 
+def test_the_reading_follows_the_issues_rule_on_held_out_sets_only() -> None:
+    noise = {(n, m): "within noise" for n in ("test_portraits", "held_out_strands") for m in ("SAD", "Grad")}
+    assert "cannot be told apart" in verdict(noise)
+    on_test = {**noise, ("test_portraits", "SAD"): "joint better", ("test_portraits", "Grad"): "joint better"}
+    assert "cannot be told apart" in verdict(on_test)  # the test portraits do not count
+    assert "cannot be told apart" in verdict({**noise, ("held_out_strands", "SAD"): "joint better"})  # SAD alone
+    both = {**noise, ("held_out_strands", "SAD"): "joint better", ("held_out_strands", "Grad"): "joint better"}
+    assert "holds here** on held_out_strands" in verdict(both)
+    assert "fails here" in verdict({**noise, ("test_portraits", "Grad"): "joint worse"})
+
+
 def test_critic_trace_reads_the_logged_scores_and_flags_a_drifting_critic(tmp_path: Path) -> None:
     for name, drift in (("healthy", 0.0), ("drifting", -0.1)):
         writer = SummaryWriter(tmp_path / name / "hamagan")
@@ -125,6 +137,7 @@ def test_ablation_trains_evaluates_and_reports_both_arms_over_seeds(tiny_hmh: Pa
         for metric in ("SAD", "MSE", "Grad", "Conn"):
             assert f"| {set_name} | {metric} | " in text
     assert text.count("| no |") + text.count("| yes |") == 4  # the critic's health of each run
+    assert "**Reading: " in text
     with report.with_suffix(".csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 5 * (3 + 2 + 2)  # the start and four runs, on each image of each set

@@ -41,6 +41,7 @@ from hamagan.training.ablation import (
     seed_means,
     table_arms,
     train_arm,
+    verdict,
 )
 from hamagan.training.ablation_report import critic_health, evaluate_export
 from hamagan.training.config import load_config, parse_settings
@@ -91,13 +92,15 @@ def differences(joint: dict, separate: dict, sets: dict[str, list]) -> list[str]
              f"({', '.join(map(str, common))}); negative is better for joint; the bar is twice the standard error:",
              "", "| set | metric | difference ± SE | same-seed difference ± SE | reading (the unpaired bar) |",
              "|---|---|---|---|---|"]
+    readings = {}
     for set_name in sets:
         for metric in METRICS:
             d = difference(*(seed_means({s: arm[s][set_name] for s in common}, metric) for arm in (joint, separate)))
+            readings[set_name, metric] = d.reading()
             digits = DIGITS[metric] + 1
             lines.append(f"| {set_name} | {metric} | {d.mean:+.{digits}f} ± {d.standard_error:.{digits}f} | "
                          f"{d.paired:+.{digits}f} ± {d.paired_error:.{digits}f} | {d.reading()} |")
-    return lines + [""]
+    return lines + ["", verdict(readings), ""]
 
 
 def lambda_differences(results: dict[Arm, dict], sets: dict[str, list]) -> list[str]:

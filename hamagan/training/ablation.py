@@ -157,6 +157,20 @@ def difference(joint: np.ndarray, separate: np.ndarray, paired_seeds: bool = Tru
                       float(pairs.std(ddof=1) / np.sqrt(len(pairs))))
 
 
+def verdict(readings: dict[tuple[str, str], str]) -> str:
+    """The reading of Table 1 by the issue's rule: the claim holds where joint beats separate past twice the SE
+    in both SAD and Grad on a held-out set (not the test portraits)."""
+    held_out = sorted({name for name, _ in readings if name != "test_portraits"})
+    holds = [n for n in held_out if readings[n, "SAD"] == readings[n, "Grad"] == "joint better"]
+    worse = sorted({n for (n, m), r in readings.items() if r == "joint worse" and m in ("SAD", "Grad")})
+    if holds:
+        return f"**Reading: the claim holds here** on {', '.join(holds)} (SAD and Grad both past twice the SE)."
+    if worse:
+        return f"**Reading: the claim fails here**: joint is worse past twice the SE on {', '.join(worse)}."
+    return ("**Reading: joint and separate cannot be told apart from seed noise here**: no held-out set shows joint "
+            "better past twice the SE in both SAD and Grad.")
+
+
 def held_out_photo_paths() -> list[Path]:
     """The photos no training run reads: the last 8 bundled ones, and the photo pool's validation and test
     splits when the pool is fetched (``python -m hamagan.data.photo_pool``)."""
