@@ -2,7 +2,7 @@
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python train/screen_joint.py [--only NAME ...]
 
-Every variant of train/configs/trials/joint-variants.yaml is the ablation's joint arm (its base config, lambda1 =
+Every variant of train/joint_variants.yaml is the ablation's joint arm (its base config, lambda1 =
 0.02, lambda2 = 0.01) with the joint-stage settings the variant names. They shape only the critic, so each is
 measured against the tables' separate run of that seed (``--tables``/separate-seed-N, trained when missing).
 Finished runs are reused. Writes REPORT.md (per variant and evaluation set: joint minus separate in SAD and
@@ -70,7 +70,7 @@ def seed_spread(tables: Path, sets: dict[str, list]) -> dict[tuple[str, str], fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", default=str(ROOT / "train/configs/trials/joint-variants.yaml"))
+    parser.add_argument("--variants", default=str(ROOT / "train/joint_variants.yaml"))
     parser.add_argument("--only", nargs="+", help="screen these variants only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--base", default=str(ROOT / "train/configs/trials/ablation.yaml"))
