@@ -29,7 +29,6 @@ def evaluate_export(export: Path, sets: dict[str, list], cache: Path) -> dict[st
     return rows
 
 
-
 def critic_health(folders: dict[str, Path], figure: Path) -> list[str]:
     """A table of each run's critic (named run to run folder): its real scores' range, its real-minus-fake gap
     over the last fifth, whether it degenerated; and ``figure``, both traces of every run."""

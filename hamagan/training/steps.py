@@ -161,12 +161,8 @@ def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Modu
             composite = disharmonious(batch, alpha_h)
             harmonized = land_change(harmonizer(composite, alpha_h).float().clamp(0, 1), composite, alpha_h,
                                      direction)
-            if settings.own_matting_pair:
-                real, scored_h = critic_net(torch.cat([image, harmonized])).float().chunk(2)
-                real_m, scored_c = critic_net(torch.cat([real_c, recomposited])).float().chunk(2)
-            else:
-                real, scored_c, scored_h = critic_net(torch.cat([image, recomposited, harmonized])).float().chunk(3)
-                real_m = real
+            real, real_m, scored_c, (scored_h,) = critic_scores(critic_net, settings, image, real_c, recomposited,
+                                                               [harmonized])
         lambda_h, lambda_m = ((settings.lambda_harmonization, settings.lambda_matting) if heard else (0.0, 0.0))
         losses = {"harmonization_l1": (harmonized - image).abs().mean()}
         losses["adv_harmonization"] = generator_adversarial(real, scored_h)
@@ -189,6 +185,20 @@ def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Modu
     return {k: float(v.item()) for k, v in losses.items()}
 
 
+def critic_scores(critic: nn.Module, settings: JointSettings, image: torch.Tensor, real_c: torch.Tensor,
+                  recomposited: torch.Tensor, others: list[torch.Tensor]
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """The critic's scores of the real image, of G_m's real (the image itself unless the settings give G_m its
+    own pair), of G_m's recomposite and of the ``others`` (fakes of the image's size), in one call when G_m has
+    no pair of its own."""
+    if settings.own_matting_pair:
+        real, *scored = critic(torch.cat([image, *others])).float().chunk(1 + len(others))
+        real_m, scored_c = critic(torch.cat([real_c, recomposited])).float().chunk(2)
+        return real, real_m, scored_c, scored
+    real, scored_c, *scored = critic(torch.cat([image, recomposited, *others])).float().chunk(2 + len(others))
+    return real, real, scored_c, scored
+
+
 def critic_step(accelerator: Accelerator, critic: nn.Module, optimizer: torch.optim.Optimizer,
                 settings: JointSettings, image: torch.Tensor, real_c: torch.Tensor, fakes: list[torch.Tensor]
                 ) -> dict[str, torch.Tensor]:
@@ -198,13 +208,9 @@ def critic_step(accelerator: Accelerator, critic: nn.Module, optimizer: torch.op
     if settings.own_matting_pair:
         reals.append(real_c.detach().requires_grad_(settings.r1_weight > 0))
     with accelerator.autocast():
-        if settings.own_matting_pair:
-            real, scored_d, scored_h = critic(torch.cat([reals[0], *fakes[1:]])).float().chunk(3)
-            real_m, scored_c = critic(torch.cat([reals[1], fakes[0]])).float().chunk(2)
-            real_scores, fake_scores = torch.cat([real, real_m]), [scored_c, scored_d, scored_h]
-        else:
-            scores = critic(torch.cat([reals[0], *fakes])).float().chunk(4)
-            real_scores, fake_scores = scores[0], list(scores[1:])
+        real, real_m, scored_c, others = critic_scores(critic, settings, reals[0], reals[-1], fakes[0], fakes[1:])
+    real_scores = torch.cat([real, real_m]) if settings.own_matting_pair else real
+    fake_scores = [scored_c, *others]
     losses = {"critic": critic_loss(real_scores, fake_scores, settings.critic_form, settings.drift)}
     total = losses["critic"]
     if settings.r1_weight:
