@@ -75,6 +75,7 @@ class HarmonizerConfig:
     residual: bool = False
     transform_grid: int = 0
     masked_pooling: bool = False
+    layer_statistics: bool = False
 
 
 @dataclass

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from hamagan.models import AttentionUNetHarmonizer, IndexNetMatting, SelfAttentionCritic
-from hamagan.models.harmonizer import QUADRATIC_TERMS, apply_color_transform
+from hamagan.models.harmonizer import QUADRATIC_TERMS, apply_color_transform, layer_statistics
 from hamagan.models.indexnet import DepthwiseIndexBlock
 
 
@@ -99,6 +99,32 @@ def test_masked_pooling_reads_the_two_layers_apart() -> None:
     assert not torch.allclose(coefficients, swapped, atol=1e-4)
     with pytest.raises(ValueError, match="masked_pooling"):
         AttentionUNetHarmonizer(transform_grid=2, masked_pooling=True)
+
+
+def test_layer_statistics_start_unchanged_and_read_colourfulness() -> None:
+    torch.manual_seed(0)
+    plain = AttentionUNetHarmonizer(base_channels=4, num_downs=6, transform_grid=1, masked_pooling=True).eval()
+    torch.nn.init.normal_(plain.head[0].weight, std=0.5)
+    model = AttentionUNetHarmonizer(base_channels=4, num_downs=6, transform_grid=1, masked_pooling=True,
+                                    layer_statistics=True).eval()
+    missing = model.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert missing == [k for k in model.state_dict() if k.startswith("statistics_head")]
+    grey = torch.rand(1, 1, 64, 64).repeat(1, 3, 1, 1)
+    colourful = torch.rand(1, 3, 64, 64)
+    alpha = torch.zeros(1, 1, 64, 64)
+    alpha[..., 16:48, 16:48] = 1
+    with torch.no_grad():
+        assert torch.equal(model(colourful, alpha), plain(colourful, alpha))  # a checkpoint without it: unchanged
+        # The portrait's red-green spread is zero on a grey image, not on a colourful one; the background's too.
+        for image, spread in ((grey, 0.0), (colourful, 0.41)):
+            statistics = layer_statistics(image, alpha).flatten()
+            assert statistics.shape == (12,)
+            assert statistics[4].item() == pytest.approx(spread, abs=0.05)
+            assert statistics[10].item() == pytest.approx(spread, abs=0.05)
+        torch.nn.init.normal_(model.statistics_head[-1].weight, std=0.5)
+        assert not torch.allclose(model.color_transform(colourful, alpha), plain.color_transform(colourful, alpha))
+    with pytest.raises(ValueError, match="layer_statistics"):
+        AttentionUNetHarmonizer(transform_grid=1, layer_statistics=True)
 
 
 def test_colour_transform_is_the_quadratic_map_it_names() -> None:

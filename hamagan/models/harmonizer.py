@@ -19,6 +19,11 @@ Two output forms not in the paper, both starting as the identity (their last lay
   With ``masked_pooling=True`` (one transform per image) the features are averaged over the portrait and over
   the background separately (weighted by alpha and 1 - alpha) and both means feed the coefficients: the map
   of one layer can then be read from how the two layers' features compare, which a whole-image mean blurs.
+  With ``layer_statistics=True`` a small MLP also reads each layer's colour statistics
+  (:func:`layer_statistics`, what Reinhard's transfer matches) and adds to the head's pre-activation; its last
+  layer starts at zero, so a checkpoint without it starts unchanged. Trained without them, the engine-trained
+  harmonizers lower an over-colourful layer's colourfulness to the real photo's (1.01 of it) but leave a dull
+  layer dull (0.59; Reinhard: 0.85), as if saturation were hard to read from the pooled features.
 """
 
 from __future__ import annotations
@@ -29,6 +34,24 @@ from torch.nn import functional
 
 QUADRATIC_TERMS = 10  # r, g, b, r², g², b², rg, gb, rb, 1
 CHUNK_PIXELS = 1 << 20
+LAYER_STATISTICS = 12  # per layer: mean and standard deviation of luminance, red-green and yellow-blue
+STATISTICS_HIDDEN = 64
+
+
+def layer_statistics(composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) composite in [0, 1] and (N, 1, H, W) alpha -> (N, 12, 1, 1): for the portrait (weighted by
+    alpha), then the background (1 - alpha), the weighted mean and standard deviation of luminance (the
+    channels' mean) and of Hasler and Süsstrunk's opponent axes r - g and (r + g) / 2 - b: exposure,
+    contrast, tint and colourfulness of each layer."""
+    r, g, b = composite.float().unbind(dim=1)
+    opponent = torch.stack([(r + g + b) / 3, r - g, (r + g) / 2 - b], dim=1)
+    out = []
+    for weight in (alpha.float(), 1 - alpha.float()):
+        total = weight.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
+        mean = (opponent * weight).sum(dim=(2, 3), keepdim=True) / total
+        variance = ((opponent - mean).square() * weight).sum(dim=(2, 3), keepdim=True) / total
+        out += [mean, (variance.clamp_min(0) + 1e-6).sqrt()]
+    return torch.cat(out, dim=1)
 
 
 def quadratic_features(rgb: torch.Tensor) -> torch.Tensor:
@@ -101,7 +124,7 @@ class AttentionUNetHarmonizer(nn.Module):
 
     def __init__(self, in_channels: int = 4, out_channels: int = 3, base_channels: int = 64, num_downs: int = 8,
                  attention_levels: int = 3, dropout: float = 0.5, residual: bool = False,
-                 transform_grid: int = 0, masked_pooling: bool = False) -> None:
+                 transform_grid: int = 0, masked_pooling: bool = False, layer_statistics: bool = False) -> None:
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"num_downs must be at least 5, got {num_downs}")
@@ -109,6 +132,8 @@ class AttentionUNetHarmonizer(nn.Module):
             raise ValueError("choose one output form: residual or transform_grid")
         if masked_pooling and transform_grid != 1:
             raise ValueError("masked_pooling needs one transform per image (transform_grid=1)")
+        if layer_statistics and not masked_pooling:
+            raise ValueError("layer_statistics feeds the masked_pooling head: set masked_pooling=True")
         if transform_grid:
             out_channels = 3 * QUADRATIC_TERMS
         self.stride = 2 ** num_downs
@@ -121,12 +146,18 @@ class AttentionUNetHarmonizer(nn.Module):
         self.net = UNetLevel(out_channels, c, level, in_channels=in_channels, outermost=True)
         self.residual, self.transform_grid = residual, transform_grid
         self.head: nn.Sequential | None = None
+        self.statistics_head: nn.Sequential | None = None
         if masked_pooling:  # the outermost decoder features, pooled per layer by color_transform, to coefficients
             self.net.up = nn.ReLU(inplace=True)
             self.head = nn.Sequential(nn.Conv2d(c * 4, out_channels, 1), nn.Tanh())
         elif transform_grid:  # the outermost decoder features, averaged per cell, to coefficients
             self.net.up = nn.Sequential(nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(transform_grid),
                                         nn.Conv2d(c * 2, out_channels, 1), nn.Tanh())
+        if layer_statistics:  # pooled features and the layers' statistics, added before the head's tanh
+            self.statistics_head = nn.Sequential(nn.Conv2d(c * 4 + LAYER_STATISTICS, STATISTICS_HIDDEN, 1),
+                                                 nn.ReLU(inplace=True), nn.Conv2d(STATISTICS_HIDDEN, out_channels, 1))
+            nn.init.zeros_(self.statistics_head[-1].weight)
+            nn.init.zeros_(self.statistics_head[-1].bias)
         if residual or transform_grid:  # start as the identity: the last layer's change is zero until trained
             last = self.head[0] if self.head is not None else self.net.up[-2]
             nn.init.zeros_(last.weight)
@@ -147,7 +178,12 @@ class AttentionUNetHarmonizer(nn.Module):
             weight = functional.interpolate(alpha.float(), size=out.shape[2:], mode="area")
             pooled = [(out * w).sum(dim=(2, 3), keepdim=True) / w.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
                       for w in (weight, 1 - weight)]
-            out = self.head(torch.cat(pooled, dim=1)).float()
+            features = torch.cat(pooled, dim=1)
+            before_tanh = self.head[0](features)
+            if self.statistics_head is not None:
+                statistics = layer_statistics(composite, alpha).to(features.dtype)
+                before_tanh = before_tanh + self.statistics_head(torch.cat([features, statistics], dim=1))
+            out = self.head[1](before_tanh).float()
         return out + self.identity
 
     def forward(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
