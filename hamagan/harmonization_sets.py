@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from hamagan import samples
 from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
 from hamagan.data.hmh import DIRECTIONS, layers_by_direction
 from hamagan.data.photo_pool import default_cache, pool_photos
+from hamagan.data.pool_people import pool_people, resized
 from hamagan.data.transforms import TRANSFORMS, apply_transform, random_transform
 from hamagan.images import to_array
 from hamagan.report import HarmonizationCase
@@ -62,30 +62,16 @@ def composite_cases(split: str, count: int = 240, size: int = 512) -> list[Harmo
     return cases
 
 
-def _resized(image: np.ndarray, long_side: int) -> np.ndarray:
-    scale = long_side / max(image.shape[:2])
-    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-
-
 def people_photos(split: str, long_side: int = 512) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(id, photo, mask) of the split's photos of people: the test portraits with their alpha (test only),
-    pool photos with the person finder's probability (photos where it finds nobody are left out)."""
-    from hamagan.segmentation import find_people
-
+    pool photos with the person finder's probability (:func:`hamagan.data.pool_people.pool_people`)."""
     out = []
     for portrait in samples.TEST_PORTRAITS if _check(split) == "test" else ():
         image_path, alpha_path = samples.portrait_paths(portrait)
-        image, alpha = (_resized(to_array(path, channels), long_side) for path, channels in ((image_path, 3),
-                                                                                              (alpha_path, 1)))
+        image, alpha = (resized(to_array(path, channels), long_side) for path, channels in ((image_path, 3),
+                                                                                             (alpha_path, 1)))
         out.append((portrait, image, alpha))
-    for path in pool_photos(role="people", split=split):
-        photo = _resized(to_array(path, 3), long_side)
-        found = find_people(photo)
-        if found.found:
-            mask = cv2.resize(found.probability.astype(np.float32), photo.shape[1::-1], interpolation=cv2.INTER_LINEAR)
-            out.append((path.stem, photo, np.clip(mask, 0, 1)))
-    return out
+    return out + pool_people(split, long_side)
 
 
 def people_cases(split: str, draws: int = 2, long_side: int = 512) -> list[HarmonizationCase]:

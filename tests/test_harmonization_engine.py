@@ -23,6 +23,7 @@ from hamagan.data.harmonization_engine import (
 )
 from hamagan.data.photo_pool import photo_split
 from hamagan.data.transforms import ALL_TRANSFORMS, random_transform
+from hamagan.images import to_array
 from hamagan.training.samples import HMHSamples, SampleOptions, load_backgrounds
 
 
@@ -91,6 +92,45 @@ def test_training_samples_draw_engine_composites_with_the_layers_a_harmonization
         assert torch.equal(untouched, sample["image"])
         changed += int(not torch.equal(adjusted, sample["image"]))
     assert changed >= 3  # 5% are left untouched
+
+
+def _person_photo() -> tuple[np.ndarray, np.ndarray]:
+    """A bundled portrait, coloured red where its alpha is high: a photo of a person and its mask."""
+    image_path, alpha_path = samples.portrait_paths(samples.portrait_ids()[0])
+    photo, mask = to_array(image_path, 3), to_array(alpha_path, 1)
+    photo[mask > 0.5] = (1.0, 0.0, 0.0)
+    return photo, mask
+
+
+def test_person_masks_are_the_person_on_their_own_photo() -> None:
+    photos = load_backgrounds(samples.background_paths()[:3], 128)
+    people = [_person_photo()]
+    settings = HarmonizationSettings(size=64, masks={"person": 1.0}, untouched=0.0)
+    engine = HarmonizationEngine(photos, [], settings, seed=2, people=people)
+    for position in range(6):
+        drawn = engine(position, "background")
+        assert drawn.mask == "person"
+        red = (drawn.image[..., 0] > 0.9) & (drawn.image[..., 1] < 0.1) & (drawn.image[..., 2] < 0.1)
+        inside = drawn.alpha > 0.9
+        assert inside.any() and red[inside].mean() > 0.9  # the mask lies on the person of the same photo
+        assert red[drawn.alpha < 0.1].mean() < 0.05
+    with pytest.raises(ValueError, match="person masks need"):
+        HarmonizationEngine(photos, [], settings, seed=2)
+
+
+def test_training_samples_mix_in_person_masks_only_when_asked(tiny_hmh: Path) -> None:
+    from hamagan.data.hmh import load_rows
+
+    rows = load_rows(str(tiny_hmh), "train")
+    photos = load_backgrounds(samples.background_paths()[:3], 128)
+    options = SampleOptions(kind="full", size=64, harmonization_engine=1.0, harmonization_people=0.5)
+    mixed = HMHSamples(rows, options, photos, seed=1, people=[_person_photo()])
+    kinds = [mixed.harmonization_engine(position).mask for position in range(40)]
+    assert 0.25 < kinds.count("person") / len(kinds) < 0.75
+    without = HMHSamples(rows, options, photos, seed=1)  # no photos of people: no person masks
+    assert "person" not in {without.harmonization_engine(position).mask for position in range(20)}
+    with pytest.raises(ValueError, match="harmonization_people"):
+        SampleOptions(harmonization_people=1.5)
 
 
 def _fake_pool(cache: Path, count: int = 60) -> None:

@@ -1,11 +1,12 @@
 """Unlimited harmonization composites from real photos: one photo on both sides of a mask, one side recoloured.
 
-The real photo is the target, as in iHarmony4: a crop of a photo, a mask (a portrait's alpha placed at a
-random size and position, often cut by the frame's edge; a procedural silhouette of a person; an object's
-shape), and one transform (the HMH transforms and camera-style changes, :mod:`hamagan.data.transforms`)
-applied to the layer the direction names: the rest of the photo (``background``) or what is under the mask
-(``foreground``). With a handful of portraits the harmonizer learns their scenes; over every photo the project
-can use it sees many more lights. Everything is drawn from ``numpy.random.default_rng([seed, 2, position])``.
+The real photo is the target, as in iHarmony4: a crop of a photo, a mask (a portrait's alpha placed at a random
+size and position, often cut by the frame's edge; a procedural silhouette of a person; an object's shape; or, with
+``person`` masks, a photo of real people and their own mask), and one transform (the HMH transforms and camera-
+style changes, :mod:`hamagan.data.transforms`) applied to the layer the direction names: the rest of the photo
+(``background``) or what is under the mask (``foreground``). With a handful of portraits the harmonizer learns
+their scenes; over every photo the project can use it sees many more lights. Everything is drawn from
+``numpy.random.default_rng([seed, 2, position])``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from hamagan.data.hmh import check_direction, composite, layers_by_direction
 from hamagan.data.matting_engine import photo_square
 from hamagan.data.transforms import ALL_TRANSFORMS, apply_transform, random_transform
 
-MASK_KINDS = ("portrait", "silhouette", "object")
+MASK_KINDS = ("portrait", "silhouette", "object", "person")
 
 
 @dataclass
 class HarmonizationSettings:
-    """What the engine draws: the square ``size``, the share of each mask kind, the transforms, the mask's
+    """What the engine draws: the square ``size``, the share of each mask kind (``person``: one of the
+    engine's photos of people with their own mask, the person or the rest recoloured), the transforms, the mask's
     coverage of the frame, a log-uniform re-exposure ``gamma`` of the photo, the share left ``untouched``
     (the real photo as its own composite: layers that already agree), and the share of photos turned
     ``greyscale`` first (black-and-white photos exist: a grey scene must stay grey)."""
@@ -132,11 +134,14 @@ class HarmonizationEngine:
     """Draws composites from ``photos`` (uint8 or float arrays) and portrait ``shapes`` (alphas, HxW in [0, 1])."""
 
     def __init__(self, photos: Sequence[np.ndarray], shapes: Sequence[np.ndarray],
-                 settings: HarmonizationSettings | None = None, seed: int = 0) -> None:
+                 settings: HarmonizationSettings | None = None, seed: int = 0,
+                 people: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> None:
         if len(photos) < 2:
             raise ValueError(f"the harmonization engine needs at least two photos, got {len(photos)}")
-        self.photos, self.shapes = list(photos), list(shapes)
+        self.photos, self.shapes, self.people = list(photos), list(shapes), list(people)
         self.settings, self.seed = settings or HarmonizationSettings(), seed
+        if self.settings.masks.get("person", 0) > 0 and not self.people:
+            raise ValueError("person masks need photos of people with their masks (people=[(photo, mask), ...])")
         kinds = [k for k, share in self.settings.masks.items() if share > 0 and (k != "portrait" or self.shapes)]
         if not kinds:
             raise ValueError("portrait masks need at least one shape")
@@ -144,9 +149,12 @@ class HarmonizationEngine:
         self._kinds, self._shares = kinds, shares / shares.sum()
 
     def mask(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        """A mask covering a share of the frame within the settings' ``coverage`` (redrawn until it does)."""
-        size, (low, high) = self.settings.size, self.settings.coverage
+        """A drawn shape covering a share of the frame within the settings' ``coverage`` (redrawn until it
+        does), and its kind; for a ``person`` the mask is drawn with its photo, by :meth:`person`."""
         kind = str(rng.choice(self._kinds, p=self._shares))
+        if kind == "person":
+            return np.zeros(0, np.float32), kind
+        size, (low, high) = self.settings.size, self.settings.coverage
         for _ in range(20):
             if kind == "portrait":
                 alpha = placed_shape(rng, self.shapes[int(rng.integers(len(self.shapes)))], size)
@@ -156,16 +164,41 @@ class HarmonizationEngine:
                 break
         return np.clip(alpha, 0, 1).astype(np.float32), kind
 
+    def person(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One of the photos of people (float32 in [0, 1]) and its mask, cropped alike to a square of 60-100% of
+        the photo's short side that holds the centre of the person's mask, at the settings' ``size``, flipped half
+        the time."""
+        photo, mask = self.people[int(rng.integers(len(self.people)))]
+        height, width = mask.shape
+        side = max(1, round(min(height, width) * rng.uniform(0.6, 1.0)))
+        ys, xs = np.nonzero(mask > 0.5)
+        cy, cx = (ys.mean(), xs.mean()) if len(ys) else (height / 2, width / 2)
+        top = int(np.clip(round(cy - side * rng.uniform(0.2, 0.8)), 0, height - side))
+        left = int(np.clip(round(cx - side * rng.uniform(0.2, 0.8)), 0, width - side))
+        size = (self.settings.size, self.settings.size)
+        square = cv2.resize(photo[top:top + side, left:left + side], size, interpolation=cv2.INTER_AREA)
+        alpha = cv2.resize(mask[top:top + side, left:left + side].astype(np.float32), size,
+                           interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            square, alpha = square[:, ::-1], alpha[:, ::-1]
+        scale = 255.0 if square.dtype == np.uint8 else 1.0
+        return (np.ascontiguousarray(square, dtype=np.float32) / np.float32(scale),
+                np.ascontiguousarray(np.clip(alpha, 0, 1), dtype=np.float32))
+
     def __call__(self, position: int, direction: str = "background") -> HarmonizationDraw:
         direction = check_direction(direction)
         rng = np.random.default_rng([self.seed, 2, position])
         first, second = rng.choice(len(self.photos), size=2, replace=False)
         image = photo_square(rng, self.photos[int(first)], self.settings.size)
         low, high = np.log(self.settings.gamma[0]), np.log(self.settings.gamma[1])
-        image = (image ** np.float32(np.exp(rng.uniform(low, high)))).astype(np.float32)
-        if self.settings.greyscale and rng.random() < self.settings.greyscale:  # drawn only when used
-            image = np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        exponent = np.float32(np.exp(rng.uniform(low, high)))
+        grey = bool(self.settings.greyscale) and rng.random() < self.settings.greyscale  # drawn only when used
         alpha, kind = self.mask(rng)
+        if kind == "person":  # drawn after the others: recipes without person masks draw as before
+            image, alpha = self.person(rng)
+        image = (image ** exponent).astype(np.float32)
+        if grey:
+            image = np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
         params = random_transform(rng, ["photo"], names=self.settings.transforms)
         target = photo_square(rng, self.photos[int(second)], self.settings.size)
         if rng.random() < self.settings.untouched:

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from hamagan.data.hmh import load_rows as read_rows
 from hamagan.data.hmh import move_sources
 from hamagan.data.photo_pool import default_cache, pool_photos
+from hamagan.data.pool_people import pool_people
 from hamagan.training.config import StageConfig, TrainConfig
 from hamagan.training.samples import (
     HMHSamples,
@@ -43,13 +44,25 @@ def scene_backgrounds(rows) -> list[np.ndarray]:
     return [np.asarray(rows[index]["background"].convert("RGB")) for index in first.values()]
 
 
+@functools.cache
+def training_people() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The photo pool's training photos of people and their masks (read once per run), or none with a warning
+    when the pool is not fetched."""
+    people = tuple((photo, mask) for _, photo, mask in pool_people("train"))
+    if not people:
+        warnings.warn(f"the photo pool is not fetched ({default_cache()}; `python -m hamagan.data.photo_pool` fetches "
+                      "it): the harmonization engine draws no person masks", stacklevel=2)
+    return people
+
+
 def make_samples(config: TrainConfig, stage: StageConfig, backgrounds: list) -> HMHSamples:
     """The stage's training samples (an endless, seeded stream indexed by position)."""
     rows = load_rows(config.datasets[stage.direction], "train", config.validation_sources)
     if stage.name == "harmonization" and config.scene_backgrounds:
         backgrounds = backgrounds + scene_backgrounds(rows)
     options = config.sample_options(stage)
-    return HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed)
+    people = training_people() if stage.name == "harmonization" and config.harmonization_people else ()
+    return HMHSamples(rows, options, backgrounds if stage.name != "joint" else (), seed=config.seed, people=people)
 
 
 def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerator, start_step: int,

@@ -29,7 +29,9 @@ cut-outs, over the background photos), strand styles ``engine_styles``; with pro
 ``harmonization_engine`` a harmonization sample comes from the harmonization engine
 (:mod:`hamagan.data.harmonization_engine`: one background photo on both sides of a portrait's, a person's or
 an object's mask, one side recoloured by one of ``harmonization_transforms``, the real photo the target; a share
-``harmonization_greyscale`` of the photos turned black-and-white first).
+``harmonization_greyscale`` of the photos turned black-and-white first; a share ``harmonization_people`` of its
+masks are real people's, on their own photos: the photo pool's training photos of people, with the person
+finder's masks).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class SampleRecipe:
     harmonization_engine: float = 0.0
     harmonization_transforms: tuple[str, ...] = ALL_TRANSFORMS
     harmonization_greyscale: float = 0.0
+    harmonization_people: float = 0.0
 
     def __post_init__(self) -> None:
         self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
@@ -87,6 +90,9 @@ class SampleRecipe:
         if not 0 <= self.harmonization_engine <= 1:
             raise ValueError(f"harmonization_engine is a share of the harmonization samples (0 to 1), got "
                              f"{self.harmonization_engine}")
+        if not 0 <= self.harmonization_people <= 1:
+            raise ValueError(f"harmonization_people is a share of the harmonization engine's masks (0 to 1), got "
+                             f"{self.harmonization_people}")
         self.engine_styles = tuple(self.engine_styles)
         self.harmonization_transforms = tuple(self.harmonization_transforms)
 
@@ -161,12 +167,14 @@ class HMHSamples(Dataset):
     """
 
     def __init__(self, rows, options: SampleOptions, backgrounds: Sequence[np.ndarray] = (), seed: int = 0,
-                 cache: bool = True, shuffle: bool = True) -> None:
+                 cache: bool = True, shuffle: bool = True, people: Sequence[tuple[np.ndarray, np.ndarray]] = ()
+                 ) -> None:
         if len(rows) == 0:
             raise ValueError("the training split has no rows")
         if options.kind not in ("crop", "full"):
             raise ValueError(f"sample kind must be 'crop' or 'full', got {options.kind!r}")
         self.rows, self.options, self.backgrounds, self.seed = rows, options, list(backgrounds), seed
+        self.people = list(people)
         self.shuffle = shuffle
         self._cache: dict[int, HMHRow] | None = {} if cache else None
         self._permutations: dict[int, np.ndarray] = {}
@@ -190,7 +198,11 @@ class HMHSamples(Dataset):
             shapes = [self._row(index).floats("alpha") for index in range(len(self.rows))]
             settings = HarmonizationSettings(size=self.options.size, transforms=self.options.harmonization_transforms,
                                              greyscale=self.options.harmonization_greyscale)
-            self._harmonization_engine = HarmonizationEngine(self.backgrounds, shapes, settings, seed=self.seed)
+            share = self.options.harmonization_people if self.people else 0.0
+            if share:
+                settings.masks = {**{k: v * (1 - share) for k, v in settings.masks.items()}, "person": share}
+            self._harmonization_engine = HarmonizationEngine(self.backgrounds, shapes, settings, seed=self.seed,
+                                                             people=self.people)
         return self._harmonization_engine
 
     def __len__(self) -> int:
