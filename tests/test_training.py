@@ -21,12 +21,19 @@ from accelerate import Accelerator
 from safetensors.torch import load_file
 
 from hamagan.data.hmh import folds, load_rows, move_sources
+from hamagan.metrics import colourfulness as measured_colourfulness
 from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
 from hamagan.training.config import StageConfig, load_config, resolve_config
 from hamagan.training.ema import recompute_batch_norm
-from hamagan.training.losses import critic_loss, generator_adversarial, gradient_loss, laplacian_loss
+from hamagan.training.losses import (
+    colourfulness,
+    critic_loss,
+    generator_adversarial,
+    gradient_loss,
+    laplacian_loss,
+)
 from hamagan.training.samples import HMHSamples, SampleOptions, StreamSampler
 from hamagan.training.steps import JointSettings, harmonization_step, joint_step, land_change, matting_step
 from hamagan.training.trainer import copy_matching, initialise_from
@@ -113,6 +120,35 @@ def test_tiny_overfit_halves_both_l1_losses(tiny_hmh: Path) -> None:
     first_h, last_h = sum(harmonization[:5]) / 5, sum(harmonization[-5:]) / 5
     assert last_alpha < first_alpha / 2, (first_alpha, last_alpha)
     assert last_h < first_h / 2, (first_h, last_h)
+
+
+def test_colourfulness_loss_measures_the_metric_and_pulls_a_grey_output_back_to_colour(tiny_hmh: Path) -> None:
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(2, 3, 32, 32, generator=generator)
+    weight = (torch.rand(2, 1, 32, 32, generator=generator) > 0.5).float()
+    for index in range(2):
+        expected = measured_colourfulness(image[index].permute(1, 2, 0).numpy(), weight[index, 0].numpy()) / 255
+        assert colourfulness(image, weight)[index].item() == pytest.approx(expected, rel=1e-4)
+    rows = load_rows(str(tiny_hmh), "train")
+    batch = _batch(rows, "full", n=2)
+    results = {}
+    for weight_value in (0.0, 10.0):
+        torch.manual_seed(0)
+        _, harmonizer, _ = _models()
+        optimizer = torch.optim.SGD(harmonizer.parameters(), lr=0.0)
+        results[weight_value] = harmonization_step(Accelerator(cpu=True), harmonizer, optimizer, batch, "background",
+                                                   "mse", colourfulness_weight=weight_value)
+    assert "harmonization_colourfulness" not in results[0.0]
+    assert results[10.0]["harmonization_colourfulness"] >= 0
+    assert results[10.0]["harmonization_mse"] == pytest.approx(results[0.0]["harmonization_mse"])
+    # A duller output than the real image: the term's gradient makes it more colourful.
+    grey = image.mean(dim=1, keepdim=True)
+    dull = (grey + 0.3 * (image - grey)).requires_grad_(True)
+    (colourfulness(dull, weight) - colourfulness(image, weight)).square().sum().backward()
+    stepped = dull.detach() - 0.5 * dull.grad
+    assert (colourfulness(stepped, weight) > colourfulness(dull.detach(), weight)).all()
+    with pytest.raises(ValueError, match="colourfulness_weight"):
+        StageConfig(name="harmonization", steps=1, colourfulness_weight=-1)
 
 
 def test_samples_depend_on_position_only_and_ranks_share_nothing(tiny_hmh: Path) -> None:

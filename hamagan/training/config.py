@@ -24,7 +24,9 @@ class StageConfig:
     (index blocks, ASPP, decoder, head); IndexNet trains the decoder 100x faster than a pretrained encoder,
     the paper fine-tunes with 1e-5 / 1e-7. ``schedule`` is "cosine" (to 0 after ``warmup`` linear steps)
     or "constant". ``composition_weight``, ``gradient_weight`` and ``laplacian_weight`` add those matting losses
-    to the alpha loss; ``harmonization_loss`` is G_h's reconstruction loss in its own stage, "l1" or "mse".
+    to the alpha loss; ``harmonization_loss`` is G_h's reconstruction loss in its own stage, "l1" or "mse", and
+    ``colourfulness_weight`` adds that times the squared gap between the harmonized and the real adjusted layer's
+    colourfulness (Hasler and Süsstrunk's, on [0, 1] colours) to it.
     """
 
     name: str
@@ -40,6 +42,7 @@ class StageConfig:
     gradient_weight: float = 0.0
     laplacian_weight: float = 0.0
     harmonization_loss: str = "l1"
+    colourfulness_weight: float = 0.0
     joint: JointSettings = field(default_factory=JointSettings)
 
     def __post_init__(self) -> None:
@@ -49,6 +52,8 @@ class StageConfig:
             raise ValueError(f"stage name must be one of {STAGES}, got {self.name!r}")
         if self.harmonization_loss not in ("l1", "mse"):
             raise ValueError(f"harmonization_loss must be 'l1' or 'mse', got {self.harmonization_loss!r}")
+        if self.colourfulness_weight < 0:
+            raise ValueError(f"colourfulness_weight must be at least 0, got {self.colourfulness_weight}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
         if self.steps < 1:

@@ -78,6 +78,19 @@ def composition_loss(prediction: torch.Tensor, alpha: torch.Tensor, trimap: torc
     return masked_mean(charbonnier(recomposed, image), unknown_mask(trimap))
 
 
+def colourfulness(image: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Hasler and Süsstrunk's colourfulness of each (N, 3, H, W) image in [0, 1] over ``weight`` (N, 1, H, W):
+    sqrt(var(rg) + var(yb)) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2) with rg = r - g, yb = (r + g) / 2 - b, the
+    weighted statistics; :func:`hamagan.metrics.colourfulness` / 255 for a 0/1 weight; differentiable. (N,)"""
+    r, g, b = image.float().unbind(dim=1)
+    opponent = torch.stack([r - g, (r + g) / 2 - b], dim=1)
+    weight = weight.float()
+    total = weight.sum(dim=(2, 3)).clamp_min(1e-6)
+    mean = (opponent * weight).sum(dim=(2, 3)) / total
+    variance = ((opponent - mean[..., None, None]).square() * weight).sum(dim=(2, 3)) / total
+    return (variance.sum(dim=1) + 1e-8).sqrt() + 0.3 * (mean.square().sum(dim=1) + 1e-8).sqrt()
+
+
 def critic_loss(real_scores: torch.Tensor, fake_scores: list[torch.Tensor], form: str = "wgan",
                 drift: float = 1e-3) -> torch.Tensor:
     """l_D over the real image's scores and the scores of each kind of fake (I_c, I_d, I_h).

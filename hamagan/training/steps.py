@@ -18,6 +18,7 @@ from hamagan.models.indexnet import matting_input, paste_known
 from hamagan.training.adversarial import RECOMPOSITES, band_boxes, crop_boxes, matting_pair, r1_penalty
 from hamagan.training.losses import (
     alpha_loss,
+    colourfulness,
     composition_loss,
     critic_loss,
     generator_adversarial,
@@ -109,25 +110,36 @@ def land_change(output: torch.Tensor, composite: torch.Tensor, alpha: torch.Tens
 
 def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimizer: torch.optim.Optimizer,
                        batch: dict[str, torch.Tensor], direction: str = "background", loss_form: str = "l1",
-                       max_grad_norm: float | None = 1.0) -> dict[str, float]:
+                       max_grad_norm: float | None = 1.0, colourfulness_weight: float = 0.0) -> dict[str, float]:
     """G_h alone: L1 (or squared error, ``loss_form="mse"``) between its output on the disharmonious
-    composite (true alpha), landed on the adjusted layer, and the real image.
+    composite (true alpha), landed on the adjusted layer, and the real image; plus ``colourfulness_weight``
+    times the squared difference of the adjusted layer's colourfulness (:func:`colourfulness`) between
+    the output and the real image.
 
     The disharmony is ambiguous (a white wall, or a wall brightened to white?): L1 picks the likelier
-    reading, squared error the mean of the readings, which is what fMSE rewards."""
+    reading, squared error the mean of the readings, which is what fMSE rewards; a mean of tints that
+    disagree is greyer than any of them, which the colourfulness term counters."""
     if loss_form not in ("l1", "mse"):
         raise ValueError(f"harmonization loss must be 'l1' or 'mse', got {loss_form!r}")
     with accelerator.accumulate(harmonizer):
         with accelerator.autocast():
             composite = disharmonious(batch, batch["alpha"])
             output = harmonizer(composite, batch["alpha"]).float()
-        error = land_change(output, composite, batch["alpha"], direction) - batch["image"]
-        loss = error.abs().mean() if loss_form == "l1" else error.square().mean()
+        landed = land_change(output, composite, batch["alpha"], direction)
+        error = landed - batch["image"]
+        reconstruction = error.abs().mean() if loss_form == "l1" else error.square().mean()
+        logged = {f"harmonization_{loss_form}": reconstruction}
+        loss = reconstruction
+        if colourfulness_weight:
+            coverage = hmh.adjusted_coverage(batch["alpha"], direction)
+            gap = (colourfulness(landed, coverage) - colourfulness(batch["image"], coverage)).square()
+            logged["harmonization_colourfulness"] = gap.mean()
+            loss = loss + colourfulness_weight * gap.mean()
         accelerator.backward(loss)
         _clip(accelerator, harmonizer, max_grad_norm)
         optimizer.step()
         optimizer.zero_grad()
-    return {f"harmonization_{loss_form}": loss.item()}
+    return {name: value.item() for name, value in logged.items()}
 
 
 def joint_step(accelerator: Accelerator, matting: nn.Module, harmonizer: nn.Module, critic: nn.Module,

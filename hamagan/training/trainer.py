@@ -137,7 +137,8 @@ class Trainer:
                                   stage.composition_weight, stage.gradient_weight, stage.laplacian_weight)
         elif stage.name == "harmonization":
             losses = harmonization_step(self.accelerator, self.models[harmonizer], optimizers["harmonizer"], batch,
-                                        stage.direction, stage.harmonization_loss)
+                                        stage.direction, stage.harmonization_loss,
+                                        colourfulness_weight=stage.colourfulness_weight)
         else:
             self.models["matting"].train(stage.joint.update_matting)
             losses = joint_step(self.accelerator, self.models["matting"], self.models[harmonizer],
