@@ -5,7 +5,8 @@ and the colourfulness the harmonized region keeps.
     python -m benchmarks.harmonization_heldout --split validation \
         --checkpoint v8=DEFAULT --checkpoint new=runs/NAME/final [--out benchmarks/harmonization_heldout]
 
-Validation chooses; ``--split test`` is run once, at the end. Writes ``SPLIT.md`` (tables), ``SPLIT.csv``
+Validation chooses; ``--split test`` is run once, at the end. Writes ``SPLIT.md`` (tables, and each photo of
+people's own cut), ``SPLIT.csv``
 (one row per composite and method) and ``SPLIT.jpg`` (evenly spaced composites of each set: the composite,
 each method's output, the real photo) under ``--out``. Needs the photo pool (``python -m hamagan.data.photo_pool``).
 """
@@ -92,6 +93,21 @@ def summary(rows: list[dict], methods: list[str]) -> list[str]:
     return lines
 
 
+def per_photo(rows: list[dict], methods: list[str]) -> list[str]:
+    """Markdown: on the photos of people, each photo's fMSE cut per method and direction (a few photos decide
+    the set's figure)."""
+    sums: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in rows:
+        if row["set"] == "people":
+            photo = row["id"].split(f"-{row['direction']}-")[0]
+            sums[(photo, row["direction"])][row["method"]] += row["fMSE"]
+    lines = ["| photo | direction | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+    for (photo, direction), fmse in sorted(sums.items()):
+        cuts = [f"{100 * (1 - fmse[m] / fmse['composite']):.0f}%" for m in methods]
+        lines.append(f"| {photo} | {direction} | " + " | ".join(cuts) + " |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", choices=["validation", "test"], default="validation")
@@ -116,7 +132,9 @@ def main() -> None:
     text = "\n".join([f"`python -m benchmarks.harmonization_heldout --split {args.split}"
                       + "".join(f" --checkpoint {label}={path or 'DEFAULT'}" for label, path in args.checkpoint)
                       + f"`; {args.split}.jpg's columns: {columns}", "",
-                      *summary(rows, [m for m in methods if m != "composite"] + ["composite"])])
+                      *summary(rows, [m for m in methods if m != "composite"] + ["composite"]), "",
+                      "fMSE cut against the composite per photo of people:", "",
+                      *per_photo(rows, [m for m in methods if m != "composite"])])
     (args.out / f"{args.split}.md").write_text(text + "\n")
     print(text)
 
