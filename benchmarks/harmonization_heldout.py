@@ -6,9 +6,9 @@ and the colourfulness the harmonized region keeps.
         --checkpoint v8=DEFAULT --checkpoint new=runs/NAME/final [--out benchmarks/harmonization_heldout]
 
 Validation chooses; ``--split test`` is run once, at the end. Writes ``SPLIT.md`` (tables, and each photo of
-people's own cut), ``SPLIT.csv``
-(one row per composite and method) and ``SPLIT.jpg`` (evenly spaced composites of each set: the composite,
-each method's output, the real photo) under ``--out``. Needs the photo pool (``python -m hamagan.data.photo_pool``).
+people's own cut), ``SPLIT.csv`` (one row per composite and method) and ``SPLIT.jpg`` (evenly spaced composites of
+each set: the composite, each method's output, the real photo) under ``--out``. Needs the photo pool (``python -m
+hamagan.data.photo_pool``).
 """
 
 from __future__ import annotations
