@@ -56,7 +56,7 @@ def test_draws_are_seeded_by_position(engine: HarmonizationEngine) -> None:
 
 def test_masks_cover_a_share_of_the_frame_within_the_settings(engine: HarmonizationEngine) -> None:
     rng = np.random.default_rng(0)
-    covered = [float(engine.mask(rng)[0].mean()) for _ in range(40)]
+    covered = [float(engine.shape(rng, engine.kind(rng)).mean()) for _ in range(40)]
     low, high = engine.settings.coverage
     assert np.mean([low <= c <= high for c in covered]) >= 0.9
     for mask in (silhouette(rng, 96), object_shape(rng, 96)):

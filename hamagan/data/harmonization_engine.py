@@ -148,12 +148,13 @@ class HarmonizationEngine:
         shares = np.array([self.settings.masks[k] for k in kinds])
         self._kinds, self._shares = kinds, shares / shares.sum()
 
-    def mask(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        """A drawn shape covering a share of the frame within the settings' ``coverage`` (redrawn until it
-        does), and its kind; for a ``person`` the mask is drawn with its photo, by :meth:`person`."""
-        kind = str(rng.choice(self._kinds, p=self._shares))
-        if kind == "person":
-            return np.zeros(0, np.float32), kind
+    def kind(self, rng: np.random.Generator) -> str:
+        """A mask kind, drawn by the settings' shares."""
+        return str(rng.choice(self._kinds, p=self._shares))
+
+    def shape(self, rng: np.random.Generator, kind: str) -> np.ndarray:
+        """A drawn shape of ``kind`` (any but ``person``, whose mask comes with its photo: :meth:`person`)
+        covering a share of the frame within the settings' ``coverage`` (redrawn until it does)."""
         size, (low, high) = self.settings.size, self.settings.coverage
         for _ in range(20):
             if kind == "portrait":
@@ -162,7 +163,7 @@ class HarmonizationEngine:
                 alpha = silhouette(rng, size) if kind == "silhouette" else object_shape(rng, size)
             if low <= float(alpha.mean()) <= high:
                 break
-        return np.clip(alpha, 0, 1).astype(np.float32), kind
+        return np.clip(alpha, 0, 1).astype(np.float32)
 
     def person(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One of the photos of people (float32 in [0, 1]) and its mask, cropped alike to a square of 60-100% of
@@ -193,9 +194,11 @@ class HarmonizationEngine:
         low, high = np.log(self.settings.gamma[0]), np.log(self.settings.gamma[1])
         exponent = np.float32(np.exp(rng.uniform(low, high)))
         grey = bool(self.settings.greyscale) and rng.random() < self.settings.greyscale  # drawn only when used
-        alpha, kind = self.mask(rng)
+        kind = self.kind(rng)
         if kind == "person":  # drawn after the others: recipes without person masks draw as before
             image, alpha = self.person(rng)
+        else:
+            alpha = self.shape(rng, kind)
         image = (image ** exponent).astype(np.float32)
         if grey:
             image = np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)

@@ -38,20 +38,27 @@ LAYER_STATISTICS = 12  # per layer: mean and standard deviation of luminance, re
 STATISTICS_HIDDEN = 64
 
 
+def opponent_moments(image: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted mean and variance, (N, 3) each, over (N, 1, H, W) ``weight`` of an (N, 3, H, W) image's
+    luminance (the channels' mean) and Hasler and Süsstrunk's opponent axes r - g and (r + g) / 2 - b."""
+    r, g, b = image.float().unbind(dim=1)
+    opponent = torch.stack([(r + g + b) / 3, r - g, (r + g) / 2 - b], dim=1)
+    weight = weight.float()
+    total = weight.sum(dim=(2, 3)).clamp_min(1e-6)
+    mean = (opponent * weight).sum(dim=(2, 3)) / total
+    variance = ((opponent - mean[..., None, None]).square() * weight).sum(dim=(2, 3)) / total
+    return mean, variance
+
+
 def layer_statistics(composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) composite in [0, 1] and (N, 1, H, W) alpha -> (N, 12, 1, 1): for the portrait (weighted by
-    alpha), then the background (1 - alpha), the weighted mean and standard deviation of luminance (the
-    channels' mean) and of Hasler and Süsstrunk's opponent axes r - g and (r + g) / 2 - b: exposure,
-    contrast, tint and colourfulness of each layer."""
-    r, g, b = composite.float().unbind(dim=1)
-    opponent = torch.stack([(r + g + b) / 3, r - g, (r + g) / 2 - b], dim=1)
+    alpha), then the background (1 - alpha), the mean and standard deviation of :func:`opponent_moments`'
+    three axes: exposure, contrast, tint and colourfulness of each layer."""
     out = []
-    for weight in (alpha.float(), 1 - alpha.float()):
-        total = weight.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
-        mean = (opponent * weight).sum(dim=(2, 3), keepdim=True) / total
-        variance = ((opponent - mean).square() * weight).sum(dim=(2, 3), keepdim=True) / total
+    for weight in (alpha, 1 - alpha.float()):
+        mean, variance = opponent_moments(composite, weight)
         out += [mean, (variance.clamp_min(0) + 1e-6).sqrt()]
-    return torch.cat(out, dim=1)
+    return torch.cat(out, dim=1)[..., None, None]
 
 
 def quadratic_features(rgb: torch.Tensor) -> torch.Tensor:

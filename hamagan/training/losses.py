@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from hamagan.models.harmonizer import opponent_moments
+
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
 
 
@@ -82,12 +84,7 @@ def colourfulness(image: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Hasler and Süsstrunk's colourfulness of each (N, 3, H, W) image in [0, 1] over ``weight`` (N, 1, H, W):
     sqrt(var(rg) + var(yb)) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2) with rg = r - g, yb = (r + g) / 2 - b, the
     weighted statistics; :func:`hamagan.metrics.colourfulness` / 255 for a 0/1 weight; differentiable. (N,)"""
-    r, g, b = image.float().unbind(dim=1)
-    opponent = torch.stack([r - g, (r + g) / 2 - b], dim=1)
-    weight = weight.float()
-    total = weight.sum(dim=(2, 3)).clamp_min(1e-6)
-    mean = (opponent * weight).sum(dim=(2, 3)) / total
-    variance = ((opponent - mean[..., None, None]).square() * weight).sum(dim=(2, 3)) / total
+    mean, variance = (moments[:, 1:] for moments in opponent_moments(image, weight))  # without luminance
     return (variance.sum(dim=1) + 1e-8).sqrt() + 0.3 * (mean.square().sum(dim=1) + 1e-8).sqrt()
 
 
