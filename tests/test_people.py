@@ -8,7 +8,7 @@ import pytest
 from hamagan.data.person_scenes import load_cutout, make_scene, person_scenes
 from hamagan.images import to_array
 from hamagan.samples import BACKGROUNDS
-from hamagan.segmentation import find_people
+from hamagan.segmentation import FinderSettings, PersonCandidate, find_people
 from hamagan.segmentation.detector import ANCHORS, detection_views
 from hamagan.segmentation.regions import Region
 from hamagan.trimap import auto_trimap
@@ -95,3 +95,25 @@ def test_person_scenes_are_deterministic() -> None:
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a.image, b.image)
         assert a.name == b.name
+
+
+def _selfie_region(area: float) -> PersonCandidate:
+    probability = np.full((20, 10), 0.97, np.float32)
+    return PersonCandidate("selfie", probability, (0, 20, 0, 10), 0.0, 0.0, np.array([0, 0, 10, 20.0]),
+                           agreement=0.9, confidence=0.97, uncertain=0.05, area=area)
+
+
+def test_a_clean_selfie_region_without_a_face_is_a_person_only_when_it_leaves_most_of_the_frame() -> None:
+    settings = FinderSettings()
+    asked = []
+
+    def no_face(candidate: PersonCandidate) -> float:
+        asked.append(candidate)
+        return 0.0
+
+    standing = _selfie_region(settings.unsupported_area / 2)  # a person in a scene, face unseen
+    filling = _selfie_region(0.6)  # an apple or a baboon's face filling the frame
+    assert settings.select([standing, filling], no_face) == [standing]
+    assert asked == [filling]  # the face detector is asked only where the area does not decide
+    strict = FinderSettings(unsupported_area=0.0)
+    assert strict.select([_selfie_region(0.1)], no_face) == []

@@ -56,9 +56,11 @@ class FinderSettings:
 
     A pose candidate needs the detector's and the landmark model's confidence, and a second opinion:
     a face where its head is, or a selfie region that confirms it. A selfie region alone must be
-    confident, cleanly edged and stable when looked at again, and hold a face or the head of a pose
-    detection of at least ``min_support`` (the selfie segmenter alone paints a large apple, a baboon or
-    a chick as a person).
+    confident, cleanly edged and stable when looked at again, and, unless it covers at most
+    ``unsupported_area`` of the frame, hold a face or the head of a pose detection of at least
+    ``min_support`` (the selfie segmenter alone paints an apple, a baboon or a chick that fills the frame
+    as a person; a person standing in a scene, whose face may be too small, turned away or blurred, fills
+    less of it).
     """
 
     min_detection: float = 0.6
@@ -71,6 +73,7 @@ class FinderSettings:
     alone_confidence: float = 0.93
     alone_uncertain: float = 0.35
     alone_agreement: float = 0.5
+    unsupported_area: float = 0.25
     min_area: float = 0.005
     max_area: float = 0.85
 
@@ -102,7 +105,8 @@ class FinderSettings:
         for c in candidates:
             if not self.alone(c):
                 continue
-            if any(_holds_head(c, head) for head in heads) or self._has_face(c, face_score):
+            if (c.area <= self.unsupported_area or any(_holds_head(c, head) for head in heads)
+                    or self._has_face(c, face_score)):
                 people.append(c)
         return people
 
