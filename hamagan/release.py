@@ -78,8 +78,8 @@ def assemble(recipe: ReleaseRecipe, out: Path) -> HaMaGANPipeline:
             raise ValueError(f"{name}: {source.folder} holds other weights than the recipe pins (digest {found}, "
                              f"pinned {source.digest})")
         configs[name] = json.loads((source.folder / CONFIG_NAME).read_text())
-    # compared with their defaults filled in: a folder written before an option existed lacks its key
-    harmonizer_configs = [asdict(HarmonizerConfig(**configs[f"harmonizer_{d}"])) for d in directions]
+    # compared as configs, defaults filled in: a folder written before an option existed lacks its key
+    harmonizer_configs = [HarmonizerConfig(**configs[f"harmonizer_{d}"]) for d in directions]
     if any(c != harmonizer_configs[0] for c in harmonizer_configs):
         raise ValueError("the harmonizers of a release must share one configuration")
     config = HaMaGANConfig(matting=configs["matting"], harmonizer=harmonizer_configs[0], directions=directions,
