@@ -9,7 +9,8 @@
    training chooses by), at 320x320 with their own uneven trimaps
    (5-60 px at long side 512), scored by G_m of each checkpoint, closed-form matting and the trimap alone
    (SAD / MSE / Grad / Conn over the unknown region, as ``hamagan eval``); ``--refine`` adds each checkpoint
-   refined by the matting Laplacian. Per-sample values go to benchmarks/matting_engine.csv.
+   refined by the matting Laplacian, and as its config refines by default (where the band is wide).
+   Per-sample values go to benchmarks/matting_engine.csv.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.matting_engine import EngineSettings, MattingEngine
 from hamagan.evaluation import MattingCase, closed_form, evaluate_matting, markdown_table, trimap_only
-from hamagan.report import labelled_checkpoint, pipeline_matting
+from hamagan.report import REFINEMENT_VARIANTS, labelled_checkpoint, pipeline_matting
 from hamagan.training.samples import load_backgrounds
 from hamagan.training.validation import held_out_mattes
 
@@ -62,9 +63,9 @@ def main() -> None:
     pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in checkpoints.items()}
     for pipe in pipes.values() if args.refinement_weight is not None else ():
         pipe.config.refinement_weight = args.refinement_weight
-    reports = [evaluate_matting(pipeline_matting(pipe, refine), cases, f"{label}{' + refinement' if refine else ''}",
-                                progress=False)
-               for refine in ((False, True) if args.refine else (False,)) for label, pipe in pipes.items()]
+    variants = REFINEMENT_VARIANTS if args.refine else {False: ""}
+    reports = [evaluate_matting(pipeline_matting(pipe, refine), cases, f"{label}{suffix}", progress=False)
+               for refine, suffix in variants.items() for label, pipe in pipes.items()]
     reports += [evaluate_matting(method, cases, name, progress=False)
                 for name, method in (("closed-form", closed_form), ("trimap only", trimap_only))]
     print(f"\nheld-out strand styles over held-out photos, {len(cases)} samples at 320x320:\n")

@@ -5,7 +5,8 @@ emulated, slow but the same numbers a bf16 machine gives within rounding).
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.matting_trimap_widths \\
         [--checkpoint LABEL=PATH ...] [--refine [--refinement-weight MU]]
 
-``--refine`` adds each checkpoint refined by the matting Laplacian (its config's ``refinement_weight``).
+``--refine`` adds each checkpoint refined by the matting Laplacian (its config's ``refinement_weight``), and
+as its config refines by default (where the band is wide).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 
 from hamagan import HaMaGANPipeline
 from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case
-from hamagan.report import labelled_checkpoint, pipeline_matting
+from hamagan.report import REFINEMENT_VARIANTS, labelled_checkpoint, pipeline_matting
 from hamagan.samples import TEST_PORTRAITS
 
 WIDTHS = (5, 10, 20, 30)
@@ -35,10 +36,10 @@ def main() -> None:
         cases = [load_matting_case(portrait, radius=width) for portrait in TEST_PORTRAITS]
         methods = {}
         for label, pipe in pipes.items():
-            for refine in (False, True) if args.refine else (False,):
+            for refine, suffix in (REFINEMENT_VARIANTS if args.refine else {False: ""}).items():
                 for bf16 in (False, True):
                     pipe.matting_bf16 = bf16
-                    name = f"{label}{' + refinement' if refine else ''} ({'bf16' if bf16 else 'fp32'})"
+                    name = f"{label}{suffix} ({'bf16' if bf16 else 'fp32'})"
                     methods[name] = evaluate_matting(pipeline_matting(pipe, refine), cases, label, progress=False)
         methods["closed-form"] = evaluate_matting(closed_form, cases, "closed-form", progress=False)
         for name, report in methods.items():

@@ -186,7 +186,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                         help="automatic trimap: cut out everyone found (default) or only the largest person")
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
                         help="refine the matte by the confidence-weighted matting Laplacian (default: the model's "
-                             "refine_matting setting)")
+                             "refine_matting setting, and for a given trimap with a wide band refine_from_band)")
     parser.add_argument("--alpha-only", action="store_true", help="write the alpha matte (8-bit L PNG)")
     parser.add_argument("--rgba", action="store_true", help="write the cut-out with transparency (RGBA PNG)")
 

@@ -40,7 +40,7 @@ from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_ar
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
-from hamagan.refinement import refine_alpha
+from hamagan.refinement import band_width, refine_alpha
 from hamagan.segmentation import KEEP_CHOICES
 from hamagan.trimap import auto_trimap, load_trimap
 from hamagan.weights import WEIGHTS_NAME, load_pipeline_tensors, save_network, split_networks
@@ -94,6 +94,10 @@ class HaMaGANConfig:
         foreground_method: "blur_fusion" (fast) or "ml" (pymatting's multi-level estimate).
         refine_matting: refine G_m's alpha inside the unknown region by the confidence-weighted matting
             Laplacian (``hamagan.refinement``) by default; a call's ``refine`` overrides it.
+        refine_from_band: with ``refine_matting`` off, refine anyway where the caller's trimap has an unknown
+            band at least this wide (pixels at G_m's working size, ``hamagan.refinement.band_width``): G_m alone
+            is weakest in wide bands. Automatic trimaps are not refined by it (their band was chosen for G_m
+            alone). None: never.
         refinement_weight: that refinement's pull towards G_m's confident values (mu).
     """
 
@@ -104,6 +108,7 @@ class HaMaGANConfig:
     harmonize_size: int = 256
     foreground_method: str = "blur_fusion"
     refine_matting: bool = False
+    refine_from_band: float | None = None
     refinement_weight: float = 0.1
 
     def __post_init__(self) -> None:
@@ -274,8 +279,9 @@ class HaMaGANPipeline(
         Images whose long side exceeds ``matting_max_side`` run G_m at that size; the alpha is then
         carried back as a local affine function of the full-resolution colours (guided upsampling), and
         the trimap's known regions are pasted back at full resolution, so edges follow the real image
-        rather than an enlarged low-resolution matte. ``refine`` (default: the config's ``refine_matting``)
-        refines G_m's alpha at its own size by the confidence-weighted matting Laplacian.
+        rather than an enlarged low-resolution matte. ``refine`` refines G_m's alpha at its own size by the
+        confidence-weighted matting Laplacian; by default (None) as the config's ``refine_matting`` and
+        ``refine_from_band`` say, image by image.
         """
         full = tuple(image.shape[2:])
         size = fit_size(*full, self.config.matting_max_side)
@@ -289,17 +295,29 @@ class HaMaGANPipeline(
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16 and network.training):
             raw = network(network_input)
         alpha = paste_known(raw.float(), padded_trimap)[:, :, :size[0], :size[1]]
-        if self.config.refine_matting if refine is None else refine:
-            alpha = self._refine(small_image, small_trimap, alpha)
+        chosen = [self._refines(t, refine) for t in small_trimap]
+        if any(chosen):
+            alpha = self._refine(small_image, small_trimap, alpha, chosen)
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
         return paste_known(alpha, trimap)
 
-    def _refine(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-        """``refine_alpha`` on each image of a batch, at the tensors' size."""
+    def _refines(self, trimap: torch.Tensor, refine: bool | None) -> bool:
+        """Whether one image's alpha is refined: ``refine`` if given, else as the config says for its trimap
+        (1, H, W) at G_m's working size."""
+        if refine is not None:
+            return refine
+        threshold = self.config.refine_from_band
+        return self.config.refine_matting or (threshold is not None
+                                              and band_width(tensor_to_array(trimap[None].cpu())) >= threshold)
+
+    def _refine(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, chosen: list[bool]
+                ) -> torch.Tensor:
+        """``refine_alpha`` on the ``chosen`` images of a batch, at the tensors' size."""
         refined = [refine_alpha(tensor_to_array(i[None].cpu()), tensor_to_array(t[None].cpu()),
                                 tensor_to_array(a[None].cpu()), self.config.refinement_weight)
-                   for i, t, a in zip(image, trimap, alpha, strict=True)]
+                   if refine else tensor_to_array(a[None].cpu())
+                   for i, t, a, refine in zip(image, trimap, alpha, chosen, strict=True)]
         return torch.stack([array_to_tensor(r)[0] for r in refined]).to(alpha.device)
 
     @torch.no_grad()
@@ -363,7 +381,7 @@ class HaMaGANPipeline(
             on_stage: called with each stage's name (one of ``STAGES``) as the stage starts, for progress.
             people: with the automatic trimap, "all" cuts out everyone found, "largest" the largest person.
             refine: refine the alpha by the confidence-weighted matting Laplacian (default: the config's
-                ``refine_matting``).
+                ``refine_matting``, and for a given trimap ``refine_from_band``).
 
         Returns:
             HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
@@ -389,6 +407,7 @@ class HaMaGANPipeline(
                 automatic = auto_trimap(pixels, people=people)
                 trimap_t = array_to_tensor(automatic.trimap).to(device)
                 message, person_found = automatic.message, automatic.found
+                refine = self.config.refine_matting if refine is None else refine
         # 2. Matting, then foreground colours without the old background.
         with clock("matting"):
             alpha = self.matte(pixels, trimap_t, refine)

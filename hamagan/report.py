@@ -119,6 +119,11 @@ def pipeline_harmonizer(pipe: HaMaGANPipeline) -> HarmonizationMethod:
     return method
 
 
+REFINEMENT_VARIANTS = {False: "", None: " (default: refined where the band is wide)", True: " + refinement"}
+"""``pipeline_matting``'s ``refine`` values a benchmark compares, with their label suffixes: G_m alone, as the
+config's ``refine_matting`` and ``refine_from_band`` say, always refined."""
+
+
 def pipeline_matting(pipe: HaMaGANPipeline, refine: bool | None = None) -> MattingMethod:
     """The pipeline's ``matte`` as an evaluation method (``refine``: the pipeline's option)."""
     def method(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ import pytest
 
 from hamagan import HaMaGANPipeline
 from hamagan.images import array_to_tensor, tensor_to_array
-from hamagan.refinement import refine_alpha, unknown_system
+from hamagan.refinement import band_width, refine_alpha, unknown_system
+from hamagan.trimap import trimap_from_alpha
 
 
 def _dense_laplacian(image: np.ndarray, epsilon: float) -> np.ndarray:
@@ -93,3 +94,38 @@ def test_the_pipeline_refines_only_inside_the_unknown_region_when_asked(small_pi
         np.testing.assert_allclose(off.alpha, plain, atol=1e-6)
     finally:
         small_pipe.config.refine_matting = False
+
+
+def test_band_width_is_the_unknown_band_s_mean_width() -> None:
+    straight = np.zeros((64, 64))
+    straight[:, 40:] = 1.0
+    straight[:, 20:40] = 0.5
+    assert band_width(straight) == 20.0
+    rows, cols = np.mgrid[:256, :256]
+    disc = np.clip(90 - np.hypot(rows - 128, cols - 128), 0, 1)  # a soft edge one pixel wide
+    widths = [band_width(trimap_from_alpha(disc, radius)) for radius in (5, 10, 20)]
+    # 2 r + 2 wide; a curved band's edge steps diagonally, so fewer edge pixels: up to a tenth more
+    assert all(1.0 <= w / (2 * r + 2) < 1.1 for w, r in zip(widths, (5, 10, 20), strict=True)), widths
+    assert band_width(np.ones((8, 8))) == 0.0
+
+
+def test_a_given_trimap_with_a_wide_band_is_refined_by_default_and_an_automatic_one_is_not(
+        small_pipe: HaMaGANPipeline, portrait: tuple[np.ndarray, np.ndarray]) -> None:
+    image, _, trimap = _two_colour_blend(64)
+    image_t, trimap_t = array_to_tensor(image.astype(np.float32)), array_to_tensor(trimap.astype(np.float32))
+    plain = tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=False))
+    refined = tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=True))
+    width = band_width(trimap)
+    photo = portrait[0]
+    try:
+        small_pipe.config.refine_from_band = width
+        np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), refined)
+        np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=False)), plain)
+        automatic = small_pipe(photo, refine=False).alpha
+        small_pipe.config.refine_from_band = 0.0  # every band is wide enough, yet an automatic trimap's is not refined
+        np.testing.assert_array_equal(small_pipe(photo).alpha, automatic)
+        assert not np.array_equal(small_pipe(photo, refine=True).alpha, automatic)
+        small_pipe.config.refine_from_band = width + 1
+        np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), plain)
+    finally:
+        small_pipe.config.refine_from_band = None

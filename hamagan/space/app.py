@@ -103,7 +103,7 @@ def build_app(services: Services) -> gr.Blocks:
         try:
             with NETWORK_LOCK:
                 out = pipe(image, trimap, background=background, direction=direction, strength=strength,
-                           on_stage=on_stage, people=people, refine=refine)
+                           on_stage=on_stage, people=people, refine=True if refine else None)
         except (ImageError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
         progress(0.95, desc="saving")
@@ -253,7 +253,9 @@ def build_app(services: Services) -> gr.Blocks:
                         strength = gr.Slider(0, 1, value=1, step=0.05, label="Harmonization strength (0: the plain "
                                              "composite, 1: the model's whole colour change)")
                         refine = gr.Checkbox(pipe.config.refine_matting, elem_id="refine",
-                                             label="Refine the matte's edges (matting Laplacian; slower)")
+                                             label="Refine the matte's edges (matting Laplacian; slower). "
+                                                   "Unticked, the model's default: an uploaded or painted "
+                                                   "trimap with a wide band is refined anyway")
                 with gr.Column(scale=3, min_width=480):
                     run = gr.Button("Compose", variant="primary", elem_id="compose")
                     message = gr.Markdown("Your result appears here: the plain composite and the harmonized image "
