@@ -53,19 +53,25 @@ def unknown_system(image: np.ndarray, unknown: np.ndarray, alpha: np.ndarray, ep
     covariance = np.matmul(centred.transpose(0, 2, 1), centred) / n + (epsilon / n) * np.eye(3)
     affinity = (1.0 + np.matmul(np.matmul(centred, _inverse_3x3(covariance)), centred.transpose(0, 2, 1))) / n
     values = np.eye(n)[None] - affinity  # (N, 9, 9): each window's share of L
+    # Sum the windows' shares into L's 25 diagonals (pixel pairs at most 2 apart), row by unknown pixel:
+    # no sorting of (row, column) pairs, and the known columns give the pull.
     inside = np.flatnonzero(unknown)
     count = inside.size
     index = np.full(height * width, -1)
     index[inside] = np.arange(count)
-    member_index = index[members]  # (N, 9): each member's unknown index, -1 for a known pixel
-    is_unknown = member_index >= 0
-    pairs = is_unknown[:, :, None] & is_unknown[:, None, :]
-    rows = np.broadcast_to(member_index[:, :, None], values.shape)[pairs]
-    columns = np.broadcast_to(member_index[:, None, :], values.shape)[pairs]
-    laplacian = sparse.csr_matrix((values[pairs], (rows, columns)), shape=(count, count))
-    known_alpha = np.where(is_unknown, 0.0, alpha.reshape(-1).astype(np.float64)[members])
-    window_pull = np.matmul(values, known_alpha[:, :, None])[:, :, 0]  # (N, 9)
-    pull = np.bincount(member_index[is_unknown], weights=window_pull[is_unknown], minlength=count)
+    rows_of, cols_of = np.divmod(np.arange(n), WINDOW)
+    diagonal = ((rows_of[None, :] - rows_of[:, None] + 2) * 5 + cols_of[None, :] - cols_of[:, None] + 2)  # (9, 9)
+    row = np.where(index[members] >= 0, index[members], count)  # (N, 9); a known pixel's row is a spare one
+    slot = diagonal[None] * (count + 1) + row[:, :, None]  # (N, 9, 9)
+    bands = np.bincount(slot.ravel(), weights=values.ravel(), minlength=25 * (count + 1)).reshape(25, count + 1)
+    bands = bands[:, :count]
+    steps = ((np.arange(25) // 5 - 2) * width + np.arange(25) % 5 - 2)  # each diagonal's flat pixel offset
+    neighbours = np.clip(inside[None, :] + steps[:, None], 0, height * width - 1)  # (25, n); unused where 0
+    columns = index[neighbours]
+    pull = np.where(columns < 0, bands * alpha.reshape(-1).astype(np.float64)[neighbours], 0.0).sum(axis=0)
+    entries = (columns >= 0) & (bands != 0)
+    laplacian = sparse.csr_matrix((bands.T[entries.T], columns.T[entries.T],
+                                   np.concatenate([[0], np.cumsum(entries.sum(axis=0))])), shape=(count, count))
     return laplacian, pull
 
 
