@@ -314,11 +314,11 @@ class HaMaGANPipeline(
     def _refine(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, chosen: list[bool]
                 ) -> torch.Tensor:
         """``refine_alpha`` on the ``chosen`` images of a batch, at the tensors' size."""
-        refined = [refine_alpha(tensor_to_array(i[None].cpu()), tensor_to_array(t[None].cpu()),
-                                tensor_to_array(a[None].cpu()), self.config.refinement_weight)
-                   if refine else tensor_to_array(a[None].cpu())
+        refined = [array_to_tensor(refine_alpha(tensor_to_array(i[None].cpu()), tensor_to_array(t[None].cpu()),
+                                                tensor_to_array(a[None].cpu()), self.config.refinement_weight)
+                                   )[0].to(a.device) if refine else a
                    for i, t, a, refine in zip(image, trimap, alpha, chosen, strict=True)]
-        return torch.stack([array_to_tensor(r)[0] for r in refined]).to(alpha.device)
+        return torch.stack(refined)
 
     @torch.no_grad()
     def harmonize(self, image: torch.Tensor, alpha: torch.Tensor, direction: str = "background",
