@@ -7,9 +7,10 @@ import pytest
 
 from hamagan.data.person_scenes import load_cutout, make_scene, person_scenes
 from hamagan.images import to_array
-from hamagan.samples import BACKGROUNDS
+from hamagan.samples import BACKGROUNDS, BARE_PORTRAIT
 from hamagan.segmentation import FinderSettings, PersonCandidate, find_people
 from hamagan.segmentation.detector import ANCHORS, detection_views
+from hamagan.segmentation.face import FaceDetector
 from hamagan.segmentation.regions import Region
 from hamagan.trimap import auto_trimap
 
@@ -63,6 +64,18 @@ def test_a_person_cut_by_the_frame_edge_is_found_up_to_the_edge() -> None:
     touching = scene.alpha[:, 0].max() > 0.5
     assert mask[:, 0 if touching else -1].any()
     _check_trimap(scene.image, scene.alpha)
+
+
+def test_a_face_counts_only_when_the_face_mesh_confirms_the_detector() -> None:
+    """The face detector alone scores the heart of a flower as a face (0.54, over min_face); the face mesh
+    framed on it says no, and says yes to a real face (the astronaut: 0.90 either way)."""
+    detector_only = FaceDetector(verify_from=1.1)
+    flower = to_array(BACKGROUNDS / "sklearn-flower.jpg")
+    flower_head = np.array([254.5, 202.8, 339.9, 288.1]) * max(flower.shape[:2]) / 640
+    assert detector_only(flower, flower_head) > 0.5 > FaceDetector()(flower, flower_head)
+    astronaut = to_array(BARE_PORTRAIT)
+    face = np.array([161.5, 134.9, 263.9, 237.2]) * max(astronaut.shape[:2]) / 512
+    assert FaceDetector()(astronaut, face) > 0.8
 
 
 def test_no_person_gives_an_empty_trimap_and_says_so() -> None:

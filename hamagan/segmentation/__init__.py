@@ -5,7 +5,8 @@ copied from the ``mediapipe==0.10.21`` wheel and run on the light ``ai-edge-lite
 - ``pose_detection.tflite`` (``mediapipe/modules/pose_detection``): BlazePose's person detector, 224x224;
 - ``pose_landmark_full.tflite`` (``mediapipe/modules/pose_landmark``): BlazePose's landmark model, whose
   outputs include a person mask over the body's region, 256x256;
-- ``face_detection_full_range_sparse.tflite`` (``mediapipe/modules/face_detection``): a face check.
+- ``face_detection_full_range_sparse.tflite`` (``mediapipe/modules/face_detection``): a face check,
+  confirmed by ``face_landmark.tflite`` (``mediapipe/modules/face_landmark``), the face mesh's presence score.
 
 :func:`find_people` returns everyone found (or the largest person) as one soft probability map.
 """

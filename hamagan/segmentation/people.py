@@ -54,8 +54,9 @@ class PersonCandidate:
 class FinderSettings:
     """Which candidates count as people.
 
-    A pose candidate needs the detector's and the landmark model's confidence, and a second opinion:
-    a face where its head is, or a selfie region that confirms it. A selfie region alone must be
+    A pose candidate needs the detector's and the landmark model's confidence (or, below
+    ``min_detection``, a face confirmed by the face mesh where its head is: a group, someone far away),
+    and a second opinion: a face where its head is, or a selfie region that confirms it. A selfie region alone must be
     confident, cleanly edged and stable when looked at again, and, unless it covers at most
     ``unsupported_area`` of the frame, hold a face or the head of a pose detection of at least
     ``min_support`` (the selfie segmenter alone paints an apple, a baboon or a chick that fills the frame
@@ -97,7 +98,8 @@ class FinderSettings:
         for c in candidates:
             if c.source != "pose" or not self.min_area <= c.area <= self.max_area:
                 continue
-            if c.detection < self.min_detection or c.presence < self.min_presence:
+            weak = c.detection < self.min_detection and (c.face is None or c.face < self.min_face)
+            if weak or c.presence < self.min_presence:
                 continue
             if any(_overlap(c, other) >= self.min_overlap for other in confirming) or self._has_face(c, face_score):
                 people.append(c)
@@ -185,17 +187,20 @@ class PersonFinder:
         found: list[PersonCandidate] = []
         for detection in self.detector(image, self.settings.min_support, detection_views(height, width)):
             region = detection.body_region()
-            if detection.score < self.settings.min_detection:  # only the head, as support for a selfie region
-                found.append(PersonCandidate("pose", np.zeros((0, 0), np.float32), (0, 0, 0, 0), detection.score,
-                                             0.0, detection.box, 0.0, 0.0, 0.0, 0.0))
-                continue
+            face = None
+            if detection.score < self.settings.min_detection:  # segmented only with a face where its head is
+                face = self.face(image, detection.box, HEAD_MARGIN)
+                if face < self.settings.min_face:  # only the head, as support for a selfie region
+                    found.append(PersonCandidate("pose", np.zeros((0, 0), np.float32), (0, 0, 0, 0),
+                                                 detection.score, 0.0, detection.box, 0.0, 0.0, 0.0, 0.0, face))
+                    continue
             presence, probability = self.body(image, region)
             pasted = region.paste(probability, height, width)
             if pasted is None:
                 continue
             values, box = pasted
             found.append(PersonCandidate("pose", values, box, detection.score, presence, detection.box, 0.0,
-                                         *_evidence(values, frame_pixels)))
+                                         *_evidence(values, frame_pixels), face))
         found.extend(self._selfie_candidates(image, first_look, [c for c in found if c.area > 0]))
         return first_look, found
 
