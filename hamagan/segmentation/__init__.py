@@ -1,4 +1,4 @@
-"""Finding people for automatic trimaps, with three MediaPipe models (Apache-2.0, ``LICENSE-mediapipe``)
+"""Finding people for automatic trimaps, with five MediaPipe models (Apache-2.0, ``LICENSE-mediapipe``)
 copied from the ``mediapipe==0.10.21`` wheel and run on the light ``ai-edge-litert`` runtime:
 
 - ``selfie_segmentation.tflite`` (``mediapipe/modules/selfie_segmentation``): person probability, 256x256;

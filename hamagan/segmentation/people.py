@@ -1,4 +1,4 @@
-"""Finding every person in a photo and their soft mask, from three MediaPipe models.
+"""Finding every person in a photo and their soft mask, from five MediaPipe models.
 
 1. The selfie segmenter sees the whole photo (``first look``): it finds people who fill the frame, even
    from behind, and paints a rough map of everyone else.
@@ -159,8 +159,8 @@ def _evidence(probability: np.ndarray, frame_pixels: int) -> tuple[float, float,
 
 @dataclass
 class PersonFinder:
-    """The four models, loaded once, and the settings that choose among their candidates; images are
-    HxWx3 float arrays in [0, 1]."""
+    """The five models (the face detector holds two), loaded once, and the settings that choose among their
+    candidates; images are HxWx3 float arrays in [0, 1]."""
 
     selfie: SelfieSegmenter = field(default_factory=SelfieSegmenter)
     detector: PoseDetector = field(default_factory=PoseDetector)
