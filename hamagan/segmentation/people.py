@@ -56,8 +56,8 @@ class FinderSettings:
 
     A pose candidate needs the detector's and the landmark model's confidence (or, below
     ``min_detection``, a face confirmed by the face mesh where its head is: a group, someone far away),
-    and a second opinion: a face where its head is, or a selfie region that confirms it. A selfie region alone must be
-    confident, cleanly edged and stable when looked at again, and, unless it covers at most
+    and a second opinion: a face where its head is, or a selfie region that confirms it. A selfie region
+    alone must be confident, cleanly edged and stable when looked at again, and, unless it covers at most
     ``unsupported_area`` of the frame, hold a face or the head of a pose detection of at least
     ``min_support`` (the selfie segmenter alone paints an apple, a baboon or a chick that fills the frame
     as a person; a person standing in a scene, whose face may be too small, turned away or blurred, fills
@@ -179,7 +179,8 @@ class PersonFinder:
 
     def candidates(self, image: np.ndarray) -> tuple[np.ndarray, list[PersonCandidate]]:
         """The first look's probability (HxW) and every candidate, pose ones first (of detections below
-        the settings' ``min_detection`` only the head is kept, as support for selfie regions)."""
+        the settings' ``min_detection`` without a confirmed face at the head, only the head is kept, as
+        support for selfie regions)."""
         image = np.asarray(image, np.float32)
         height, width = image.shape[:2]
         frame_pixels = height * width
