@@ -131,8 +131,9 @@ class HaMaGANOutput:
 
     Arrays are float32 in [0, 1] (HxW for alpha and trimap, HxWx3 for images), or PIL images with
     ``output_type="pil"``. ``composite`` and ``harmonized`` are None when no background was given.
-    ``message`` says what the automatic trimap found when none was given; ``seconds``, how long each stage
-    of the call took (keys from ``STAGES``, in order).
+    ``message`` says what the automatic trimap found when none was given, or that a given trimap's wide band
+    had the matte refined by default; ``seconds``, how long each stage of the call took (keys from ``STAGES``,
+    in order).
     """
 
     alpha: np.ndarray | Image.Image
@@ -283,6 +284,10 @@ class HaMaGANPipeline(
         confidence-weighted matting Laplacian; by default (None) as the config's ``refine_matting`` and
         ``refine_from_band`` say, image by image.
         """
+        return self._matte(image, trimap, refine)[0]
+
+    def _matte(self, image: torch.Tensor, trimap: torch.Tensor, refine: bool | None) -> tuple[torch.Tensor, bool]:
+        """:meth:`matte`'s alpha, and whether any image of the batch was refined."""
         full = tuple(image.shape[2:])
         size = fit_size(*full, self.config.matting_max_side)
         small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)
@@ -300,7 +305,7 @@ class HaMaGANPipeline(
             alpha = self._refine(small_image, small_trimap, alpha, chosen)
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
-        return paste_known(alpha, trimap)
+        return paste_known(alpha, trimap), any(chosen)
 
     def _refines(self, trimap: torch.Tensor, refine: bool | None) -> bool:
         """Whether one image's alpha is refined: ``refine`` if given, else as the config says for its trimap
@@ -410,7 +415,9 @@ class HaMaGANPipeline(
                 refine = self.config.refine_matting if refine is None else refine
         # 2. Matting, then foreground colours without the old background.
         with clock("matting"):
-            alpha = self.matte(pixels, trimap_t, refine)
+            alpha, refined = self._matte(pixels, trimap_t, refine)
+        if refined and refine is None:
+            message = "refined the matte by the matting Laplacian: your trimap's unknown band is wide"
         with clock("foreground"):
             foreground = estimate_foreground(pixels, alpha, self.config.foreground_method)
         result = {"alpha": alpha, "trimap": trimap_t, "foreground": foreground}

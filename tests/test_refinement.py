@@ -120,6 +120,9 @@ def test_a_given_trimap_with_a_wide_band_is_refined_by_default_and_an_automatic_
     try:
         small_pipe.config.refine_from_band = width
         np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), refined)
+        said = small_pipe(image.astype(np.float32), trimap.astype(np.float32)).message
+        assert "band is wide" in said
+        assert small_pipe(image.astype(np.float32), trimap.astype(np.float32), refine=True).message == ""
         np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=False)), plain)
         automatic = small_pipe(photo, refine=False).alpha
         small_pipe.config.refine_from_band = 0.0  # every band is wide enough, yet an automatic trimap's is not refined
