@@ -78,7 +78,8 @@ def unknown_system(image: np.ndarray, unknown: np.ndarray, alpha: np.ndarray, ep
 def band_width(trimap: np.ndarray) -> float:
     """The unknown band's mean width in pixels: twice its area over its edge pixels (unknown pixels beside a
     known one), as a band w pixels wide along a contour of length l has w * l pixels and 2 * l edge pixels
-    (a curved edge steps diagonally, with fewer pixels: up to a tenth wider). 0 without an unknown region."""
+    (a curved edge steps diagonally, with fewer pixels: up to a tenth wider). 0 when the band has no edge: no
+    unknown region, or nothing known at all (a whole-image band is not a band to refine)."""
     unknown = np.abs(trimap - 0.5) < 0.25
     edge = unknown & ~binary_erosion(unknown, border_value=1)
     count = int(np.count_nonzero(edge))

@@ -106,7 +106,7 @@ def test_band_width_is_the_unknown_band_s_mean_width() -> None:
     widths = [band_width(trimap_from_alpha(disc, radius)) for radius in (5, 10, 20)]
     # 2 r + 2 wide; a curved band's edge steps diagonally, so fewer edge pixels: up to a tenth more
     assert all(1.0 <= w / (2 * r + 2) < 1.1 for w, r in zip(widths, (5, 10, 20), strict=True)), widths
-    assert band_width(np.ones((8, 8))) == 0.0
+    assert band_width(np.ones((8, 8))) == 0.0 and band_width(np.full((8, 8), 0.5)) == 0.0
 
 
 def test_a_given_trimap_with_a_wide_band_is_refined_by_default_and_an_automatic_one_is_not(
