@@ -61,12 +61,15 @@ def unknown_system(image: np.ndarray, unknown: np.ndarray, alpha: np.ndarray, ep
     index[inside] = np.arange(count)
     rows_of, cols_of = np.divmod(np.arange(n), WINDOW)
     diagonal = ((rows_of[None, :] - rows_of[:, None] + 2) * 5 + cols_of[None, :] - cols_of[:, None] + 2)  # (9, 9)
-    row = np.where(index[members] >= 0, index[members], count)  # (N, 9); a known pixel's row is a spare one
+    member_index = index[members]  # (N, 9): each member's unknown index, -1 for a known pixel
+    row = np.where(member_index >= 0, member_index, count)  # a known pixel's row is a spare one, dropped below
     slot = diagonal[None] * (count + 1) + row[:, :, None]  # (N, 9, 9)
     bands = np.bincount(slot.ravel(), weights=values.ravel(), minlength=25 * (count + 1)).reshape(25, count + 1)
     bands = bands[:, :count]
     steps = ((np.arange(25) // 5 - 2) * width + np.arange(25) % 5 - 2)  # each diagonal's flat pixel offset
-    neighbours = np.clip(inside[None, :] + steps[:, None], 0, height * width - 1)  # (25, n); unused where 0
+    # (25, n): each row's neighbour along each diagonal; clipped where it falls outside the image, whose
+    # diagonal value is 0 there (no window holds both)
+    neighbours = np.clip(inside[None, :] + steps[:, None], 0, height * width - 1)
     columns = index[neighbours]
     pull = np.where(columns < 0, bands * alpha.reshape(-1).astype(np.float64)[neighbours], 0.0).sum(axis=0)
     entries = (columns >= 0) & (bands != 0)
@@ -75,12 +78,17 @@ def unknown_system(image: np.ndarray, unknown: np.ndarray, alpha: np.ndarray, ep
     return laplacian, pull
 
 
+def unknown_region(trimap: np.ndarray) -> np.ndarray:
+    """The trimap's unknown pixels as the pipeline reads them (``paste_known``, ``unknown_mask``)."""
+    return np.abs(trimap - 0.5) < 0.25
+
+
 def band_width(trimap: np.ndarray) -> float:
     """The unknown band's mean width in pixels: twice its area over its edge pixels (unknown pixels beside a
     known one), as a band w pixels wide along a contour of length l has w * l pixels and 2 * l edge pixels
     (a curved edge steps diagonally, with fewer pixels: up to a tenth wider). 0 when the band has no edge: no
     unknown region, or nothing known at all (a whole-image band is not a band to refine)."""
-    unknown = np.abs(trimap - 0.5) < 0.25
+    unknown = unknown_region(trimap)
     edge = unknown & ~binary_erosion(unknown, border_value=1)
     count = int(np.count_nonzero(edge))
     return 2.0 * np.count_nonzero(unknown) / count if count else 0.0
@@ -97,7 +105,7 @@ def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, weigh
                          f"{trimap.shape} and {alpha.shape}")
     if weight <= 0:
         raise ValueError(f"weight must be positive (it keeps the system well posed), got {weight}")
-    unknown = np.abs(trimap - 0.5) < 0.25  # the pipeline's unknown region (paste_known, unknown_mask)
+    unknown = unknown_region(trimap)
     if not unknown.any() or min(unknown.shape) < WINDOW:
         return alpha
     laplacian, pull = unknown_system(image, unknown, alpha, epsilon)
