@@ -37,20 +37,27 @@ def _check(split: str) -> str:
     return split
 
 
+def bundled_held_out() -> list[Path]:
+    """The bundled photos that every training config holds out (part of the validation split)."""
+    return samples.background_paths()[-HELD_OUT_BUNDLED:]
+
+
 def held_out_photos(split: str) -> list[Path]:
     """The split's photos (see the module docstring); the pool must be fetched."""
     pool = pool_photos(split=_check(split))
     if not pool:
         raise FileNotFoundError(f"the photo pool is not fetched ({default_cache()}): `python -m "
                                 f"hamagan.data.photo_pool` fetches it")
-    bundled = samples.background_paths()[-HELD_OUT_BUNDLED:] if split == "validation" else []
+    bundled = bundled_held_out() if split == "validation" else []
     return bundled + pool
 
 
-def composite_cases(split: str, count: int = 240, size: int = 512) -> list[HarmonizationCase]:
-    """``count`` engine composites over the split's photos (directions alternate)."""
-    photos = load_backgrounds(held_out_photos(split), long_side=1024)
-    shapes = [alpha for _, alpha in samples.portrait_cutouts("test" if split == "test" else "train")]
+def composite_cases(split: str, count: int = 240, size: int = 512, photos: list[Path] | None = None
+                    ) -> list[HarmonizationCase]:
+    """``count`` engine composites over the split's photos (directions alternate); ``photos`` replaces them
+    (the validation split's bundled photos alone need no photo pool: ``bundled_held_out()``)."""
+    photos = load_backgrounds(photos if photos is not None else held_out_photos(split), long_side=1024)
+    shapes = [alpha for _, alpha in samples.portrait_cutouts("test" if _check(split) == "test" else "train")]
     settings = HarmonizationSettings(size=size, gamma=(1.0, 1.0), untouched=0.0)
     engine = HarmonizationEngine(photos, shapes, settings, seed=SEEDS[split])
     cases = []

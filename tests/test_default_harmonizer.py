@@ -1,6 +1,10 @@
-"""The bundled default model's harmonizers on the HMH test composites of the three held-out portraits,
-rebuilt here exactly as the dataset build makes them (long side 512, seed 0; 6 background-recoloured and
-4 portrait-recoloured variants per portrait)."""
+"""The bundled default model's harmonizers on held-out composites.
+
+The guard is drawn from the validation photos that every training run holds out (the last bundled photos,
+so no photo pool is needed): the harmonization engine's composites, both directions, the real photo the
+target. The three test portraits are only required to beat the untouched composite and Reinhard's
+transfer: issue 23 reports them in the model card and chooses nothing on them.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,39 @@ import pytest
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.builder import BuildOptions, build_dataset
 from hamagan.data.sources import open_source
-from hamagan.metrics import harmonization_metrics
-from hamagan.report import load_harmonization_cases, pipeline_harmonizer, reinhard_region
+from hamagan.harmonization_sets import bundled_held_out, composite_cases
+from hamagan.metrics import colourfulness, harmonization_metrics
+from hamagan.report import HarmonizationCase, load_harmonization_cases, pipeline_harmonizer, reinhard_region
+
+
+def _fmse(outputs: list[np.ndarray], cases: list[HarmonizationCase]) -> float:
+    return float(np.mean([harmonization_metrics(o, c.real, c.adjusted)["fMSE"] for o, c in zip(outputs, cases,
+                                                                                               strict=True)]))
 
 
 @pytest.mark.slow
-def test_default_harmonizers_beat_the_composite_and_reinhard(tmp_path: Path) -> None:
+def test_default_harmonizers_cut_held_out_composites_and_keep_their_colour() -> None:
+    """80 engine composites at 256 over the held-out bundled photos. Measured (model card): version 11 cuts
+    fMSE by 69% (background recoloured) and 67% (portrait) and keeps 0.92 / 0.94 of the colourfulness; version 10
+    69% / 65%; version 9 39% / 10%, keeping 0.59 / 0.55; Reinhard 57% / 24%."""
+    cases = composite_cases("validation", count=80, size=256, photos=bundled_held_out())
+    ours = pipeline_harmonizer(HaMaGANPipeline.from_pretrained())
+    for direction in ("background", "foreground"):
+        chosen = [c for c in cases if c.direction == direction]
+        model = [ours(c) for c in chosen]
+        composite = _fmse([c.composite for c in chosen], chosen)
+        reinhard = _fmse([reinhard_region(c) for c in chosen], chosen)
+        assert _fmse(model, chosen) < min(0.45 * composite, reinhard), (direction, composite, reinhard)
+        kept = (np.mean([colourfulness(o, c.adjusted) for o, c in zip(model, chosen, strict=True)])
+                / np.mean([colourfulness(c.real, c.adjusted) for c in chosen]))
+        assert 0.85 <= kept <= 1.15, (direction, kept)
+
+
+@pytest.mark.slow
+def test_default_harmonizers_beat_the_composite_and_reinhard_on_the_test_portraits(tmp_path: Path) -> None:
+    """The HMH test composites of the three held-out portraits, rebuilt as the dataset build makes them (long
+    side 512, seed 0; 6 background- and 4 portrait-recoloured variants each). Measured: version 11 4310, version 10
+    4322, version 9 3217, the composite 5254, Reinhard 7506 (model card)."""
     items = [item for item in open_source(str(samples.PORTRAITS)) if item.source_id in samples.TEST_PORTRAITS]
     cases = []
     for perturb, variants in (("background", 6), ("foreground", 4)):
@@ -27,11 +58,7 @@ def test_default_harmonizers_beat_the_composite_and_reinhard(tmp_path: Path) -> 
         cases += load_harmonization_cases(out)
     assert len(cases) == 30
     ours = pipeline_harmonizer(HaMaGANPipeline.from_pretrained())
-
-    def mean_fmse(method) -> float:
-        return float(np.mean([harmonization_metrics(method(c), c.real, c.adjusted)["fMSE"] for c in cases]))
-
-    composite, reinhard, model = (mean_fmse(m) for m in (lambda c: c.composite, reinhard_region, ours))
-    # Measured (the model card): 3217 against the composite's 5254 and Reinhard's 7506: 39% less, where the
-    # goal was 60% (the card reports the shortfall); this guards what the shipped model reaches.
-    assert model < 0.7 * composite and model < reinhard, (model, composite, reinhard)
+    model = _fmse([ours(c) for c in cases], cases)
+    composite = _fmse([c.composite for c in cases], cases)
+    reinhard = _fmse([reinhard_region(c) for c in cases], cases)
+    assert model < composite and model < reinhard, (model, composite, reinhard)

@@ -1,0 +1,73 @@
+"""The Space's use, looked at: held-out portraits composed on the photo pool's test photos (no truth exists),
+each direction, the plain composite beside each checkpoint's harmonized result.
+
+    python -m benchmarks.new_backgrounds --checkpoint v9=runs/release-v9 --checkpoint v10=DEFAULT \
+        [--photos 8] [--out benchmarks/harmonization_heldout/new_backgrounds.jpg]
+
+Rows: one per photo and direction (background adjusted, then the portrait); columns: the composite, then each
+checkpoint. The portraits (the three test portraits in turn) are cut out by their own alpha with a trimap of
+its soft region. Needs the photo pool (``python -m hamagan.data.photo_pool``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from hamagan import HaMaGANPipeline, samples
+from hamagan.data.hmh import DIRECTIONS
+from hamagan.data.photo_pool import pool_photos
+from hamagan.images import to_array
+from hamagan.report import labelled_checkpoint
+
+ROW_HEIGHT = 150
+
+
+def portrait_and_trimap(portrait: str, long_side: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """A bundled portrait at ``long_side`` and the trimap of its alpha's soft region."""
+    image_path, alpha_path = samples.portrait_paths(portrait)
+    image, alpha = to_array(image_path, 3), to_array(alpha_path, 1)
+    scale = long_side / max(image.shape[:2])
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    image, alpha = (cv2.resize(a, size, interpolation=cv2.INTER_AREA) for a in (image, alpha))
+    return image, np.where(alpha > 0.99, 1.0, np.where(alpha < 0.01, 0.0, 0.5)).astype(np.float32)
+
+
+def sheet_rows(pipes: dict[str, HaMaGANPipeline], photos: list[Path]) -> list[np.ndarray]:
+    """One row per photo and direction: the composite, then each pipeline's harmonized result."""
+    rows = []
+    for index, photo in enumerate(photos):
+        image, trimap = portrait_and_trimap(samples.TEST_PORTRAITS[index % len(samples.TEST_PORTRAITS)])
+        background = to_array(str(photo), 3)
+        for direction in DIRECTIONS:
+            outputs = [pipe(image, trimap, background=background, direction=direction) for pipe in pipes.values()]
+            tiles = [outputs[0].composite] + [out.harmonized for out in outputs]
+            width = round(tiles[0].shape[1] * ROW_HEIGHT / tiles[0].shape[0])
+            rows.append(np.hstack([cv2.resize(t, (width, ROW_HEIGHT), interpolation=cv2.INTER_AREA) for t in tiles]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", action="append", required=True,
+                        help="LABEL=PATH (PATH DEFAULT: the bundled model)")
+    parser.add_argument("--photos", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/harmonization_heldout/new_backgrounds.jpg"))
+    args = parser.parse_args()
+    photos = pool_photos("no-people", split="test")[:args.photos]
+    if not photos:
+        raise SystemExit("the photo pool is not fetched: python -m hamagan.data.photo_pool")
+    pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in map(labelled_checkpoint, args.checkpoint)}
+    rows = sheet_rows(pipes, photos)
+    width = max(row.shape[1] for row in rows)
+    sheet = np.vstack([np.pad(row, ((0, 4), (0, width - row.shape[1]), (0, 0)), constant_values=1.0) for row in rows])
+    Image.fromarray((np.clip(sheet, 0, 1) * 255).round().astype(np.uint8)).save(args.out, quality=80)
+    print(f"{args.out}: columns composite, {', '.join(pipes)}; photos {', '.join(p.name for p in photos)}")
+
+
+if __name__ == "__main__":
+    main()
