@@ -86,7 +86,7 @@ class BandSettings:
 
 def _distance_to(pixels: np.ndarray) -> np.ndarray:
     """Distance of each pixel to the nearest nonzero pixel of ``pixels`` (uint8), within about 2%."""
-    return cv2.distanceTransform(np.where(pixels > 0, 0, 1).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+    return cv2.distanceTransform(cv2.compare(pixels, 0, cv2.CMP_EQ), cv2.DIST_L2, cv2.DIST_MASK_5)
 
 
 def _busy(image: np.ndarray, window: int) -> np.ndarray:
@@ -98,20 +98,35 @@ def _busy(image: np.ndarray, window: int) -> np.ndarray:
 
 
 def band_trimap(image: np.ndarray, probability: np.ndarray, band: BandSettings = BandSettings()) -> np.ndarray:
-    """A trimap around the people of ``probability`` (HxW in [0, 1]) whose band follows the edge's kind."""
+    """A trimap around the people of ``probability`` (HxW in [0, 1]) whose band follows the edge's kind.
+
+    Only the box around the pixels above ``band.unsure``, grown by the widest band, can differ from
+    background, so the work is done there alone (the same trimap as over the whole frame).
+    """
     long_side = max(probability.shape)
-    inside = (probability > 0.5).astype(np.uint8)
+    trimap = np.zeros(probability.shape, np.float32)
+    points = cv2.findNonZero(cv2.compare(probability, band.unsure, cv2.CMP_GT))
+    if points is None:
+        return trimap
+    x, y, w, h = cv2.boundingRect(points)
+    margin = int(np.ceil(band.wide * long_side)) + 2
+    top, left = max(y - margin, 0), max(x - margin, 0)
+    bottom, right = min(y + h + margin, probability.shape[0]), min(x + w + margin, probability.shape[1])
+    near = probability[top:bottom, left:right]
+    inside = cv2.compare(near, 0.5, cv2.CMP_GT)
     distance = _distance_to(cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)))
     narrow = max(1.0, band.narrow * long_side)
     unknown = distance <= narrow
-    unknown |= (probability > band.unsure) & (probability < 1.0 - band.unsure)
+    unknown |= (near > band.unsure) & (near < 1.0 - band.unsure)
     window = max(3, int(band.window * long_side) | 1)
-    busy = ((_busy(image, window) > band.busy) & (distance <= 2 * narrow + 1)).astype(np.uint8)
-    if busy.any():
+    busy = cv2.compare(_busy(image[top:bottom, left:right], window), band.busy, cv2.CMP_GT)
+    busy[distance > 2 * narrow + 1] = 0
+    if cv2.countNonZero(busy):
         near_busy = _distance_to(busy) <= (band.wide - band.narrow) * long_side
         unknown |= near_busy & (distance <= band.wide * long_side)
-    trimap = inside.astype(np.float32)
-    trimap[unknown] = 0.5
+    box = trimap[top:bottom, left:right]
+    box[inside > 0] = 1.0
+    box[unknown] = 0.5
     return trimap
 
 
@@ -144,8 +159,9 @@ def working_copy(image: ImageInput) -> tuple[np.ndarray, tuple[int, int]]:
         planes = image[0].detach().cpu().float().numpy()
         height, width = planes.shape[1:]
         size = _working_size(height, width)
-        small = [cv2.resize(plane, size, interpolation=cv2.INTER_AREA) for plane in planes] if size else planes
-        return np.clip(to_array(np.stack(small, axis=-1)), 0.0, 1.0), (height, width)
+        small = [cv2.resize(plane, size, interpolation=cv2.INTER_AREA) for plane in planes] if size else list(planes)
+        pixels = cv2.merge([np.ascontiguousarray(plane) for plane in small])
+        return np.clip(pixels, 0.0, 1.0, out=pixels), (height, width)
     pixels = to_array(image, channels=3)
     height, width = pixels.shape[:2]
     size = _working_size(height, width)

@@ -12,7 +12,7 @@ from hamagan.evaluation import load_matting_case
 from hamagan.images import ImageError
 from hamagan.samples import TEST_PORTRAITS, background_paths
 from hamagan.segmentation import find_people
-from hamagan.trimap import auto_trimap, load_trimap, trimap_from_alpha
+from hamagan.trimap import BandSettings, auto_trimap, band_trimap, load_trimap, trimap_from_alpha
 
 
 def test_reads_both_scales_and_paths(tmp_path: Path) -> None:
@@ -67,3 +67,23 @@ def test_auto_trimap_on_any_orientation_and_on_person_free_photos() -> None:
     assert len(wrong) <= 3, wrong  # measured: 3 of the 40 (benchmarks/auto_trimap_validation.txt)
     empty = auto_trimap(np.zeros((40, 60, 3), np.float32))
     assert not empty.found and empty.trimap.max() == 0 and "no person" in empty.message
+
+
+def test_band_is_narrow_on_smooth_edges_wide_on_busy_ones_and_background_far_from_people() -> None:
+    """A square person touching the frame's left edge, on a flat photo that is busy (noise) right of it only."""
+    height, width = 200, 400
+    probability = np.zeros((height, width), np.float32)
+    probability[50:150, 0:100] = 1.0
+    probability[95:105, 100:104] = 0.5  # an unsure patch: unknown whatever its edge
+    image = np.full((height, width, 3), 0.5, np.float32)
+    image[:, 100:130] = np.random.default_rng(0).random((height, 30, 3), np.float32)
+    band = BandSettings()
+    trimap = band_trimap(image, probability, band)
+    narrow, wide = band.narrow * width, band.wide * width
+    assert (trimap[60:140, 0:85] == 1).all() and (trimap[95:105, 100:104] == 0.5).all()
+    top_band = np.flatnonzero(trimap[:100, 50] == 0.5)  # the smooth top edge: a few pixels
+    assert 1 <= top_band.size <= 2 * narrow + 2 and abs(top_band.mean() - 49.5) <= narrow
+    right_band = np.flatnonzero(trimap[120, :] == 0.5)  # the busy right edge: the wide band, on both sides
+    assert right_band.min() <= 100 - wide + 2 and right_band.max() >= 100 + wide - 2
+    assert (trimap[:, 150:] == 0).all() and (trimap[:30] == 0).all()
+    assert not band_trimap(image, np.zeros_like(probability), band).any()
