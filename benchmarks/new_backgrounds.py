@@ -1,12 +1,13 @@
 """The Space's use, looked at: held-out portraits composed on the photo pool's test photos (no truth exists),
 each direction, the plain composite beside each checkpoint's harmonized result.
 
-    python -m benchmarks.new_backgrounds --checkpoint v9=runs/release-v9 --checkpoint v10=DEFAULT \
+    python -m benchmarks.new_backgrounds --checkpoint v9=runs/release-v9 --checkpoint v11=DEFAULT \
         [--photos 8] [--out benchmarks/harmonization_heldout/new_backgrounds.jpg]
 
 Rows: one per photo and direction (background adjusted, then the portrait); columns: the composite, then each
-checkpoint. The portraits (the three test portraits in turn) are cut out by their own alpha with a trimap of
-its soft region. Needs the photo pool (``python -m hamagan.data.photo_pool``).
+checkpoint. The portraits (the three test portraits in turn) are prepared as the matting recipe prepares them
+(long side 512, the trimap their soft region grown by 10 px: ``load_matting_case``). Needs the photo pool
+(``python -m hamagan.data.photo_pool``).
 """
 
 from __future__ import annotations
@@ -21,27 +22,19 @@ from PIL import Image
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.hmh import DIRECTIONS
 from hamagan.data.photo_pool import pool_photos
+from hamagan.evaluation import load_matting_case
 from hamagan.images import to_array
 from hamagan.report import labelled_checkpoint
 
 ROW_HEIGHT = 150
 
 
-def portrait_and_trimap(portrait: str, long_side: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """A bundled portrait at ``long_side`` and the trimap of its alpha's soft region."""
-    image_path, alpha_path = samples.portrait_paths(portrait)
-    image, alpha = to_array(image_path, 3), to_array(alpha_path, 1)
-    scale = long_side / max(image.shape[:2])
-    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-    image, alpha = (cv2.resize(a, size, interpolation=cv2.INTER_AREA) for a in (image, alpha))
-    return image, np.where(alpha > 0.99, 1.0, np.where(alpha < 0.01, 0.0, 0.5)).astype(np.float32)
-
-
 def sheet_rows(pipes: dict[str, HaMaGANPipeline], photos: list[Path]) -> list[np.ndarray]:
     """One row per photo and direction: the composite, then each pipeline's harmonized result."""
     rows = []
     for index, photo in enumerate(photos):
-        image, trimap = portrait_and_trimap(samples.TEST_PORTRAITS[index % len(samples.TEST_PORTRAITS)])
+        case = load_matting_case(samples.TEST_PORTRAITS[index % len(samples.TEST_PORTRAITS)])
+        image, trimap = case.image.astype(np.float32), case.trimap.astype(np.float32)
         background = to_array(str(photo), 3)
         for direction in DIRECTIONS:
             outputs = [pipe(image, trimap, background=background, direction=direction) for pipe in pipes.values()]
