@@ -174,10 +174,10 @@ def verdict(readings: dict[tuple[str, str], str]) -> str:
 def held_out_photo_paths() -> list[Path]:
     """The photos no training run reads: the last 8 bundled ones, and the photo pool's validation and test
     splits when the pool is fetched (``python -m hamagan.data.photo_pool``)."""
-    from hamagan import samples
     from hamagan.data.photo_pool import pool_photos
+    from hamagan.harmonization_sets import bundled_held_out
 
-    return samples.background_paths()[-8:] + pool_photos(split="validation") + pool_photos(split="test")
+    return bundled_held_out() + pool_photos(split="validation") + pool_photos(split="test")
 
 
 def evaluation_sets(dataset: str, count: int = 96, size: int = 320) -> dict[str, list]:
