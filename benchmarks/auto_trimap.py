@@ -15,7 +15,8 @@
 3. People photos without masks (the bundled astronaut and the pool's): people found.
 4. Matting with the automatic trimap on the three test portraits (the reference recipe's long side 512),
    over the whole image, against the 10-px ground-truth trimap.
-5. Seconds of the pipeline's trimap stage at 1920x1080 with one and two people, and its parts.
+5. Seconds of the pipeline's trimap stage at 1920x1080 with one and two people, and its parts, beside this VM's
+   matmul rate at the time (``--speed``: this section alone).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.timing import median_seconds
+from benchmarks.timing import matmul_gflops, median_seconds
 from hamagan import HaMaGANPipeline
 from hamagan.data.person_scenes import PersonScene, load_cutout, person_scenes, place
 from hamagan.data.photo_pool import SEEN_BY_FINDER, default_cache, pool_photos
@@ -155,7 +156,8 @@ def two_people_1080p() -> np.ndarray:
 def speed(pipe: HaMaGANPipeline) -> list[str]:
     one = to_array(portrait_paths(TEST_PORTRAITS[0])[0])  # 1920x1080
     pair = two_people_1080p()
-    return [f"## Seconds at 1920x1080 (median of 10; the finder works at long side {WORKING_SIDE})", "",
+    return [f"## Seconds at 1920x1080 (median of 10; the finder works at long side {WORKING_SIDE}; this VM's fp32 "
+            f"matmul now: {matmul_gflops():.0f} GFLOP/s)", "",
             "| photo | found | pipeline trimap stage | working copy | first look | detector | bodies (regions) | "
             "faces asked | band |", "|---|---|---|---|---|---|---|---|---|",
             _speed_row(pipe, "one person", one), _speed_row(pipe, "two people", pair), ""]
@@ -164,10 +166,15 @@ def speed(pipe: HaMaGANPipeline) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["validation", "test"], default="validation")
+    parser.add_argument("--speed", action="store_true", help="only the seconds at 1920x1080")
     args = parser.parse_args()
     pipe = HaMaGANPipeline.from_pretrained()
-    for section in (proxy_scenes(pipe, args.split), false_persons(), test_portrait_matting(pipe), speed(pipe)):
-        print("\n".join(section), flush=True)
+    sections = [lambda: speed(pipe)]
+    if not args.speed:
+        sections = [lambda: proxy_scenes(pipe, args.split), false_persons, lambda: test_portrait_matting(pipe),
+                    *sections]
+    for section in sections:
+        print("\n".join(section()), flush=True)
 
 
 if __name__ == "__main__":

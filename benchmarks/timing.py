@@ -37,3 +37,10 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """This machine's fp32 matrix-multiply rate now (GFLOP/s, median of ``repeats``): a yardstick printed beside
+    timings, since a shared VM's speed moves by up to 2x over a day."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size**3 / median_seconds(lambda: a @ b, repeats) / 1e9
