@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from dataclasses import asdict
@@ -20,6 +21,7 @@ from hamagan.data.photo_pool import (
     package_licence,
     photo_split,
     pool_photos,
+    unpack_puzzles,
 )
 
 
@@ -79,3 +81,23 @@ def test_training_on_the_pool_without_it_falls_back_to_the_bundled_photos_and_sa
         warnings.simplefilter("error")
         training, held_out = training_photos(config)
     assert len(training) == 33 and len(held_out) == 9  # the pool's test photo is never read
+
+
+def test_a_puzzle_files_photo_is_the_textures_image_rectangle(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 256, (48, 64, 3), np.uint8)
+    jpeg = io.BytesIO()
+    Image.fromarray(texture).save(jpeg, format="JPEG", quality=95)
+    thumbnail = io.BytesIO()
+    Image.fromarray(texture[:8, :8]).save(thumbnail, format="JPEG")
+    header = b"PzlF\n0.1\nhorse\nhttp://example.org/\ncrop000 0 0 9 9 4 4 0 0 0 0\nimage 5 7 30 20 1 1    \n"
+    entries = [(b"horse-t.jpg", thumbnail.getvalue()), (b"horse.jpg", jpeg.getvalue())]
+    body = b"".join(name + b"\n" + str(len(data)).encode() + b"\n" + data + b"\n" for name, data in entries)
+    (tmp_path / "games").mkdir()
+    (tmp_path / "games/horse-3x2.pzl").write_bytes(header + body)
+    (tmp_path / "games/broken.pzl").write_bytes(b"PzlF\n0.1\nno image line\n")
+    unpack_puzzles(tmp_path)
+    photo = np.asarray(Image.open(tmp_path / "games/horse-3x2.png"))
+    decoded = np.asarray(Image.open(io.BytesIO(jpeg.getvalue())))
+    np.testing.assert_array_equal(photo, decoded[7:27, 5:35])  # the last JPEG, not the thumbnail
+    assert not (tmp_path / "games/broken.png").exists()

