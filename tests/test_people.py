@@ -130,3 +130,20 @@ def test_a_clean_selfie_region_without_a_face_is_a_person_only_when_it_leaves_mo
     assert asked == [filling]  # the face detector is asked only where the area does not decide
     strict = FinderSettings(unsupported_area=0.0)
     assert strict.select([_selfie_region(0.1)], no_face) == []
+
+
+def test_a_person_that_no_face_or_clear_pose_confirms_is_found_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hamagan.segmentation import default_finder
+
+    finder = default_finder()
+    image = np.zeros((20, 10, 3), np.float32)
+    pose = PersonCandidate("pose", np.full((20, 10), 0.97, np.float32), (0, 20, 0, 10), finder.settings.min_detection,
+                           0.99, np.array([0, 0, 10, 20.0]), 0.0, 0.97, 0.05, 0.1)
+    selfie = _selfie_region(0.1)
+    monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.0)  # a bird: no face anywhere
+    assert finder.confirmed(image, [pose]) and not finder.confirmed(image, [selfie]) and selfie.face == 0.0
+    monkeypatch.setattr(finder, "people", lambda image: [_selfie_region(0.1)])
+    message = find_people(image, finder=finder).message
+    assert message.startswith("found 1 person, but no face or clear body pose confirms it") and "trimap" in message
+    monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.9)  # a face the mesh confirms
+    assert find_people(image, finder=finder).message == "found 1 person"

@@ -53,11 +53,16 @@ def default_finder() -> PersonFinder:
 
 
 def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | None = None) -> PeopleMask:
-    """Every person in an HxWx3 float image in [0, 1] (``keep="all"``) or the largest (``"largest"``)."""
+    """Every person in an HxWx3 float image in [0, 1] (``keep="all"``) or the largest (``"largest"``).
+
+    The message warns when a person kept rests on the selfie segmenter alone, with no face the face mesh
+    confirms and no pose detection of at least ``min_detection``: most false persons are of that kind
+    (benchmarks/README.md, "Automatic trimaps")."""
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
     image = np.asarray(image, np.float32)
-    groups = group_people((finder or default_finder()).people(image))
+    finder = finder or default_finder()
+    groups = group_people(finder.people(image))
     probability = np.zeros(image.shape[:2], np.float32)
     if not groups:
         return PeopleMask(probability, [], "no person found in the photo; draw or upload a trimap instead")
@@ -69,6 +74,11 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
         np.maximum(probability[top:bottom, left:right], person.probability, out=probability[top:bottom, left:right])
     count = len(groups)
     message = f"found {count} {'person' if count == 1 else 'people'}" if keep == "all" else "kept the largest person"
+    unsure = sum(not finder.confirmed(image, group) for group in groups)
+    if unsure:
+        which = "it" if count == 1 else f"{unsure} of them"
+        message += (f", but no face or clear body pose confirms {which}: if the cut-out is not a person, draw or "
+                    "upload a trimap")
     return PeopleMask(probability, people, message)
 
 

@@ -173,6 +173,19 @@ class PersonFinder:
         image = np.asarray(image, np.float32)
         return self.settings.select(self.candidates(image)[1], lambda c: self.face_score(image, c))
 
+    def confirmed(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
+        """Whether a person (a group of candidates) has a pose detection of at least ``min_detection`` or a
+        face the face mesh confirms (asked only when no detection decides; answers kept in ``face``)."""
+        settings = self.settings
+        if any(c.source == "pose" and c.detection >= settings.min_detection for c in group):
+            return True
+        for candidate in group:
+            if candidate.face is None:
+                candidate.face = self.face_score(image, candidate)
+            if candidate.face >= settings.min_face:
+                return True
+        return False
+
     def face_score(self, image: np.ndarray, candidate: PersonCandidate) -> float:
         """The face detector's score where the candidate's face should be."""
         return self.face(image, candidate.head, HEAD_MARGIN if candidate.source == "pose" else REGION_MARGIN)
