@@ -179,12 +179,7 @@ class PersonFinder:
         settings = self.settings
         if any(c.source == "pose" and c.detection >= settings.min_detection for c in group):
             return True
-        for candidate in group:
-            if candidate.face is None:
-                candidate.face = self.face_score(image, candidate)
-            if candidate.face >= settings.min_face:
-                return True
-        return False
+        return any(settings._has_face(c, lambda c: self.face_score(image, c)) for c in group)
 
     def face_score(self, image: np.ndarray, candidate: PersonCandidate) -> float:
         """The face detector's score where the candidate's face should be."""
