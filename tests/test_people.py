@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from hamagan.data.person_scenes import load_cutout, make_scene, person_scenes
+from hamagan.data.person_scenes import group_scene, load_cutout, make_scene, person_scenes
 from hamagan.images import to_array
 from hamagan.samples import BACKGROUNDS, BARE_PORTRAIT
-from hamagan.segmentation import FinderSettings, PersonCandidate, find_people
+from hamagan.segmentation import FinderSettings, PersonCandidate, default_finder, find_people
 from hamagan.segmentation.detector import ANCHORS, detection_views
-from hamagan.segmentation.face import FaceDetector
+from hamagan.segmentation.face import FaceDetector, face_views
 from hamagan.segmentation.regions import Region
 from hamagan.trimap import auto_trimap
 
@@ -64,6 +66,37 @@ def test_a_person_cut_by_the_frame_edge_is_found_up_to_the_edge() -> None:
     touching = scene.alpha[:, 0].max() > 0.5
     assert mask[:, 0 if touching else -1].any()
     _check_trimap(scene.image, scene.alpha)
+
+
+def test_a_group_of_small_people_is_found_by_their_faces() -> None:
+    """Twelve people whose faces are about 16 px: the pose detector's look at the whole frame finds one; the
+    group look, searching for faces square by square, finds at least ten (measured: 10)."""
+    image, faces = group_scene(80)
+    without = dataclasses.replace(default_finder(), settings=FinderSettings(group_look_below=0.0))
+    on_mask = lambda people: sum(bool(people.probability[y, x] > 0.5) for x, y in faces)  # noqa: E731
+    assert on_mask(find_people(image, finder=without)) <= 2
+    people = find_people(image)
+    assert on_mask(people) >= 10
+    assert people.message.startswith("found ") and int(people.message.split()[1]) >= 10
+    assert "confirms" not in people.message  # every face the group look keeps is a confirmed one
+    assert (people.probability > 0.5).mean() < 0.25  # the people, not the sky between them
+
+
+def test_face_search_covers_the_photo_and_finds_one_face_once() -> None:
+    for height, width in ((427, 640), (640, 360), (150, 120)):
+        views = face_views(height, width, 200)
+        covered = np.zeros((height, width), bool)
+        for view in views:
+            top, bottom, left, right = view.bounds(height, width)
+            covered[top:bottom, left:right] = True
+        assert covered.all()
+    assert len(face_views(150, 120, 200)) == 1 and len(face_views(427, 640, 200)) == 12
+    astronaut = to_array(BARE_PORTRAIT)
+    views = face_views(*astronaut.shape[:2], 200 * max(astronaut.shape[:2]) / 512)
+    found = FaceDetector().find(astronaut, views, 0.7)
+    assert len(found) == 1
+    (x0, y0, x1, y1) = found[0][1] * 512 / max(astronaut.shape[:2])
+    assert abs((x0 + x1) / 2 - 226) < 12 and abs((y0 + y1) / 2 - 121) < 12  # her face, looked at by eye
 
 
 def test_a_face_counts_only_when_the_face_mesh_confirms_the_detector() -> None:

@@ -1,5 +1,6 @@
 """Scenes with known people, to measure the person finder: bundled portraits cut out by their alpha,
-scaled to a share of the frame and placed over real photos (one, two, small, cut by the frame's edge).
+scaled to a share of the frame and placed over real photos (one, two, small, cut by the frame's edge);
+and a group photo of small people with real faces (:func:`group_scene`).
 
 A portrait whose matte touches the bottom of its photo (a bust) is placed standing on the frame's
 bottom edge, as such a person would be photographed; others anywhere. Deterministic by seed.
@@ -13,7 +14,7 @@ import cv2
 import numpy as np
 
 from hamagan.images import to_array
-from hamagan.samples import background_paths, portrait_ids, portrait_paths
+from hamagan.samples import BACKGROUNDS, BARE_PORTRAIT, background_paths, portrait_ids, portrait_paths
 
 FRAME_LONG_SIDE = 1280
 ASPECTS = (16 / 9, 3 / 2, 4 / 3, 2 / 3)
@@ -129,3 +130,20 @@ def person_scenes(split: str, seed: int = 0, per_portrait: int = 4) -> list[Pers
                 scenes.append(make_scene(photo, [cutouts[pid], cutouts[other]], list(rng.uniform(0.04, 0.20, 2)), rng,
                                          name=f"two {pid}+{other}"))
     return scenes
+
+
+def group_scene(photo_side: int, rows: int = 2, per_row: int = 6) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A group photo of the bundled astronaut (a real, unblurred face): ``rows`` rows of ``per_row`` copies of
+    her photo, ``photo_side`` pixels each, over a bundled sky at 640x427; returns the image and each face's
+    centre (x, y). Her face spans about a fifth of her photo's side."""
+    scene = cv2.resize(to_array(BACKGROUNDS / "mate-Storm.jpg"), (640, 427), interpolation=cv2.INTER_AREA)
+    person = cv2.resize(to_array(BARE_PORTRAIT), (photo_side, photo_side), interpolation=cv2.INTER_AREA)
+    faces = []
+    for row in range(rows):
+        for i in range(per_row):
+            x, y = 5 + i * (photo_side + 4) + row * 20, 120 + row * (photo_side + 10)
+            if x + photo_side > scene.shape[1] or y + photo_side > scene.shape[0]:
+                raise ValueError(f"{rows}x{per_row} photos of {photo_side} px do not fit the 640x427 frame")
+            scene[y:y + photo_side, x:x + photo_side] = person
+            faces.append((int(x + 0.44 * photo_side), int(y + 0.24 * photo_side)))
+    return scene, faces

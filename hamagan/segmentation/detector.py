@@ -73,7 +73,8 @@ def detection_views(height: int, width: int) -> list[Region]:
     return views
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box (x0, y0, x1, y1) with each of ``boxes`` (Nx4)."""
     low = np.maximum(box[:2], boxes[:, :2])
     high = np.minimum(box[2:], boxes[:, 2:])
     inter = np.prod(np.clip(high - low, 0, None), axis=1)
@@ -91,7 +92,7 @@ def merge_detections(detections: list[PersonDetection]) -> list[PersonDetection]
     remaining = np.argsort(-scores, kind="stable")
     merged = []
     while remaining.size:
-        overlap = _iou(boxes[remaining[0]], boxes[remaining]) > MERGE_IOU
+        overlap = box_iou(boxes[remaining[0]], boxes[remaining]) > MERGE_IOU
         group = remaining[overlap]
         weights = scores[group] / scores[group].sum()
         merged.append(PersonDetection(float(scores[remaining[0]]), np.tensordot(weights, boxes[group], 1),

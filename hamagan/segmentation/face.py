@@ -7,14 +7,19 @@
 
 The detector alone takes a butterfly's wings or a flower's heart for a face; the mesh, framed on what it
 found, does not (benchmarks/README.md, "Automatic trimaps"). A face counts by the lower of the two scores.
+
+:meth:`FaceDetector.find` also searches a whole photo, square by square (:func:`face_views`), for the faces of
+a group or a crowd, too small for the pose detector's one look at the whole frame.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
+from hamagan.segmentation.detector import box_iou
 from hamagan.segmentation.regions import Region
 from hamagan.segmentation.runtime import LiteModel
 
@@ -24,11 +29,23 @@ INPUT_SIZE = 192
 GRID = 48
 MESH_MARGIN = 1.5  # side of the face mesh's square / the detected face box's longer side
 HEAD_MARGIN = 2.5  # side of the square looked at / the head box's longer side
+MERGE_IOU = 0.3
 _ANCHORS = (np.stack(np.mgrid[0:GRID, 0:GRID][::-1], -1).reshape(-1, 2) + 0.5) / GRID  # (x, y) per anchor
 
 
 def _sigmoid(logit: float) -> float:
     return 1.0 / (1.0 + float(np.exp(-np.clip(logit, -100.0, 100.0))))
+
+
+def face_views(height: int, width: int, side: float) -> list[Region]:
+    """Squares of ``side`` pixels that cover the image, neighbours overlapping by at least a quarter."""
+    def centres(length: int) -> list[float]:
+        if length <= side:
+            return [length / 2]
+        count = math.ceil((length - side) / (0.75 * side)) + 1
+        return [side / 2 + i * (length - side) / (count - 1) for i in range(count)]
+
+    return [Region((x, y), float(side)) for y in centres(height) for x in centres(width)]
 
 
 class FaceDetector:
@@ -45,15 +62,42 @@ class FaceDetector:
     def __call__(self, image: np.ndarray, box: np.ndarray, margin: float = HEAD_MARGIN) -> float:
         x0, y0, x1, y1 = (float(v) for v in box)
         region = Region(((x0 + x1) / 2, (y0 + y1) / 2), margin * max(x1 - x0, y1 - y0, 1.0))
+        scores, boxes = self._detect(image, region)
+        best = int(np.argmax(scores))
+        if scores[best] < self.verify_from:
+            return float(scores[best])
+        return min(float(scores[best]), self._presence(image, boxes[best]))
+
+    def find(self, image: np.ndarray, views: list[Region], min_score: float) -> list[tuple[float, np.ndarray]]:
+        """Every face in ``views`` whose detector and face-mesh scores both reach ``min_score``, as (the lower
+        score, box x0, y0, x1, y1 in image pixels), best first; overlapping detections (IoU > 0.3) count once."""
+        detected = [self._detect(image, view) for view in views]
+        scores = np.concatenate([s for s, _ in detected])
+        boxes = np.concatenate([b for _, b in detected])
+        keep = scores >= min_score
+        scores, boxes = scores[keep], boxes[keep]
+        order = np.argsort(-scores, kind="stable")
+        faces = []
+        while order.size:
+            box = boxes[order[0]]
+            score = min(float(scores[order[0]]), self._presence(image, box))
+            if score >= min_score:
+                faces.append((score, box))
+            order = order[1:][box_iou(box, boxes[order[1:]]) <= MERGE_IOU]
+        return sorted(faces, key=lambda face: -face[0])
+
+    def _detect(self, image: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
+        """Every anchor's score and box (x0, y0, x1, y1, image pixels) in a square region."""
         raw, logits = self._model(region.crop(image, INPUT_SIZE) * 2.0 - 1.0)
-        best = int(np.argmax(logits[:, 0]))
-        score = _sigmoid(float(logits[best, 0]))
-        if score < self.verify_from:
-            return score
-        centre = raw[best, :2] / INPUT_SIZE + _ANCHORS[best]
-        size = float(raw[best, 2:4].max()) / INPUT_SIZE
-        (left, top) = region.corners()[0]
-        face = Region((float(left + centre[0] * region.side), float(top + centre[1] * region.side)),
-                      MESH_MARGIN * size * region.side)
+        scores = 1.0 / (1.0 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100.0, 100.0)))
+        centre = raw[:, :2] / INPUT_SIZE + _ANCHORS
+        half = raw[:, 2:4] / INPUT_SIZE / 2
+        corner = region.corners()[0]
+        return scores, np.concatenate([centre - half, centre + half], 1) * region.side + np.tile(corner, 2)
+
+    def _presence(self, image: np.ndarray, box: np.ndarray) -> float:
+        """The face mesh's presence score, framed on a detected face as MediaPipe frames it."""
+        x0, y0, x1, y1 = (float(v) for v in box)
+        face = Region(((x0 + x1) / 2, (y0 + y1) / 2), MESH_MARGIN * max(x1 - x0, y1 - y0))
         _, presence = self._mesh(face.crop(image, INPUT_SIZE))
-        return min(score, _sigmoid(float(presence.ravel()[0])))
+        return _sigmoid(float(presence.ravel()[0]))

@@ -6,6 +6,10 @@
    it finds as the landmark model expects; there the landmark model segments them. The face detector
    gives a second opinion on the head.
 3. Each region of the first look that fits well inside the frame is looked at again, framed closely.
+4. Where the people kept cover little of the frame (``group_look_below``), the face detector searches the
+   photo square by square for faces too small for the first looks (a group, a crowd, a street), and the
+   selfie segmenter looks again at the head and shoulders and the body under each face the face mesh
+   confirms (the group look).
 
 Each :class:`PersonCandidate` carries the evidence for it; :class:`FinderSettings` says which to keep.
 """
@@ -20,7 +24,7 @@ import numpy as np
 
 from hamagan.segmentation.body import BodySegmenter
 from hamagan.segmentation.detector import PoseDetector, detection_views
-from hamagan.segmentation.face import HEAD_MARGIN, FaceDetector
+from hamagan.segmentation.face import HEAD_MARGIN, FaceDetector, face_views
 from hamagan.segmentation.regions import Region
 from hamagan.segmentation.selfie import SelfieSegmenter
 
@@ -28,18 +32,22 @@ Box = tuple[int, int, int, int]
 CLOSE_MARGIN = 1.25  # side of the close look / the region's longer side
 REGION_MARGIN = 1.1  # side of the square searched for a selfie region's face / the region's longer side
 CLOSE_LOOK_BELOW = 0.6  # regions longer than this share of the frame's short side are not looked at again
+FACE_TILE = 200  # side of the squares searched for faces in the group look (pixels at the finder's 640)
+# The group look's squares under a face: (side, centre below the face's), in face sizes.
+CLOSE_FRAMING = (6.0, 1.5)  # head and shoulders, as the selfie segmenter was made for
+BODY_FRAMING = (12.0, 4.5)  # a whole standing body
 
 
 @dataclass
 class PersonCandidate:
     """A possible person: their probability over ``box`` (top, bottom, left, right) and the evidence."""
 
-    source: str  # "pose" or "selfie"
+    source: str  # "pose", "selfie" or "face" (the group look)
     probability: np.ndarray
     box: Box
-    detection: float  # pose detector score (0 for selfie candidates)
+    detection: float  # pose detector score (0 for selfie and face candidates)
     presence: float  # landmark model's pose presence (0 for selfie candidates)
-    head: np.ndarray  # where to look for a face (x0, y0, x1, y1): the detector's head box, a region's box
+    head: np.ndarray  # where to look for a face (x0, y0, x1, y1): the detector's head box, a region's box, the face
     agreement: float  # selfie candidates: IoU of the close look's mask with the first look's (0 for pose)
     confidence: float  # mean probability over the mask
     uncertain: float  # pixels with 0.2 < p < 0.8 per mask pixel
@@ -61,7 +69,8 @@ class FinderSettings:
     ``unsupported_area`` of the frame, hold a face or the head of a pose detection of at least
     ``min_support`` (the selfie segmenter alone paints an apple, a baboon or a chick that fills the frame
     as a person; a person standing in a scene, whose face may be too small, turned away or blurred, fills
-    less of it).
+    less of it). A face candidate of the group look needs a clear face (``min_group_face``: the lower of the
+    detector's and the face mesh's scores; a motorcycle's headlight scores 0.53) and a confident mask on it.
     """
 
     min_detection: float = 0.6
@@ -77,6 +86,8 @@ class FinderSettings:
     unsupported_area: float = 0.25
     min_area: float = 0.005
     max_area: float = 0.85
+    group_look_below: float = 0.15
+    min_group_face: float = 0.7
 
     def confirms(self, candidate: PersonCandidate) -> bool:
         """A selfie region good enough to confirm a pose candidate."""
@@ -112,6 +123,13 @@ class FinderSettings:
                 people.append(c)
         return people
 
+    def face_person(self, candidate: PersonCandidate) -> bool:
+        """Whether a face candidate of the group look is a person."""
+        x0, y0, x1, y1 = candidate.head
+        return (candidate.source == "face" and candidate.face is not None and candidate.face >= self.min_group_face
+                and candidate.confidence >= self.confirm_confidence and candidate.area <= self.max_area
+                and _on_mask(candidate, (x0 + x1) / 2, (y0 + y1) / 2))
+
     def _has_face(self, candidate: PersonCandidate, face_score: Callable[[PersonCandidate], float]) -> bool:
         """Whether the face detector finds a face where the candidate's should be (asked once, kept)."""
         if candidate.face is None:
@@ -131,15 +149,23 @@ def _overlap(candidate: PersonCandidate, other: PersonCandidate) -> float:
     return float(np.count_nonzero((mine > 0.5) & (theirs > 0.5)) / pixels)
 
 
+def _on_mask(candidate: PersonCandidate, x: float, y: float) -> bool:
+    """Whether the pixel at (x, y) lies on ``candidate``'s mask."""
+    x, y = int(x), int(y)
+    top, bottom, left, right = candidate.box
+    return top <= y < bottom and left <= x < right and bool(candidate.probability[y - top, x - left] > 0.5)
+
+
 def _holds_head(region: PersonCandidate, pose: PersonCandidate) -> bool:
     """Whether the centre of ``pose``'s head box lies on ``region``'s mask."""
-    x, y = int((pose.head[0] + pose.head[2]) / 2), int((pose.head[1] + pose.head[3]) / 2)
-    top, bottom, left, right = region.box
-    return top <= y < bottom and left <= x < right and bool(region.probability[y - top, x - left] > 0.5)
+    return _on_mask(region, (pose.head[0] + pose.head[2]) / 2, (pose.head[1] + pose.head[3]) / 2)
 
 
 def same_person(a: PersonCandidate, b: PersonCandidate) -> bool:
-    """Whether two candidates' masks overlap by a third of the smaller one."""
+    """Whether two candidates' masks overlap by a third of the smaller one (two faces of the group look are
+    two people, however their bodies overlap)."""
+    if a.source == b.source == "face":
+        return False
     return max(_overlap(a, b), _overlap(b, a)) >= 1 / 3
 
 
@@ -169,9 +195,50 @@ class PersonFinder:
     settings: FinderSettings = field(default_factory=FinderSettings)
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
-        """The candidates that :attr:`settings` takes for people."""
+        """The candidates that :attr:`settings` takes for people, and, where those cover less than
+        ``group_look_below`` of the frame, the people of the group look."""
         image = np.asarray(image, np.float32)
-        return self.settings.select(self.candidates(image)[1], lambda c: self.face_score(image, c))
+        people = self.settings.select(self.candidates(image)[1], lambda c: self.face_score(image, c))
+        if sum(c.area for c in people) < self.settings.group_look_below:
+            people += [c for c in self.face_candidates(image, people) if self.settings.face_person(c)]
+        return people
+
+    def face_candidates(self, image: np.ndarray, people: list[PersonCandidate]) -> list[PersonCandidate]:
+        """The group look: under each face that the face detector, searching the photo square by square, and the
+        face mesh both score at least ``min_group_face``, and that no one in ``people`` (or a person found here
+        before it) covers, the selfie segmenter's mask of a head-and-shoulders square and, joined to it, what
+        it paints in a square that frames a whole body."""
+        height, width = image.shape[:2]
+        out = []
+        for score, face in self.face.find(image, face_views(height, width, FACE_TILE),
+                                          self.settings.min_group_face):
+            x, y = (face[:2] + face[2:]) / 2
+            if any(_on_mask(c, x, y) for c in [*people, *(o for o in out if self.settings.face_person(o))]):
+                continue
+            size = float(max(face[2:] - face[:2]))
+            close, body = (self._selfie_map(image, Region((float(x), float(y + drop * size)), side * size))
+                           for side, drop in (CLOSE_FRAMING, BODY_FRAMING))
+            count, labels = cv2.connectedComponents((body > 0.5).view(np.uint8))
+            joined = np.unique(labels[(close > 0.5) & (labels > 0)])
+            probability = np.maximum(close, np.where(np.isin(labels, joined), body, 0.0))
+            rows, cols = np.flatnonzero(probability.any(1)), np.flatnonzero(probability.any(0))
+            if rows.size == 0:
+                continue
+            box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+            values = np.ascontiguousarray(probability[box[0]:box[1], box[2]:box[3]], np.float32)
+            out.append(PersonCandidate("face", values, box, 0.0, 0.0, face, 0.0,
+                                       *_evidence(values, height * width), face=score))
+        return out
+
+    def _selfie_map(self, image: np.ndarray, region: Region) -> np.ndarray:
+        """The selfie segmenter's probability over a square region, pasted into a frame-sized map."""
+        height, width = image.shape[:2]
+        full = np.zeros((height, width), np.float32)
+        pasted = region.paste(self.selfie.in_region(image, region), height, width)
+        if pasted is not None:
+            values, (top, bottom, left, right) = pasted
+            full[top:bottom, left:right] = values
+        return full
 
     def confirmed(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
         """Whether a person (a group of candidates) has a pose detection of at least ``min_detection`` or a
