@@ -55,7 +55,8 @@ def default_finder() -> PersonFinder:
 def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | None = None) -> PeopleMask:
     """Every person in an HxWx3 float image in [0, 1] (``keep="all"``) or the largest (``"largest"``).
 
-    The message warns when a person kept rests on the selfie segmenter alone, with no face the face mesh
+    The message counts a person per group of overlapping candidates, or per face the group look found on
+    it. It warns when a person kept rests on the selfie segmenter alone, with no face the face mesh
     confirms and no pose detection of at least ``min_detection``: most false persons are of that kind
     (benchmarks/README.md, "Automatic trimaps")."""
     if keep not in KEEP_CHOICES:
@@ -72,7 +73,7 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
     for person in people:
         top, bottom, left, right = person.box
         np.maximum(probability[top:bottom, left:right], person.probability, out=probability[top:bottom, left:right])
-    count = len(groups)
+    count = sum(max(1, sum(c.faces for c in group)) for group in groups)
     message = f"found {count} {'person' if count == 1 else 'people'}" if keep == "all" else "kept the largest person"
     unsure = sum(not finder.confirmed(image, group) for group in groups)
     if unsure:

@@ -53,6 +53,7 @@ class PersonCandidate:
     uncertain: float  # pixels with 0.2 < p < 0.8 per mask pixel
     area: float  # mask pixels / frame pixels
     face: float | None = None  # the face detector's score around the head, once asked
+    faces: int = 0  # face candidates: the group look's faces on the mask (its own and those it covers)
 
     def mask_pixels(self) -> int:
         return int(cv2.countNonZero((self.probability > 0.5).view(np.uint8)))
@@ -205,15 +206,19 @@ class PersonFinder:
 
     def face_candidates(self, image: np.ndarray, people: list[PersonCandidate]) -> list[PersonCandidate]:
         """The group look: under each face that the face detector, searching the photo square by square, and the
-        face mesh both score at least ``min_group_face``, and that no one in ``people`` (or a person found here
-        before it) covers, the selfie segmenter's mask of a head-and-shoulders square and, joined to it, what
-        it paints in a square that frames a whole body."""
+        face mesh both score at least ``min_group_face``, and that no one in ``people`` covers (a face on a
+        person found here before it is counted in that one's ``faces``), the selfie segmenter's mask of a
+        head-and-shoulders square and, joined to it, what it paints in a square that frames a whole body."""
         height, width = image.shape[:2]
         out = []
         for score, face in self.face.find(image, face_views(height, width, FACE_TILE),
                                           self.settings.min_group_face):
             x, y = (face[:2] + face[2:]) / 2
-            if any(_on_mask(c, x, y) for c in [*people, *(o for o in out if self.settings.face_person(o))]):
+            if any(_on_mask(c, x, y) for c in people):
+                continue
+            holder = next((o for o in out if self.settings.face_person(o) and _on_mask(o, x, y)), None)
+            if holder is not None:
+                holder.faces += 1
                 continue
             size = float(max(face[2:] - face[:2]))
             close, body = (self._selfie_map(image, Region((float(x), float(y + drop * size)), side * size))
@@ -227,7 +232,7 @@ class PersonFinder:
             box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
             values = np.ascontiguousarray(probability[box[0]:box[1], box[2]:box[3]], np.float32)
             out.append(PersonCandidate("face", values, box, 0.0, 0.0, face, 0.0,
-                                       *_evidence(values, height * width), face=score))
+                                       *_evidence(values, height * width), face=score, faces=1))
         return out
 
     def _selfie_map(self, image: np.ndarray, region: Region) -> np.ndarray:
