@@ -12,7 +12,7 @@ from hamagan.evaluation import load_matting_case
 from hamagan.images import ImageError
 from hamagan.samples import TEST_PORTRAITS, background_paths
 from hamagan.segmentation import find_people
-from hamagan.trimap import BandSettings, auto_trimap, band_trimap, load_trimap, trimap_from_alpha
+from hamagan.trimap import BandSettings, auto_trimap, band_trimap, load_trimap, snap_to_edges, trimap_from_alpha
 
 
 def test_reads_both_scales_and_paths(tmp_path: Path) -> None:
@@ -87,3 +87,20 @@ def test_band_is_narrow_on_smooth_edges_wide_on_busy_ones_and_background_far_fro
     assert right_band.min() <= 100 - wide + 2 and right_band.max() >= 100 + wide - 2
     assert (trimap[:, 150:] == 0).all() and (trimap[:30] == 0).all()
     assert not band_trimap(image, np.zeros_like(probability), band).any()
+
+
+def test_the_snap_makes_the_probability_fall_at_the_photos_edge() -> None:
+    """A photo dark left of column 60 and bright right of it; the segmenter's soft edge crosses 0.5 at column
+    63, 3 px off (as a 256-pixel mask enlarged is). Snapped, the probability falls most at the photo's edge
+    and is unsure there (the trimap's band covers unsure pixels); on a flat photo it only softens."""
+    height, width = 40, 120
+    image = np.full((height, width, 3), 0.2, np.float32)
+    image[:, 60:] = 0.8
+    columns = np.arange(width, dtype=np.float32)
+    probability = np.tile(np.clip((63.0 - columns) / 6 + 0.5, 0, 1), (height, 1))
+    steepest = lambda p: int(np.argmin(np.diff(p[height // 2])))  # noqa: E731  the column before the steepest fall
+    snapped = snap_to_edges(image, probability, 4, 1e-3)
+    assert steepest(snapped) == 59 and 0.1 < snapped[height // 2, 60] < 0.9
+    assert steepest(snap_to_edges(np.full_like(image, 0.5), probability, 4, 1e-3)) != 59
+    unsnapped, snapped_band = (band_trimap(image, probability, BandSettings(snap=snap)) for snap in (0.0, 4 / width))
+    assert np.count_nonzero(snapped_band == 0.5) > np.count_nonzero(unsnapped == 0.5)
