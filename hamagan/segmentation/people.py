@@ -223,7 +223,7 @@ class PersonFinder:
             size = float(max(face[2:] - face[:2]))
             close, body = (self._selfie_map(image, Region((float(x), float(y + drop * size)), side * size))
                            for side, drop in (CLOSE_FRAMING, BODY_FRAMING))
-            count, labels = cv2.connectedComponents((body > 0.5).view(np.uint8))
+            _, labels = cv2.connectedComponents((body > 0.5).view(np.uint8))
             joined = np.unique(labels[(close > 0.5) & (labels > 0)])
             probability = np.maximum(close, np.where(np.isin(labels, joined), body, 0.0))
             rows, cols = np.flatnonzero(probability.any(1)), np.flatnonzero(probability.any(0))
