@@ -38,11 +38,11 @@ def _sigmoid(logit: float) -> float:
 
 
 def face_views(height: int, width: int, side: float) -> list[Region]:
-    """Squares of ``side`` pixels that cover the image, neighbours overlapping by at least a quarter."""
+    """Squares of ``side`` pixels that cover the image, neighbours overlapping by at least 15% of a side."""
     def centres(length: int) -> list[float]:
         if length <= side:
             return [length / 2]
-        count = math.ceil((length - side) / (0.75 * side)) + 1
+        count = math.ceil((length - side) / (0.85 * side)) + 1
         return [side / 2 + i * (length - side) / (count - 1) for i in range(count)]
 
     return [Region((x, y), float(side)) for y in centres(height) for x in centres(width)]
