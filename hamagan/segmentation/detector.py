@@ -118,11 +118,9 @@ class PoseDetector:
         centre = offsets[:, 0] + ANCHORS[keep]
         half = offsets[:, 1] / 2
         points = offsets[:, 2:] + ANCHORS[keep, None]
-        # View coordinates in [0, 1] to image pixels.
-        (x0, y0) = view.corners()[0]
-        to_image = lambda p: p * view.side + np.array([x0, y0])  # noqa: E731
-        boxes = np.concatenate([to_image(centre - half), to_image(centre + half)], axis=1)
-        return [PersonDetection(float(s), b, to_image(k)) for s, b, k in zip(scores[keep], boxes, points, strict=True)]
+        boxes = np.concatenate([view.from_unit(centre - half), view.from_unit(centre + half)], axis=1)
+        return [PersonDetection(float(s), b, view.from_unit(k))
+                for s, b, k in zip(scores[keep], boxes, points, strict=True)]
 
     def __call__(self, image: np.ndarray, min_score: float = 0.5, views: list[Region] | None = None
                  ) -> list[PersonDetection]:

@@ -92,8 +92,7 @@ class FaceDetector:
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100.0, 100.0)))
         centre = raw[:, :2] / INPUT_SIZE + _ANCHORS
         half = raw[:, 2:4] / INPUT_SIZE / 2
-        corner = region.corners()[0]
-        return scores, np.concatenate([centre - half, centre + half], 1) * region.side + np.tile(corner, 2)
+        return scores, np.concatenate([region.from_unit(centre - half), region.from_unit(centre + half)], 1)
 
     def _presence(self, image: np.ndarray, box: np.ndarray) -> float:
         """The face mesh's presence score, framed on a detected face as MediaPipe frames it."""

@@ -24,6 +24,11 @@ class Region:
         centre = np.asarray(self.center)
         return np.stack([centre - across - down, centre + across - down, centre - across + down])
 
+    def from_unit(self, points: np.ndarray) -> np.ndarray:
+        """Points (..., 2) in an unturned region's unit square ([0, 1] across, as a model's crop sees it) in image
+        pixels."""
+        return np.asarray(points) * self.side + self.corners()[0]
+
     def to_crop(self, size: int) -> np.ndarray:
         """2x3 affine map from image pixel centres to the pixel centres of a ``size`` x ``size`` crop."""
         crop = np.array([[0, 0], [size, 0], [0, size]], np.float64)
