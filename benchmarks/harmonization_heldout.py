@@ -5,6 +5,9 @@ and the colourfulness the harmonized region keeps.
     python -m benchmarks.harmonization_heldout --split validation \
         --checkpoint v8=DEFAULT --checkpoint new=runs/NAME/final [--out benchmarks/harmonization_heldout]
 
+``--gate KEEP_BELOW,FULL_FROM`` (repeatable; ``none`` for no gate) scores each checkpoint under those
+``harmonize_gate`` settings instead of its own (``hamagan.harmonization_gate``).
+
 Validation chooses; ``--split test`` is run once, at the end. Writes ``SPLIT.md`` (tables, and each photo of
 people's own cut), ``SPLIT.csv`` (one row per composite and method) and ``SPLIT.jpg`` (evenly spaced composites of
 each set: the composite, each method's output, the real photo) under ``--out``. Needs the photo pool (``python -m
@@ -14,7 +17,9 @@ hamagan.data.photo_pool``).
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
@@ -25,9 +30,19 @@ from tqdm import tqdm
 from hamagan import HaMaGANPipeline
 from hamagan.harmonization_sets import composite_cases, people_cases
 from hamagan.metrics import colourfulness, harmonization_metrics
-from hamagan.report import HarmonizationCase, labelled_checkpoint, pipeline_harmonizer, reinhard_region, unharmonized
+from hamagan.report import (
+    HarmonizationCase,
+    HarmonizationMethod,
+    labelled_checkpoint,
+    pipeline_harmonizer,
+    reinhard_region,
+    unharmonized,
+)
 
 BASELINES = {"composite": unharmonized, "reinhard": reinhard_region}
+# "Worse than the composite" means an fMSE above the composite's by more than this: an output that leaves the
+# composite as it is differs from it by float rounding alone (under 0.001 here).
+WORSE_BY = 0.01
 
 
 def score(methods: dict, cases: list[HarmonizationCase], set_name: str, shown: int = 8
@@ -83,7 +98,7 @@ def summary(rows: list[dict], methods: list[str]) -> list[str]:
         for method in methods:
             mine = groups[key][method]
             fmse = np.mean([r["fMSE"] for r in mine])
-            worse = np.mean([m["fMSE"] > p["fMSE"] for m, p in zip(mine, plain, strict=True)])
+            worse = np.mean([m["fMSE"] > p["fMSE"] + WORSE_BY for m, p in zip(mine, plain, strict=True)])
             duller = [m for m, p in zip(mine, plain, strict=True) if p["colourfulness"] < p["real_colourfulness"]]
             brighter = [m for m, p in zip(mine, plain, strict=True) if p["colourfulness"] >= p["real_colourfulness"]]
             kept = f"{colourfulness_kept(mine)} | {colourfulness_kept(duller)} / {colourfulness_kept(brighter)}"
@@ -108,17 +123,38 @@ def per_photo(rows: list[dict], methods: list[str]) -> list[str]:
     return lines
 
 
+def gate_setting(text: str) -> tuple[float, float] | None:
+    """``none`` or ``KEEP_BELOW,FULL_FROM``."""
+    if text == "none":
+        return None
+    keep_below, full_from = (float(v) for v in text.split(","))
+    return keep_below, full_from
+
+
+def gated(pipe: HaMaGANPipeline, gate: tuple[float, float] | None) -> HarmonizationMethod:
+    """The pipeline's harmonizer under ``gate`` (the pipeline keeps it)."""
+    pipe = copy.copy(pipe)
+    pipe.config = dataclasses.replace(pipe.config, harmonize_gate=gate)
+    return pipeline_harmonizer(pipe)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", choices=["validation", "test"], default="validation")
     parser.add_argument("--checkpoint", action="append", default=[], type=labelled_checkpoint,
                         help="LABEL=PATH_OR_REPO (DEFAULT: the bundled model); repeat to compare")
+    parser.add_argument("--gate", action="append", default=[], type=gate_setting,
+                        help="KEEP_BELOW,FULL_FROM or none: score each checkpoint with this harmonize_gate; repeat")
     parser.add_argument("--count", type=int, default=240, help="engine composites")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/harmonization_heldout"))
     args = parser.parse_args()
     methods = dict(BASELINES)
     for label, path in args.checkpoint or [("default", None)]:
-        methods[label] = pipeline_harmonizer(HaMaGANPipeline.from_pretrained(path))
+        pipe = HaMaGANPipeline.from_pretrained(path)
+        if not args.gate:
+            methods[label] = pipeline_harmonizer(pipe)
+        for gate in args.gate:
+            methods[f"{label} gate {'none' if gate is None else '-'.join(f'{v:g}' for v in gate)}"] = gated(pipe, gate)
     rows, sheet = score(methods, composite_cases(args.split, args.count), "composites")
     people_rows, people_sheet = score(methods, people_cases(args.split), "people")
     rows += people_rows
@@ -131,6 +167,7 @@ def main() -> None:
     columns = ", ".join(["composite", *list(methods)[1:], "real photo"])
     text = "\n".join([f"`python -m benchmarks.harmonization_heldout --split {args.split}"
                       + "".join(f" --checkpoint {label}={path or 'DEFAULT'}" for label, path in args.checkpoint)
+                      + "".join(f" --gate {'none' if g is None else ','.join(f'{v:g}' for v in g)}" for g in args.gate)
                       + f"`; {args.split}.jpg's columns: {columns}", "",
                       *summary(rows, [m for m in methods if m != "composite"] + ["composite"]), "",
                       "fMSE cut against the composite per photo of people:", "",

@@ -36,6 +36,7 @@ from hamagan.compose import (
 )
 from hamagan.data import hmh
 from hamagan.hardware import bf16_is_fast
+from hamagan.harmonization_gate import change_share, change_size
 from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_array, to_pil
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
@@ -99,6 +100,10 @@ class HaMaGANConfig:
             is weakest in wide bands. Automatic trimaps are not refined by it (their band was chosen for G_m
             alone). None: never.
         refinement_weight: that refinement's pull towards G_m's confident values (mu).
+        harmonize_gate: (keep_below, full_from): where G_h's change to the adjusted layer (root mean square on
+            0..255 over where that layer shows, :mod:`hamagan.harmonization_gate`) is below ``keep_below``,
+            the composite is left as it is; from ``full_from`` the whole change applies; linearly in between.
+            Chosen per model, on held-out composites. None: always the whole change.
     """
 
     matting: MattingConfig = field(default_factory=MattingConfig)
@@ -110,8 +115,14 @@ class HaMaGANConfig:
     refine_matting: bool = False
     refine_from_band: float | None = None
     refinement_weight: float = 0.1
+    harmonize_gate: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        if self.harmonize_gate is not None:
+            self.harmonize_gate = tuple(float(v) for v in self.harmonize_gate)
+            if len(self.harmonize_gate) != 2 or not 0 <= self.harmonize_gate[0] <= self.harmonize_gate[1]:
+                raise ValueError(f"harmonize_gate must be (keep_below, full_from) with 0 <= keep_below <= full_from, "
+                                 f"got {self.harmonize_gate}")
         if isinstance(self.matting, dict):
             self.matting = MattingConfig(**self.matting)
         if isinstance(self.harmonizer, dict):
@@ -353,16 +364,31 @@ class HaMaGANPipeline(
                          plain: torch.Tensor | None = None) -> torch.Tensor:
         """Composite two layers and harmonize: the colour change lands on the adjusted layer only (the
         background for ``direction="background"``), the other stays exactly as it was. ``strength`` scales
-        that change: 0 leaves the plain composite, 1 (the default) is the model's whole change. ``plain``, the
-        layers' plain composite when the caller has it already, saves computing it again."""
+        that change: 0 leaves the plain composite, 1 (the default) is the model's whole change, less what the
+        config's ``harmonize_gate`` holds back. ``plain``, the layers' plain composite when the caller has it
+        already, saves computing it again."""
+        return self._harmonize_layers(foreground, background, alpha, direction, strength, plain)[0]
+
+    def _harmonize_layers(self, foreground: torch.Tensor, background: torch.Tensor, alpha: torch.Tensor,
+                          direction: str, strength: float, plain: torch.Tensor | None) -> tuple[torch.Tensor, str]:
+        """:meth:`harmonize_layers`, and what the config's ``harmonize_gate`` held back ("" when nothing)."""
         check_strength(strength)
         plain = composite(foreground, background, alpha) if plain is None else plain
         adjusted = hmh.adjusted_layer(foreground, background, direction)
         harmonized = self.harmonize(plain, alpha, direction, adjusted)
-        if strength != 1.0:
-            harmonized = torch.lerp(adjusted, harmonized, strength)
+        share, note = 1.0, ""
+        if self.config.harmonize_gate is not None:
+            size = change_size(adjusted, harmonized, hmh.adjusted_coverage(alpha, direction))
+            share = change_share(size, *self.config.harmonize_gate)
+            if share < 1.0:
+                note = f"the harmonizer's change was small ({size:.0f} of 255): " + (
+                    "the composite is left as it is" if share == 0.0 else f"{share:.0%} of it applied")
+        if strength * share == 0.0:
+            return plain, note
+        if strength * share != 1.0:
+            harmonized = torch.lerp(adjusted, harmonized, strength * share)
         other = hmh.unadjusted_layer(foreground, background, direction)
-        return composite(*hmh.layers_by_direction(harmonized, other, direction), alpha)
+        return composite(*hmh.layers_by_direction(harmonized, other, direction), alpha), note
 
     @torch.no_grad()
     def __call__(self, image: ImageInput, trimap: ImageInput | None = None, background: ImageInput | None = None,
@@ -427,8 +453,11 @@ class HaMaGANPipeline(
                 new_background = fit_background(load_image(background).to(device), size)
                 plain = composite(foreground, new_background, alpha)
             with clock("harmonization"):
-                harmonized = plain if not person_found else self.harmonize_layers(
-                    foreground, new_background, alpha, direction, strength, plain=plain)
+                harmonized = plain
+                if person_found:
+                    harmonized, note = self._harmonize_layers(foreground, new_background, alpha, direction,
+                                                              strength, plain)
+                    message = "; ".join(filter(None, [message, note]))
             result.update(composite=plain, harmonized=harmonized)
         # 4. One conversion to the output type.
         with clock("output"):

@@ -28,9 +28,10 @@ def _fmse(outputs: list[np.ndarray], cases: list[HarmonizationCase]) -> float:
 
 @pytest.mark.slow
 def test_default_harmonizers_cut_held_out_composites_and_keep_their_colour() -> None:
-    """80 engine composites at 256 over the held-out bundled photos. Measured (model card): version 11 cuts
-    fMSE by 69% (background recoloured) and 67% (portrait) and keeps 0.92 / 0.94 of the colourfulness; version 10
-    69% / 65%; version 9 39% / 10%, keeping 0.59 / 0.55; Reinhard 57% / 24%."""
+    """80 engine composites at 256 over the held-out bundled photos. Measured (model card): version 11 with its
+    harmonization gate cuts fMSE by 65% (background recoloured) and 64% (portrait), makes 8% / 13% of the
+    composites worse and keeps 0.99 / 0.98 of the colourfulness (without the gate: 69% / 67%, 33% / 38% worse,
+    0.92 / 0.94); version 10 69% / 65%; version 9 39% / 10%, keeping 0.59 / 0.55; Reinhard 57% / 24%."""
     cases = composite_cases("validation", count=80, size=256, photos=bundled_held_out())
     ours = pipeline_harmonizer(HaMaGANPipeline.from_pretrained())
     for direction in ("background", "foreground"):
@@ -39,6 +40,10 @@ def test_default_harmonizers_cut_held_out_composites_and_keep_their_colour() -> 
         composite = _fmse([c.composite for c in chosen], chosen)
         reinhard = _fmse([reinhard_region(c) for c in chosen], chosen)
         assert _fmse(model, chosen) < min(0.45 * composite, reinhard), (direction, composite, reinhard)
+        worse = np.mean([harmonization_metrics(o, c.real, c.adjusted)["fMSE"]
+                         > harmonization_metrics(c.composite, c.real, c.adjusted)["fMSE"] + 0.01
+                         for o, c in zip(model, chosen, strict=True)])
+        assert worse <= 0.2, (direction, worse)  # composites that already fit are left as they are
         kept = (np.mean([colourfulness(o, c.adjusted) for o, c in zip(model, chosen, strict=True)])
                 / np.mean([colourfulness(c.real, c.adjusted) for c in chosen]))
         assert 0.85 <= kept <= 1.15, (direction, kept)

@@ -100,6 +100,38 @@ def test_colour_map_harmonizer_changes_only_the_adjusted_layer(small_config: HaM
     np.testing.assert_allclose(half.harmonized, (out.harmonized + out.composite) / 2, atol=1e-6)
 
 
+def test_the_harmonization_gate_leaves_a_small_change_out(small_config: HaMaGANConfig, portrait) -> None:
+    from hamagan.compose import fit_background
+    from hamagan.harmonization_gate import change_size
+    from hamagan.images import array_to_tensor, load_image
+    from hamagan.pipeline import HarmonizerConfig
+    from hamagan.trimap import trimap_from_alpha
+
+    pipe = HaMaGANPipeline(HaMaGANConfig(**{**small_config.__dict__,
+                                            "harmonizer": HarmonizerConfig(base_channels=4, transform_grid=2)}))
+    torch.manual_seed(0)
+    torch.nn.init.normal_(pipe.harmonizers["background"].net.up[-2].weight, std=0.5)
+    image, alpha = portrait
+    foreground, alpha_t = array_to_tensor(image), array_to_tensor(alpha)
+    background = fit_background(load_image(background_paths()[0]), image.shape[:2])
+    plain = foreground * alpha_t + background * (1 - alpha_t)
+    size = change_size(background, pipe.harmonize(plain, alpha_t, "background", background), 1 - alpha_t)
+    assert size > 1
+    whole = pipe.harmonize_layers(foreground, background, alpha_t)
+    for gate, share in (((size + 1, size + 2), 0.0), ((size - 1, size + 1), 0.5), ((0, size - 1), 1.0)):
+        pipe.config.harmonize_gate = gate
+        gated = pipe.harmonize_layers(foreground, background, alpha_t)
+        torch.testing.assert_close(gated, torch.lerp(plain, whole, share), atol=1e-5, rtol=0)
+    # The whole pipeline says so when the gate holds the change back, and leaves the composite as it is.
+    trimap = trimap_from_alpha(alpha, radius=10)
+    pipe.config.harmonize_gate = (1000.0, 1000.0)
+    out = pipe(image, trimap, background=background_paths()[0])
+    np.testing.assert_array_equal(out.harmonized, out.composite)
+    assert "the composite is left as it is" in out.message
+    pipe.config.harmonize_gate = None
+    assert "harmonizer" not in pipe(image, trimap, background=background_paths()[0]).message
+
+
 def test_bf16_matting_follows_the_hardware_unless_forced(small_pipe: HaMaGANPipeline, portrait, monkeypatch) -> None:
     from hamagan.trimap import trimap_from_alpha
 
