@@ -181,7 +181,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                         help="adjust the background to the portrait (the paper) or the portrait to the background")
     parser.add_argument("--strength", type=_strength, default=1.0,
                         help="how much of the harmonizer's colour change to apply: 0 (the plain composite) to 1 "
-                             "(all of it, the default)")
+                             "(all of it, the default; a change too small to trust is left out, and said so)")
     parser.add_argument("--people", choices=["all", "largest"], default="all",
                         help="automatic trimap: cut out everyone found (default) or only the largest person")
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,

@@ -408,7 +408,8 @@ class HaMaGANPipeline(
                 "foreground" the portrait to the background.
             output_type: "np" for float arrays in [0, 1], "pil" for 8-bit PIL images.
             strength: how much of the harmonizer's colour change to apply, from 0 (the plain composite) to 1
-                (all of it, the default).
+                (all of it, the default), less what the config's ``harmonize_gate`` holds back (``message``
+                says when it does).
             on_stage: called with each stage's name (one of ``STAGES``) as the stage starts, for progress.
             people: with the automatic trimap, "all" cuts out everyone found, "largest" the largest person.
             refine: refine the alpha by the confidence-weighted matting Laplacian (default: the config's

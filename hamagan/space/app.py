@@ -251,7 +251,8 @@ def build_app(services: Services) -> gr.Blocks:
                                               ("adjust the portrait to the background", "foreground")],
                                              value="background", label="Direction")
                         strength = gr.Slider(0, 1, value=1, step=0.05, label="Harmonization strength (0: the plain "
-                                             "composite, 1: the model's whole colour change)")
+                                             "composite, 1: the model's whole colour change; a change too "
+                                             "small to trust is left out, and the message says so)")
                         refine = gr.Checkbox(pipe.config.refine_matting, elem_id="refine",
                                              label="Refine the matte's edges (matting Laplacian; slower). "
                                                    "Unticked, the model's default: an uploaded or painted "
