@@ -165,7 +165,8 @@ def test_a_clean_selfie_region_without_a_face_is_a_person_only_when_it_leaves_mo
     assert strict.select([_selfie_region(0.1)], no_face) == []
 
 
-def test_a_person_that_no_face_or_clear_pose_confirms_is_found_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_person_that_no_face_or_clear_pose_confirms_needs_the_close_pose_look(monkeypatch: pytest.MonkeyPatch
+                                                                               ) -> None:
     from hamagan.segmentation import default_finder
 
     finder = default_finder()
@@ -173,10 +174,32 @@ def test_a_person_that_no_face_or_clear_pose_confirms_is_found_with_a_warning(mo
     pose = PersonCandidate("pose", np.full((20, 10), 0.97, np.float32), (0, 20, 0, 10), finder.settings.min_detection,
                            0.99, np.array([0, 0, 10, 20.0]), 0.0, 0.97, 0.05, 0.1)
     selfie = _selfie_region(0.1)
-    monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.0)  # a bird: no face anywhere
+    monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.0)  # no face anywhere
     assert finder.confirmed(image, [pose]) and not finder.confirmed(image, [selfie]) and selfie.face == 0.0
     monkeypatch.setattr(finder, "people", lambda image: [_selfie_region(0.1)])
+    threshold = finder.settings.min_close_pose
+    # A bird: the pose detector, looking again closely, finds no person on it.
+    monkeypatch.setattr(finder, "close_pose", lambda image, group: threshold - 0.01)
+    bird = find_people(image, finder=finder)
+    assert not bird.found and not bird.probability.any()
+    assert bird.message.startswith("no person found in the photo (something like a person") and "trimap" in bird.message
+    # Someone seen from behind: the close look finds them; kept, with a warning.
+    monkeypatch.setattr(finder, "close_pose", lambda image, group: threshold)
     message = find_people(image, finder=finder).message
     assert message.startswith("found 1 person, but no face or clear body pose confirms it") and "trimap" in message
     monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.9)  # a face the mesh confirms
+    monkeypatch.setattr(finder, "close_pose", lambda image, group: 0.0)  # not asked: the face decides
     assert find_people(image, finder=finder).message == "found 1 person"
+
+
+def test_the_close_pose_look_finds_people_and_not_a_flower() -> None:
+    """The bundled astronaut: the close look of the pose detector finds her, her head on her mask (measured
+    0.92), and nobody on a flat grey photo. A bundled flower that the selfie segmenter paints as a person, with
+    no face and no pose to confirm it (about 0.2): no person."""
+    finder = default_finder()
+    image = to_array(BARE_PORTRAIT)
+    people = finder.people(image)
+    assert finder.close_pose(image, people) >= finder.settings.min_close_pose
+    assert finder.close_pose(np.full_like(image, 0.5), people) == 0.0
+    flower = find_people(to_array(BACKGROUNDS / "sklearn-flower.jpg"))
+    assert not flower.found and "something like a person" in flower.message

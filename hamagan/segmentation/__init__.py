@@ -20,7 +20,8 @@ import numpy as np
 
 from hamagan.segmentation.people import FinderSettings, PersonCandidate, PersonFinder, same_person
 
-__all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people"]
+__all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
+           "group_people"]
 
 KEEP_CHOICES = ("all", "largest")
 
@@ -56,26 +57,33 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
     """Every person in an HxWx3 float image in [0, 1] (``keep="all"``) or the largest (``"largest"``).
 
     The message counts a person per group of overlapping candidates, or per face the group look found on
-    it. It warns when a person kept rests on the selfie segmenter alone, with no face the face mesh
-    confirms and no pose detection of at least ``min_detection``: most false persons are of that kind
-    (benchmarks/README.md, "Automatic trimaps")."""
+    it. A person with no face the face mesh confirms and no pose detection of at least ``min_detection``
+    (most false persons are of that kind: benchmarks/README.md, "Automatic trimaps") is kept only where the
+    pose detector's close look (:meth:`PersonFinder.close_pose`) reaches ``min_close_pose``, and with a
+    warning."""
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
     image = np.asarray(image, np.float32)
     finder = finder or default_finder()
     groups = group_people(finder.people(image))
+    confirmed = [finder.confirmed(image, group) for group in groups]
+    kept = [(group, sure) for group, sure in zip(groups, confirmed, strict=True)
+            if sure or finder.close_pose(image, group) >= finder.settings.min_close_pose]
     probability = np.zeros(image.shape[:2], np.float32)
-    if not groups:
-        return PeopleMask(probability, [], "no person found in the photo; draw or upload a trimap instead")
+    if not kept:
+        doubted = " (something like a person, but no face or body pose confirms it)" if groups else ""
+        return PeopleMask(probability, [], f"no person found in the photo{doubted}; draw or upload a trimap instead")
+    groups, confirmed = [g for g, _ in kept], [sure for _, sure in kept]
     if keep == "largest":
-        groups = [max(groups, key=lambda group: sum(c.mask_pixels() for c in group))]
+        largest = max(range(len(groups)), key=lambda i: sum(c.mask_pixels() for c in groups[i]))
+        groups, confirmed = [groups[largest]], [confirmed[largest]]
     people = [c for group in groups for c in group]
     for person in people:
         top, bottom, left, right = person.box
         np.maximum(probability[top:bottom, left:right], person.probability, out=probability[top:bottom, left:right])
     count = sum(max(1, sum(c.faces for c in group)) for group in groups)
     message = f"found {count} {'person' if count == 1 else 'people'}" if keep == "all" else "kept the largest person"
-    unsure = sum(not finder.confirmed(image, group) for group in groups)
+    unsure = confirmed.count(False)
     if unsure:
         which = "it" if count == 1 else f"{unsure} of them"
         message += (f", but no face or clear body pose confirms {which}: if the cut-out is not a person, draw or "
