@@ -36,7 +36,7 @@ from hamagan.compose import (
 )
 from hamagan.data import hmh
 from hamagan.hardware import bf16_is_fast
-from hamagan.harmonization_gate import change_share, change_size
+from hamagan.harmonization_gate import change_share, change_size, gate_note
 from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_array, to_pil
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
@@ -376,17 +376,15 @@ class HaMaGANPipeline(
         plain = composite(foreground, background, alpha) if plain is None else plain
         adjusted = hmh.adjusted_layer(foreground, background, direction)
         harmonized = self.harmonize(plain, alpha, direction, adjusted)
-        share, note = 1.0, ""
+        weight, note = torch.full((len(plain),), float(strength), device=plain.device), ""
         if self.config.harmonize_gate is not None:
             size = change_size(adjusted, harmonized, hmh.adjusted_coverage(alpha, direction))
             share = change_share(size, *self.config.harmonize_gate)
-            if share < 1.0:
-                note = f"the harmonizer's change was small ({size:.0f} of 255): " + (
-                    "the composite is left as it is" if share == 0.0 else f"{share:.0%} of it applied")
-        if strength * share == 0.0:
+            weight, note = weight * share, gate_note(size, share)
+        if bool((weight == 0).all()):
             return plain, note
-        if strength * share != 1.0:
-            harmonized = torch.lerp(adjusted, harmonized, strength * share)
+        if not bool((weight == 1).all()):
+            harmonized = torch.lerp(adjusted, harmonized, weight.view(-1, 1, 1, 1).to(harmonized.dtype))
         other = hmh.unadjusted_layer(foreground, background, direction)
         return composite(*hmh.layers_by_direction(harmonized, other, direction), alpha), note
 

@@ -115,7 +115,7 @@ def test_the_harmonization_gate_leaves_a_small_change_out(small_config: HaMaGANC
     foreground, alpha_t = array_to_tensor(image), array_to_tensor(alpha)
     background = fit_background(load_image(background_paths()[0]), image.shape[:2])
     plain = foreground * alpha_t + background * (1 - alpha_t)
-    size = change_size(background, pipe.harmonize(plain, alpha_t, "background", background), 1 - alpha_t)
+    size = change_size(background, pipe.harmonize(plain, alpha_t, "background", background), 1 - alpha_t).item()
     assert size > 1
     whole = pipe.harmonize_layers(foreground, background, alpha_t)
     for gate, share in (((size + 1, size + 2), 0.0), ((size - 1, size + 1), 0.5), ((0, size - 1), 1.0)):
