@@ -43,7 +43,7 @@ from hamagan.evaluation import load_matting_case
 from hamagan.images import array_to_tensor, tensor_to_array, to_array
 from hamagan.metrics import matting_metrics
 from hamagan.samples import BARE_PORTRAIT, TEST_PORTRAITS, background_paths, portrait_ids, portrait_paths
-from hamagan.segmentation import FinderSettings, default_finder, find_people, group_people
+from hamagan.segmentation import FinderSettings, default_finder, find_people, group_people, people_probability
 from hamagan.segmentation.detector import detection_views
 from hamagan.trimap import WORKING_SIDE, auto_trimap, band_trimap
 
@@ -117,10 +117,7 @@ def real_face_cutouts() -> list[tuple[str, Cutout]]:
         image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
                            interpolation=cv2.INTER_AREA)
         for group in group_people(finder.people(image)):
-            probability = np.zeros(image.shape[:2], np.float32)
-            for c in group:
-                top, bottom, left, right = c.box
-                np.maximum(probability[top:bottom, left:right], c.probability, out=probability[top:bottom, left:right])
+            probability = people_probability(group, image.shape[:2])
             mask = probability > 0.5
             if mask.mean() < 0.08 or not finder.confirmed(image, group):
                 continue
@@ -133,8 +130,9 @@ def real_face_cutouts() -> list[tuple[str, Cutout]]:
 def real_faces(split: str) -> list[str]:
     """People with real faces (cut out of photos by the finder itself) at 4-20% of the frame and by its edge:
     found (the pipeline's mask against the pasted one, IoU > 0.5) with and without the close pose look."""
-    photos = background_paths()[{"validation": 0, "test": 1}[split]::2]
-    rng = np.random.default_rng([{"validation": 0, "test": 1}[split], 7])
+    half = {"validation": 0, "test": 1}[split]
+    photos = background_paths()[half::2]
+    rng = np.random.default_rng([half, 7])
     loose = dataclasses.replace(default_finder(), settings=FinderSettings(min_close_pose=0.0))
     counts: dict[str, list[int]] = {}
     for name, cutout in real_face_cutouts():

@@ -21,7 +21,7 @@ import numpy as np
 from hamagan.segmentation.people import FinderSettings, PersonCandidate, PersonFinder, same_person
 
 __all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
-           "group_people"]
+           "group_people", "people_probability"]
 
 KEEP_CHOICES = ("all", "largest")
 
@@ -69,18 +69,15 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
     confirmed = [finder.confirmed(image, group) for group in groups]
     kept = [(group, sure) for group, sure in zip(groups, confirmed, strict=True)
             if sure or finder.close_pose(image, group) >= finder.settings.min_close_pose]
-    probability = np.zeros(image.shape[:2], np.float32)
     if not kept:
         doubted = " (something like a person, but no face or body pose confirms it)" if groups else ""
-        return PeopleMask(probability, [], f"no person found in the photo{doubted}; draw or upload a trimap instead")
+        return PeopleMask(np.zeros(image.shape[:2], np.float32), [],
+                          f"no person found in the photo{doubted}; draw or upload a trimap instead")
     groups, confirmed = [g for g, _ in kept], [sure for _, sure in kept]
     if keep == "largest":
         largest = max(range(len(groups)), key=lambda i: sum(c.mask_pixels() for c in groups[i]))
         groups, confirmed = [groups[largest]], [confirmed[largest]]
     people = [c for group in groups for c in group]
-    for person in people:
-        top, bottom, left, right = person.box
-        np.maximum(probability[top:bottom, left:right], person.probability, out=probability[top:bottom, left:right])
     count = sum(max(1, sum(c.faces for c in group)) for group in groups)
     message = f"found {count} {'person' if count == 1 else 'people'}" if keep == "all" else "kept the largest person"
     unsure = confirmed.count(False)
@@ -88,7 +85,16 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
         which = "it" if count == 1 else f"{unsure} of them"
         message += (f", but no face or clear body pose confirms {which}: if the cut-out is not a person, draw or "
                     "upload a trimap")
-    return PeopleMask(probability, people, message)
+    return PeopleMask(people_probability(people, image.shape[:2]), people, message)
+
+
+def people_probability(candidates: list[PersonCandidate], shape: tuple[int, int]) -> np.ndarray:
+    """The candidates' probabilities painted into one HxW map (the highest where they overlap; 0 elsewhere)."""
+    probability = np.zeros(shape, np.float32)
+    for c in candidates:
+        top, bottom, left, right = c.box
+        np.maximum(probability[top:bottom, left:right], c.probability, out=probability[top:bottom, left:right])
+    return probability
 
 
 def group_people(candidates: list[PersonCandidate]) -> list[list[PersonCandidate]]:
