@@ -9,7 +9,8 @@
    training chooses by), at 320x320 with their own uneven trimaps
    (5-60 px at long side 512), scored by G_m of each checkpoint, closed-form matting and the trimap alone
    (SAD / MSE / Grad / Conn over the unknown region, as ``hamagan eval``); ``--refine`` adds each checkpoint
-   refined by the matting Laplacian, and as its config refines by default (where the band is wide).
+   refined by the matting Laplacian, and as its config refines by default (where the band is wide or G_m is
+   unsure of it).
    Per-sample values go to benchmarks/matting_engine.csv.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.matting_engine import EngineSettings, MattingEngine
 from hamagan.evaluation import MattingCase, closed_form, evaluate_matting, markdown_table, trimap_only
-from hamagan.report import REFINEMENT_VARIANTS, labelled_checkpoint, pipeline_matting
+from hamagan.report import REFINEMENT_VARIANTS, fix_refinement_weight, labelled_checkpoint, pipeline_matting
 from hamagan.training.samples import load_backgrounds
 from hamagan.training.validation import held_out_mattes
 
@@ -62,7 +63,7 @@ def main() -> None:
     checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint) or {"default": None}
     pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in checkpoints.items()}
     for pipe in pipes.values() if args.refinement_weight is not None else ():
-        pipe.config.refinement_weight = args.refinement_weight
+        fix_refinement_weight(pipe, args.refinement_weight)
     variants = REFINEMENT_VARIANTS if args.refine else {False: ""}
     reports = [evaluate_matting(pipeline_matting(pipe, refine), cases, f"{label}{suffix}", progress=False)
                for refine, suffix in variants.items() for label, pipe in pipes.items()]

@@ -26,7 +26,7 @@ from hamagan.data.matting_engine import EngineSettings, MattingEngine
 from hamagan.evaluation import MattingCase, load_matting_case
 from hamagan.metrics import matting_metrics
 from hamagan.refinement import refine_alpha
-from hamagan.report import pipeline_matting
+from hamagan.report import fix_refinement_weight, pipeline_matting
 from hamagan.training.samples import load_backgrounds
 from hamagan.training.validation import held_out_mattes
 
@@ -64,7 +64,7 @@ def main() -> None:
     print("\npipeline matting at long side 512 (training portraits, 10-px band), seconds:")
     for weight in (None, *WEIGHTS):
         if weight is not None:
-            pipe.config.refinement_weight = weight
+            fix_refinement_weight(pipe, weight)
         method = pipeline_matting(pipe, refine=weight is not None)
         seconds = np.mean([median_seconds(lambda c=case, m=method: m(c.image, c.trimap), 3) for case in cases])
         print(f"  {'G_m alone' if weight is None else f'refined, mu {weight}'}: {seconds:.3f} s")

@@ -21,7 +21,7 @@ from benchmarks.timing import median_seconds
 from hamagan import HaMaGANPipeline
 from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case, markdown_table
 from hamagan.hardware import bf16_is_fast
-from hamagan.report import pipeline_matting
+from hamagan.report import fix_refinement_weight, pipeline_matting
 from hamagan.samples import portrait_ids
 
 
@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
     if args.refinement_weight is not None:
-        pipe.config.refinement_weight = args.refinement_weight
+        fix_refinement_weight(pipe, args.refinement_weight)
     cases = [load_matting_case(i) for i in portrait_ids(args.split)]
     reports = []
     variants = {f"ours (G_m, {'bf16' if bf16 else 'fp32'}){' + refinement' if refine else ''}": (bf16, refine)

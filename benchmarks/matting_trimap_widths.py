@@ -5,8 +5,8 @@ emulated, slow but the same numbers a bf16 machine gives within rounding).
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.matting_trimap_widths \\
         [--checkpoint LABEL=PATH ...] [--refine [--refinement-weight MU]]
 
-``--refine`` adds each checkpoint refined by the matting Laplacian (its config's ``refinement_weight``), and
-as its config refines by default (where the band is wide).
+``--refine`` adds each checkpoint refined by the matting Laplacian (its config's weight or confidence ramp), and
+as its config refines by default (where the band is wide or G_m is unsure of it).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 
 from hamagan import HaMaGANPipeline
 from hamagan.evaluation import closed_form, evaluate_matting, load_matting_case
-from hamagan.report import REFINEMENT_VARIANTS, labelled_checkpoint, pipeline_matting
+from hamagan.report import REFINEMENT_VARIANTS, fix_refinement_weight, labelled_checkpoint, pipeline_matting
 from hamagan.samples import TEST_PORTRAITS
 
 WIDTHS = (5, 10, 20, 30)
@@ -30,7 +30,7 @@ def main() -> None:
     checkpoints = dict(labelled_checkpoint(c) for c in args.checkpoint) or {"default": None}
     pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in checkpoints.items()}
     for pipe in pipes.values() if args.refinement_weight is not None else ():
-        pipe.config.refinement_weight = args.refinement_weight
+        fix_refinement_weight(pipe, args.refinement_weight)
     print("| band (px) | method | SAD | MSE | Grad | Conn | per portrait SAD |\n|---|---|---|---|---|---|---|")
     for width in WIDTHS:
         cases = [load_matting_case(portrait, radius=width) for portrait in TEST_PORTRAITS]

@@ -186,7 +186,8 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                         help="automatic trimap: cut out everyone found (default) or only the largest person")
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
                         help="refine the matte by the confidence-weighted matting Laplacian (default: the model's "
-                             "refine_matting setting, and for a given trimap with a wide band refine_from_band)")
+                             "refine_matting setting; a given trimap with a wide band or one the network is unsure "
+                             "of is refined: refine_from_band, refine_below_confidence)")
     parser.add_argument("--alpha-only", action="store_true", help="write the alpha matte (8-bit L PNG)")
     parser.add_argument("--rgba", action="store_true", help="write the cut-out with transparency (RGBA PNG)")
 

@@ -41,7 +41,7 @@ from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_ar
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
-from hamagan.refinement import band_width, refine_alpha
+from hamagan.refinement import band_width, confidence_weight, network_confidence, refine_alpha
 from hamagan.segmentation import KEEP_CHOICES
 from hamagan.trimap import auto_trimap, load_trimap
 from hamagan.weights import WEIGHTS_NAME, load_pipeline_tensors, save_network, split_networks
@@ -99,7 +99,16 @@ class HaMaGANConfig:
             band at least this wide (pixels at G_m's working size, ``hamagan.refinement.band_width``): G_m alone
             is weakest in wide bands. Automatic trimaps are not refined by it (their band was chosen for G_m
             alone). None: never.
+        refine_below_confidence: with ``refine_matting`` off, refine a given trimap's alpha anyway where G_m's
+            mean confidence ``(2 alpha - 1)^2`` over its band is below this, whatever the band's width (hair,
+            fur, smoke G_m is unsure of). None: never.
         refinement_weight: that refinement's pull towards G_m's confident values (mu).
+        refinement_weight_unsure: mu for an image whose band G_m is unsure of as a whole (mean confidence
+            ``(2 alpha - 1)^2`` over the band below ``refinement_confidence[0]``), log-linear up to
+            ``refinement_weight`` at ``refinement_confidence[1]`` (:func:`hamagan.refinement.confidence_weight`):
+            on hair, fur and smoke the colour-line model alone does better than G_m's prior. None: always
+            ``refinement_weight``.
+        refinement_confidence: (low, high), the mean confidences between which mu moves.
         harmonize_gate: (keep_below, full_from): where G_h's change to the adjusted layer (root mean square on
             0..255 over where that layer shows, :mod:`hamagan.harmonization_gate`) is below ``keep_below``,
             the composite is left as it is; from ``full_from`` the whole change applies; linearly in between.
@@ -114,10 +123,19 @@ class HaMaGANConfig:
     foreground_method: str = "blur_fusion"
     refine_matting: bool = False
     refine_from_band: float | None = None
+    refine_below_confidence: float | None = None
     refinement_weight: float = 0.1
+    refinement_weight_unsure: float | None = None
+    refinement_confidence: tuple[float, float] = (0.8, 0.85)
     harmonize_gate: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        span = self.refinement_confidence = tuple(float(v) for v in self.refinement_confidence)
+        if len(span) != 2 or not 0 <= span[0] <= span[1]:
+            raise ValueError(f"refinement_confidence must be (low, high) with 0 <= low <= high, got {span}")
+        unsure = self.refinement_weight_unsure
+        if self.refinement_weight <= 0 or (unsure is not None and unsure <= 0):
+            raise ValueError("refinement weights must be positive")
         if self.harmonize_gate is not None:
             self.harmonize_gate = tuple(float(v) for v in self.harmonize_gate)
             if len(self.harmonize_gate) != 2 or not 0 <= self.harmonize_gate[0] <= self.harmonize_gate[1]:
@@ -292,8 +310,8 @@ class HaMaGANPipeline(
         carried back as a local affine function of the full-resolution colours (guided upsampling), and
         the trimap's known regions are pasted back at full resolution, so edges follow the real image
         rather than an enlarged low-resolution matte. ``refine`` refines G_m's alpha at its own size by the
-        confidence-weighted matting Laplacian; by default (None) as the config's ``refine_matting`` and
-        ``refine_from_band`` say, image by image.
+        confidence-weighted matting Laplacian; by default (None) as the config's ``refine_matting``,
+        ``refine_from_band`` and ``refine_below_confidence`` say, image by image.
         """
         return self._matte(image, trimap, refine)[0]
 
@@ -311,30 +329,49 @@ class HaMaGANPipeline(
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16 and network.training):
             raw = network(network_input)
         alpha = paste_known(raw.float(), padded_trimap)[:, :, :size[0], :size[1]]
-        chosen = [self._refines(t, refine) for t in small_trimap]
+        chosen = [self._refines(t, a, refine) for t, a in zip(small_trimap, alpha, strict=True)]
         if any(chosen):
             alpha = self._refine(small_image, small_trimap, alpha, chosen)
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
         return paste_known(alpha, trimap), any(chosen)
 
-    def _refines(self, trimap: torch.Tensor, refine: bool | None) -> bool:
-        """Whether one image's alpha is refined: ``refine`` if given, else as the config says for its trimap
-        (1, H, W) at G_m's working size."""
+    def _refines(self, trimap: torch.Tensor, alpha: torch.Tensor, refine: bool | None) -> bool:
+        """Whether one image's alpha is refined: ``refine`` if given, else as the config says for its trimap and
+        G_m's alpha (each 1 x H x W, at G_m's working size)."""
         if refine is not None:
             return refine
-        threshold = self.config.refine_from_band
-        return self.config.refine_matting or (threshold is not None
-                                              and band_width(tensor_to_array(trimap[None].cpu())) >= threshold)
+        config = self.config
+        if config.refine_matting:
+            return True
+        trimap_array = tensor_to_array(trimap[None].cpu())
+        if config.refine_from_band is not None and band_width(trimap_array) >= config.refine_from_band:
+            return True
+        return (config.refine_below_confidence is not None
+                and network_confidence(tensor_to_array(alpha[None].cpu()), trimap_array)
+                < config.refine_below_confidence)
 
     def _refine(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, chosen: list[bool]
                 ) -> torch.Tensor:
-        """``refine_alpha`` on the ``chosen`` images of a batch, at the tensors' size."""
-        refined = [array_to_tensor(refine_alpha(tensor_to_array(i[None].cpu()), tensor_to_array(t[None].cpu()),
-                                                tensor_to_array(a[None].cpu()), self.config.refinement_weight)
-                                   )[0].to(a.device) if refine else a
-                   for i, t, a, refine in zip(image, trimap, alpha, chosen, strict=True)]
+        """``refine_alpha`` on the ``chosen`` images of a batch, at the tensors' size, each with its own mu
+        (:meth:`refinement_weight_for`)."""
+        refined = []
+        for one_image, one_trimap, one_alpha, refine in zip(image, trimap, alpha, chosen, strict=True):
+            if refine:
+                arrays = [tensor_to_array(t[None].cpu()) for t in (one_image, one_trimap, one_alpha)]
+                weight = self.refinement_weight_for(arrays[2], arrays[1])
+                one_alpha = array_to_tensor(refine_alpha(*arrays, weight))[0].to(one_alpha.device)
+            refined.append(one_alpha)
         return torch.stack(refined)
+
+    def refinement_weight_for(self, alpha: np.ndarray, trimap: np.ndarray) -> float:
+        """The refinement's mu for G_m's ``alpha`` (H x W) in ``trimap``'s band, as the config says."""
+        config = self.config
+        if config.refinement_weight_unsure is None:
+            return config.refinement_weight
+        return confidence_weight(network_confidence(alpha, trimap),
+                                 (config.refinement_weight_unsure, config.refinement_weight),
+                                 config.refinement_confidence)
 
     @torch.no_grad()
     def harmonize(self, image: torch.Tensor, alpha: torch.Tensor, direction: str = "background",
@@ -411,7 +448,7 @@ class HaMaGANPipeline(
             on_stage: called with each stage's name (one of ``STAGES``) as the stage starts, for progress.
             people: with the automatic trimap, "all" cuts out everyone found, "largest" the largest person.
             refine: refine the alpha by the confidence-weighted matting Laplacian (default: the config's
-                ``refine_matting``, and for a given trimap ``refine_from_band``).
+                ``refine_matting``, and for a given trimap ``refine_from_band`` and ``refine_below_confidence``).
 
         Returns:
             HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
@@ -442,7 +479,8 @@ class HaMaGANPipeline(
         with clock("matting"):
             alpha, refined = self._matte(pixels, trimap_t, refine)
         if refined and refine is None:
-            message = "refined the matte by the matting Laplacian: your trimap's unknown band is wide"
+            message = ("refined the matte by the matting Laplacian: your trimap's unknown band is wide, or the "
+                       "network was unsure of much of it")
         with clock("foreground"):
             foreground = estimate_foreground(pixels, alpha, self.config.foreground_method)
         result = {"alpha": alpha, "trimap": trimap_t, "foreground": foreground}

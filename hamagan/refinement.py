@@ -94,6 +94,20 @@ def band_width(trimap: np.ndarray) -> float:
     return 2.0 * np.count_nonzero(unknown) / count if count else 0.0
 
 
+def network_confidence(alpha: np.ndarray, trimap: np.ndarray) -> float:
+    """The network's mean confidence ``(2 alpha - 1)^2`` over the trimap's unknown region (1 without one)."""
+    unknown = unknown_region(trimap)
+    return float(np.mean((2.0 * alpha[unknown].astype(np.float64) - 1.0) ** 2)) if unknown.any() else 1.0
+
+
+def confidence_weight(confidence: float, weights: tuple[float, float], span: tuple[float, float]) -> float:
+    """mu for a network of this mean ``confidence``: ``weights`` = (unsure, sure) mu below and above ``span``
+    = (low, high), log-linear in between."""
+    (unsure, sure), (low, high) = weights, span
+    share = float(np.clip((confidence - low) / (high - low), 0.0, 1.0)) if high > low else float(confidence >= low)
+    return float(np.exp((1.0 - share) * np.log(unsure) + share * np.log(sure)))
+
+
 def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, weight: float = 0.1,
                  epsilon: float = 1e-7, tolerance: float = 1e-4) -> np.ndarray:
     """The network's ``alpha`` (H x W, [0, 1]) refined inside the unknown region of ``trimap`` (0 / 0.5 / 1)

@@ -119,9 +119,15 @@ def pipeline_harmonizer(pipe: HaMaGANPipeline) -> HarmonizationMethod:
     return method
 
 
-REFINEMENT_VARIANTS = {False: "", None: " (default: refined where the band is wide)", True: " + refinement"}
+def fix_refinement_weight(pipe: HaMaGANPipeline, weight: float) -> None:
+    """Refine with this one mu for every image, whatever G_m's confidence (no ramp)."""
+    pipe.config.refinement_weight, pipe.config.refinement_weight_unsure = weight, None
+
+
+REFINEMENT_VARIANTS = {False: "", None: " (default: refined where the band is wide or G_m unsure)",
+                       True: " + refinement"}
 """``pipeline_matting``'s ``refine`` values a benchmark compares, with their label suffixes: G_m alone, as the
-config's ``refine_matting`` and ``refine_from_band`` say, always refined."""
+config's ``refine_matting``, ``refine_from_band`` and ``refine_below_confidence`` say, always refined."""
 
 
 def pipeline_matting(pipe: HaMaGANPipeline, refine: bool | None = None) -> MattingMethod:

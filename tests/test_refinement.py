@@ -8,7 +8,14 @@ import pytest
 
 from hamagan import HaMaGANPipeline
 from hamagan.images import array_to_tensor, tensor_to_array
-from hamagan.refinement import band_width, refine_alpha, unknown_system
+from hamagan.pipeline import HaMaGANConfig
+from hamagan.refinement import (
+    band_width,
+    confidence_weight,
+    network_confidence,
+    refine_alpha,
+    unknown_system,
+)
 from hamagan.trimap import trimap_from_alpha
 
 
@@ -96,6 +103,38 @@ def test_the_pipeline_refines_only_inside_the_unknown_region_when_asked(small_pi
         small_pipe.config.refine_matting = False
 
 
+def test_mu_follows_the_network_s_mean_confidence_over_the_band() -> None:
+    _, truth, trimap = _two_colour_blend()
+    hard = np.where(trimap == 0.5, (truth > 0.5).astype(float), trimap)
+    assert network_confidence(hard, trimap) == 1.0
+    assert network_confidence(np.full_like(truth, 0.5), trimap) == 0.0
+    assert network_confidence(truth, np.ones_like(trimap)) == 1.0  # no band: nothing to be unsure of
+    weights, span = (1e-5, 1e-3), (0.6, 0.8)
+    assert confidence_weight(0.2, weights, span) == pytest.approx(1e-5)
+    assert confidence_weight(0.9, weights, span) == pytest.approx(1e-3)
+    assert confidence_weight(0.7, weights, span) == pytest.approx(1e-4)  # log-linear: halfway is the geometric mean
+    assert confidence_weight(0.7, weights, (0.7, 0.7)) == pytest.approx(1e-3)
+
+
+def test_the_pipeline_s_mu_is_the_config_s_weight_or_its_confidence_ramp(small_pipe: HaMaGANPipeline) -> None:
+    _, truth, trimap = _two_colour_blend()
+    unsure, hard = np.where(trimap == 0.5, 0.5, trimap), np.where(trimap == 0.5, (truth > 0.5) * 1.0, trimap)
+    config = small_pipe.config
+    assert config.refinement_weight_unsure is None
+    assert small_pipe.refinement_weight_for(unsure, trimap) == small_pipe.refinement_weight_for(hard, trimap) \
+        == config.refinement_weight
+    try:
+        config.refinement_weight_unsure = config.refinement_weight / 100
+        assert small_pipe.refinement_weight_for(unsure, trimap) == pytest.approx(config.refinement_weight_unsure)
+        assert small_pipe.refinement_weight_for(hard, trimap) == pytest.approx(config.refinement_weight)
+    finally:
+        config.refinement_weight_unsure = None
+    with pytest.raises(ValueError, match="refinement_confidence"):
+        HaMaGANConfig(refinement_confidence=(0.9, 0.8))
+    with pytest.raises(ValueError, match="positive"):
+        HaMaGANConfig(refinement_weight_unsure=0.0)
+
+
 def test_band_width_is_the_unknown_band_s_mean_width() -> None:
     straight = np.zeros((64, 64))
     straight[:, 40:] = 1.0
@@ -121,7 +160,7 @@ def test_a_given_trimap_with_a_wide_band_is_refined_by_default_and_an_automatic_
         small_pipe.config.refine_from_band = width
         np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), refined)
         said = small_pipe(image.astype(np.float32), trimap.astype(np.float32)).message
-        assert "band is wide" in said
+        assert "band is wide" in said and "unsure" in said
         assert small_pipe(image.astype(np.float32), trimap.astype(np.float32), refine=True).message == ""
         np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=False)), plain)
         automatic = small_pipe(photo, refine=False).alpha
@@ -132,3 +171,20 @@ def test_a_given_trimap_with_a_wide_band_is_refined_by_default_and_an_automatic_
         np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), plain)
     finally:
         small_pipe.config.refine_from_band = None
+
+
+def test_a_given_trimap_whose_band_g_m_is_unsure_of_is_refined_by_default(small_pipe: HaMaGANPipeline) -> None:
+    image, _, trimap = _two_colour_blend(64)
+    image_t, trimap_t = array_to_tensor(image.astype(np.float32)), array_to_tensor(trimap.astype(np.float32))
+    plain = tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=False))
+    refined = tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=True))
+    confidence = network_confidence(plain, trimap)
+    assert small_pipe.config.refine_from_band is None
+    try:
+        small_pipe.config.refine_below_confidence = confidence + 0.01
+        np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), refined)
+        assert "unsure" in small_pipe(image.astype(np.float32), trimap.astype(np.float32)).message
+        small_pipe.config.refine_below_confidence = confidence - 0.01
+        np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), plain)
+    finally:
+        small_pipe.config.refine_below_confidence = None

@@ -256,7 +256,8 @@ def build_app(services: Services) -> gr.Blocks:
                         refine = gr.Checkbox(pipe.config.refine_matting, elem_id="refine",
                                              label="Refine the matte's edges (matting Laplacian; slower). "
                                                    "Unticked, the model's default: an uploaded or painted "
-                                                   "trimap with a wide band is refined anyway")
+                                                   "trimap with a wide band, or one the model is unsure of, "
+                                                   "is refined anyway")
                 with gr.Column(scale=3, min_width=480):
                     run = gr.Button("Compose", variant="primary", elem_id="compose")
                     message = gr.Markdown("Your result appears here: the plain composite and the harmonized image "
