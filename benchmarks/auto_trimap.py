@@ -28,13 +28,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from benchmarks.rows import write_rows
 from benchmarks.timing import matmul_gflops, median_seconds
 from hamagan import HaMaGANPipeline
 from hamagan.data.person_scenes import Cutout, PersonScene, group_scene, load_cutout, make_scene, person_scenes, place
@@ -71,10 +71,7 @@ def proxy_scenes(pipe: HaMaGANPipeline, split: str) -> list[str]:
         rows.append({"scene": scene.name, "kind": scene.name.split()[0], "found": found,
                      "iou": iou(out.alpha > 0.5, scene.alpha > 0.5) if found else 0.0,
                      "message": out.message})
-    with open(HERE / f"auto_trimap_{split}.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(HERE / f"auto_trimap_{split}.csv", rows)
     lines = [f"## Proxy scenes ({split}): IoU of the pipeline's alpha > 0.5 with the true alpha > 0.5", "",
              "| kind | scenes | mean IoU | median | without a cut-out |", "|---|---|---|---|---|"]
     for kind in dict.fromkeys(r["kind"] for r in rows):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import dataclasses
 from collections import defaultdict
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline
 from hamagan.harmonization_sets import composite_cases, people_cases
 from hamagan.metrics import colourfulness, harmonization_metrics
@@ -160,10 +160,7 @@ def main() -> None:
     rows += people_rows
     args.out.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(sheet + people_sheet)).save(args.out / f"{args.split}.jpg", quality=85)
-    with open(args.out / f"{args.split}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(args.out / f"{args.split}.csv", rows)
     columns = ", ".join(["composite", *list(methods)[1:], "real photo"])
     text = "\n".join([f"`python -m benchmarks.harmonization_heldout --split {args.split}"
                       + "".join(f" --checkpoint {label}={path or 'DEFAULT'}" for label, path in args.checkpoint)

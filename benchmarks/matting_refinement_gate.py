@@ -17,13 +17,13 @@ whose SAD, as a share of G_m alone's, is lowest on average over the three sets (
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.matting_refinement import HELD_OUT_PHOTOS, as_cases, portrait_samples
+from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.builder import BuildOptions, assign_splits
 from hamagan.evaluation import load_matting_case
@@ -103,10 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
     rows = measure(pipe, validation_sets(args.count))
-    with open(HERE / "matting_refinement_gate.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(HERE / "matting_refinement_gate.csv", rows)
     print("\n".join(report(rows)))
 
 

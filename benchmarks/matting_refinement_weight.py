@@ -24,7 +24,6 @@ chosen settings are then run as the pipeline runs them (``refinement_weight_unsu
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import numpy as np
 
 from benchmarks.matting_refinement import HELD_OUT_PHOTOS, as_cases
 from benchmarks.matting_refinement_gate import validation_sets
+from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.builder import BuildOptions, assign_splits
 from hamagan.data.matting_engine import EngineSettings, MattingEngine
@@ -175,10 +175,7 @@ def main() -> None:
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
     sets = weight_sets(args.count)
     rows = measure(pipe, sets)
-    with open(HERE / "matting_refinement_weight.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(HERE / "matting_refinement_weight.csv", rows)
     lines, ramp, band, confidence = choose(rows)
     print("\n".join(lines))
     print(f"\n## As the pipeline runs it: {ramp_label(ramp)}; by default refined where the band is at least "
