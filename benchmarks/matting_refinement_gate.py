@@ -38,10 +38,15 @@ BINS = (0, 20, 30, 40, 50, 60, 70, 80, 100, 150, 1000)
 THRESHOLDS = (0, 20, 30, 40, 50, 60, 70, 80, 100, None)
 
 
+def validation_portrait() -> str:
+    """The HMH build's validation portrait."""
+    splits = assign_splits(samples.portrait_ids("all"), set(samples.TEST_PORTRAITS), BuildOptions())
+    return next(i for i, split in splits.items() if split == "validation")
+
+
 def validation_sets(count: int) -> dict[str, list]:
     held_out = load_backgrounds(samples.background_paths(), 640)[-HELD_OUT_PHOTOS:]
-    splits = assign_splits(samples.portrait_ids("all"), set(samples.TEST_PORTRAITS), BuildOptions())
-    portrait = next(i for i, split in splits.items() if split == "validation")  # the HMH build's validation portrait
+    portrait = validation_portrait()
     return {"held-out strands": as_cases(held_out_mattes(held_out, count=count, size=320)),
             "portraits over held-out photos": as_cases(portrait_samples(held_out, count)),
             "validation portrait, 5-30 px": [load_matting_case(portrait, radius=r) for r in (5, 10, 20, 30)]}

@@ -4,8 +4,8 @@ trimap is refined by default.
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.matting_refinement_weight \\
         [--checkpoint PATH] [--count 96]
 
-Validation only (never the test portraits or the test seed), every sample refined: the refinement gate's three
-sets (``matting_refinement_gate.validation_sets``), the validation portrait over the 8 held-out bundled photos
+Validation only (never the test portraits or the test seed): the refinement gate's three sets
+(``matting_refinement_gate.validation_sets``), the validation portrait over the 8 held-out bundled photos
 (``--count`` engine samples with 5-60 px bands: a portrait G_m never trained on, unlike the training portraits'
 set) and a third of ``--count`` each of the engine's lace, smoke and blur families over the same photos
 (families training draws, photos it never saw). Per sample: G_m's mean confidence over the band
@@ -30,10 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.matting_refinement import HELD_OUT_PHOTOS, as_cases
-from benchmarks.matting_refinement_gate import validation_sets
+from benchmarks.matting_refinement_gate import validation_portrait, validation_sets
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline, samples
-from hamagan.data.builder import BuildOptions, assign_splits
 from hamagan.data.matting_engine import EngineSettings, MattingEngine
 from hamagan.images import to_array
 from hamagan.metrics import grad, matting_metrics, sad
@@ -55,9 +54,7 @@ def weight_sets(count: int) -> dict[str, list]:
     """The gate's validation sets, the validation portrait over held-out photos, and lace, smoke and blur."""
     sets = validation_sets(count)
     held_out = load_backgrounds(samples.background_paths(), 640)[-HELD_OUT_PHOTOS:]
-    splits = assign_splits(samples.portrait_ids("all"), set(samples.TEST_PORTRAITS), BuildOptions())
-    portrait = next(i for i, split in splits.items() if split == "validation")
-    image, alpha = samples.portrait_paths(portrait)
+    image, alpha = samples.portrait_paths(validation_portrait())
     cutout = (to_array(image, 3), to_array(alpha, 1))
     sets["validation portrait over held-out photos"] = as_cases(
         held_out_portrait_mattes(held_out, [cutout], count=count, size=320))
