@@ -329,48 +329,47 @@ class HaMaGANPipeline(
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16 and network.training):
             raw = network(network_input)
         alpha = paste_known(raw.float(), padded_trimap)[:, :, :size[0], :size[1]]
-        chosen = [self._refines(t, a, refine) for t, a in zip(small_trimap, alpha, strict=True)]
-        if any(chosen):
-            alpha = self._refine(small_image, small_trimap, alpha, chosen)
+        weights = [self._refinement_weight(t, a, refine) for t, a in zip(small_trimap, alpha, strict=True)]
+        refined = any(weight is not None for weight in weights)
+        if refined:
+            alpha = self._refine(small_image, small_trimap, alpha, weights)
         if size != full:
             alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
-        return paste_known(alpha, trimap), any(chosen)
+        return paste_known(alpha, trimap), refined
 
-    def _refines(self, trimap: torch.Tensor, alpha: torch.Tensor, refine: bool | None) -> bool:
-        """Whether one image's alpha is refined: ``refine`` if given, else as the config says for its trimap and
-        G_m's alpha (each 1 x H x W, at G_m's working size)."""
-        if refine is not None:
-            return refine
+    def _refinement_weight(self, trimap: torch.Tensor, alpha: torch.Tensor, refine: bool | None) -> float | None:
+        """The mu to refine one image's alpha with, None to leave it: ``refine`` if given, else as the config says
+        for its trimap and G_m's alpha (each 1 x H x W, at G_m's working size). G_m's confidence over the band
+        is measured once, for both."""
         config = self.config
-        if config.refine_matting:
-            return True
+        if refine is False:
+            return None
         trimap_array = tensor_to_array(trimap[None].cpu())
-        if config.refine_from_band is not None and band_width(trimap_array) >= config.refine_from_band:
-            return True
-        return (config.refine_below_confidence is not None
-                and network_confidence(tensor_to_array(alpha[None].cpu()), trimap_array)
-                < config.refine_below_confidence)
+        needs_confidence = config.refinement_weight_unsure is not None or config.refine_below_confidence is not None
+        confidence = network_confidence(tensor_to_array(alpha[None].cpu()), trimap_array) if needs_confidence else 1.0
+        chosen = (refine or config.refine_matting
+                  or (config.refine_from_band is not None and band_width(trimap_array) >= config.refine_from_band)
+                  or (config.refine_below_confidence is not None and confidence < config.refine_below_confidence))
+        return self.refinement_weight_for(confidence) if chosen else None
 
-    def _refine(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, chosen: list[bool]
+    def _refine(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, weights: list[float | None]
                 ) -> torch.Tensor:
-        """``refine_alpha`` on the ``chosen`` images of a batch, at the tensors' size, each with its own mu
-        (:meth:`refinement_weight_for`)."""
+        """``refine_alpha`` on a batch's images at the tensors' size, each with its mu (None: left as it is)."""
         refined = []
-        for one_image, one_trimap, one_alpha, refine in zip(image, trimap, alpha, chosen, strict=True):
-            if refine:
+        for one_image, one_trimap, one_alpha, weight in zip(image, trimap, alpha, weights, strict=True):
+            if weight is not None:
                 arrays = [tensor_to_array(t[None].cpu()) for t in (one_image, one_trimap, one_alpha)]
-                weight = self.refinement_weight_for(arrays[2], arrays[1])
                 one_alpha = array_to_tensor(refine_alpha(*arrays, weight))[0].to(one_alpha.device)
             refined.append(one_alpha)
         return torch.stack(refined)
 
-    def refinement_weight_for(self, alpha: np.ndarray, trimap: np.ndarray) -> float:
-        """The refinement's mu for G_m's ``alpha`` (H x W) in ``trimap``'s band, as the config says."""
+    def refinement_weight_for(self, confidence: float) -> float:
+        """The refinement's mu for G_m's mean ``confidence`` over the band
+        (:func:`hamagan.refinement.network_confidence`), as the config says."""
         config = self.config
         if config.refinement_weight_unsure is None:
             return config.refinement_weight
-        return confidence_weight(network_confidence(alpha, trimap),
-                                 (config.refinement_weight_unsure, config.refinement_weight),
+        return confidence_weight(confidence, (config.refinement_weight_unsure, config.refinement_weight),
                                  config.refinement_confidence)
 
     @torch.no_grad()

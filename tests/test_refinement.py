@@ -119,14 +119,15 @@ def test_mu_follows_the_network_s_mean_confidence_over_the_band() -> None:
 def test_the_pipeline_s_mu_is_the_config_s_weight_or_its_confidence_ramp(small_pipe: HaMaGANPipeline) -> None:
     _, truth, trimap = _two_colour_blend()
     unsure, hard = np.where(trimap == 0.5, 0.5, trimap), np.where(trimap == 0.5, (truth > 0.5) * 1.0, trimap)
+    unsure, hard = network_confidence(unsure, trimap), network_confidence(hard, trimap)
     config = small_pipe.config
     assert config.refinement_weight_unsure is None
-    assert small_pipe.refinement_weight_for(unsure, trimap) == small_pipe.refinement_weight_for(hard, trimap) \
+    assert small_pipe.refinement_weight_for(unsure) == small_pipe.refinement_weight_for(hard) \
         == config.refinement_weight
     try:
         config.refinement_weight_unsure = config.refinement_weight / 100
-        assert small_pipe.refinement_weight_for(unsure, trimap) == pytest.approx(config.refinement_weight_unsure)
-        assert small_pipe.refinement_weight_for(hard, trimap) == pytest.approx(config.refinement_weight)
+        assert small_pipe.refinement_weight_for(unsure) == pytest.approx(config.refinement_weight_unsure)
+        assert small_pipe.refinement_weight_for(hard) == pytest.approx(config.refinement_weight)
     finally:
         config.refinement_weight_unsure = None
     with pytest.raises(ValueError, match="refinement_confidence"):
