@@ -165,6 +165,44 @@ def test_a_clean_selfie_region_without_a_face_is_a_person_only_when_it_leaves_mo
     assert strict.select([_selfie_region(0.1)], no_face) == []
 
 
+def _pose(box: tuple[int, int, int, int], head: list[float], detection: float, presence: float,
+          frame: int = 40 * 40) -> PersonCandidate:
+    top, bottom, left, right = box
+    probability = np.full((bottom - top, right - left), 0.97, np.float32)
+    return PersonCandidate("pose", probability, box, detection, presence, np.array(head), 0.0, 0.97, 0.05,
+                           probability.size / frame)
+
+
+def _no_face(candidate: PersonCandidate) -> float:
+    return 0.0
+
+
+def test_a_sure_pose_needs_no_second_opinion_and_a_less_sure_one_does() -> None:
+    """A small person: the face is too small to find and the selfie segmenter misses them."""
+    settings = FinderSettings()
+    sure = _pose((0, 20, 0, 10), [2, 0, 8, 5], settings.strong_detection, settings.strong_presence)
+    assert settings.select([sure], _no_face) == [sure]
+    for detection, presence in ((settings.strong_detection - 0.02, 0.99), (0.99, settings.strong_presence - 0.02)):
+        assert settings.select([_pose((0, 20, 0, 10), [2, 0, 8, 5], detection, presence)], _no_face) == []
+    blurred = _pose((0, 20, 0, 10), [2, 0, 8, 5], 0.99, 0.99)
+    blurred.uncertain = settings.confirm_uncertain + 0.1  # a mask with no clear edge
+    assert settings.select([blurred], _no_face) == []
+
+
+def test_a_selfie_region_that_paints_the_scene_around_a_posed_person_is_left_out() -> None:
+    settings = FinderSettings()  # a 40x40 frame
+    person = _pose((10, 40, 5, 15), [7, 10, 13, 16], 0.95, 0.99)  # 300 pixels, its head at (10, 13)
+    scene = PersonCandidate("selfie", np.full((40, 40), 0.97, np.float32), (0, 40, 0, 40), 0.0, 0.0,
+                            np.array([0, 0, 40, 40.0]), agreement=0.9, confidence=0.97, uncertain=0.05, area=0.8)
+    # Above unsupported_area, below max_area; the person covers 300 of its 1600 pixels.
+    people = settings.select([person, scene], _no_face)
+    assert people == [person]
+    # Two people, one of them without a pose: the region holds both and the posed one covers half of it.
+    pair = PersonCandidate("selfie", np.full((30, 20), 0.97, np.float32), (10, 40, 5, 25), 0.0, 0.0,
+                           np.array([5, 10, 25, 40.0]), agreement=0.9, confidence=0.97, uncertain=0.05, area=0.375)
+    assert settings.select([person, pair], _no_face) == [person, pair]
+
+
 def test_a_person_that_no_face_or_clear_pose_confirms_needs_the_close_pose_look(monkeypatch: pytest.MonkeyPatch
                                                                                ) -> None:
     from hamagan.segmentation import default_finder

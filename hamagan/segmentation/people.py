@@ -66,12 +66,18 @@ class FinderSettings:
 
     A pose candidate needs the detector's and the landmark model's confidence (or, below
     ``min_detection``, a face confirmed by the face mesh where its head is: a group, someone far away),
-    and a second opinion: a face where its head is, or a selfie region that confirms it. A selfie region
+    and a second opinion: a face where its head is, or a selfie region that confirms it, unless both scores
+    reach ``strong_detection`` and ``strong_presence`` and its mask is clean (a person at 4% of the frame,
+    whose face is too small and whom the selfie segmenter misses: 0.94-0.99 and 0.99; the most person-like thing
+    among the person-free photos these settings were chosen on, a wooden bird, 0.88 and 0.99). A selfie region
     alone must be confident, cleanly edged and stable when looked at again, and, unless it covers at most
     ``unsupported_area`` of the frame, hold a face or the head of a pose detection of at least
     ``min_support`` (the selfie segmenter alone paints an apple, a baboon or a chick that fills the frame
     as a person; a person standing in a scene, whose face may be too small, turned away or blurred, fills
-    less of it). A face candidate of the group look needs a clear face (``min_group_face``: the lower of the
+    less of it). A region larger than ``unsupported_area`` on which people of the pose detector stand is
+    left out where their masks cover less than ``min_pose_cover`` of it: it paints the scene around them
+    (0.15-0.29 of such regions were theirs; a region holding two people, one of them without a pose, 0.38).
+    A face candidate of the group look needs a clear face (``min_group_face``: the lower of the
     detector's and the face mesh's scores; a motorcycle's headlight scores 0.53) and a confident mask on it.
     A person whom no face and no pose detection of ``min_detection`` confirms is kept only where the pose
     detector, looking again at squares framed closely on them (:data:`CLOSE_POSE_MARGINS`), finds a person
@@ -95,6 +101,9 @@ class FinderSettings:
     group_look_below: float = 0.15
     min_group_face: float = 0.7
     min_close_pose: float = 0.375
+    strong_detection: float = 0.9
+    strong_presence: float = 0.9
+    min_pose_cover: float = 0.35
 
     def confirms(self, candidate: PersonCandidate) -> bool:
         """A selfie region good enough to confirm a pose candidate."""
@@ -119,16 +128,26 @@ class FinderSettings:
             weak = c.detection < self.min_detection and (c.face is None or c.face < self.min_face)
             if weak or c.presence < self.min_presence:
                 continue
-            if any(_overlap(c, other) >= self.min_overlap for other in confirming) or self._has_face(c, face_score):
+            if (self.strong(c) or any(_covered(c, [other]) >= self.min_overlap for other in confirming)
+                    or self._has_face(c, face_score)):
                 people.append(c)
         heads = [c for c in candidates if c.source == "pose" and c.detection >= self.min_support]
+        posed = list(people)
         for c in candidates:
             if not self.alone(c):
+                continue
+            if (c.area > self.unsupported_area and any(_holds_head(c, p) for p in posed)
+                    and _covered(c, posed) < self.min_pose_cover):
                 continue
             if (c.area <= self.unsupported_area or any(_holds_head(c, head) for head in heads)
                     or self._has_face(c, face_score)):
                 people.append(c)
         return people
+
+    def strong(self, candidate: PersonCandidate) -> bool:
+        """A pose candidate sure enough to need no second opinion."""
+        return (candidate.detection >= self.strong_detection and candidate.presence >= self.strong_presence
+                and candidate.confidence >= self.confirm_confidence and candidate.uncertain <= self.confirm_uncertain)
 
     def face_person(self, candidate: PersonCandidate) -> bool:
         """Whether a face candidate of the group look is a person."""
@@ -144,16 +163,19 @@ class FinderSettings:
         return candidate.face >= self.min_face
 
 
-def _overlap(candidate: PersonCandidate, other: PersonCandidate) -> float:
-    """Share of ``candidate``'s mask that ``other``'s mask covers."""
-    top, bottom = max(candidate.box[0], other.box[0]), min(candidate.box[1], other.box[1])
-    left, right = max(candidate.box[2], other.box[2]), min(candidate.box[3], other.box[3])
-    pixels = candidate.mask_pixels()
-    if top >= bottom or left >= right or pixels == 0:
-        return 0.0
-    mine, theirs = (c.probability[top - c.box[0]:bottom - c.box[0], left - c.box[2]:right - c.box[2]]
-                    for c in (candidate, other))
-    return float(np.count_nonzero((mine > 0.5) & (theirs > 0.5)) / pixels)
+def _covered(candidate: PersonCandidate, others: list[PersonCandidate]) -> float:
+    """Share of ``candidate``'s mask that the union of ``others``' masks covers."""
+    top, bottom, left, right = candidate.box
+    covered = np.zeros((bottom - top, right - left), bool)
+    for other in others:
+        t, b = max(top, other.box[0]), min(bottom, other.box[1])
+        l_, r = max(left, other.box[2]), min(right, other.box[3])
+        if t < b and l_ < r:
+            covered[t - top:b - top, l_ - left:r - left] |= (
+                other.probability[t - other.box[0]:b - other.box[0], l_ - other.box[2]:r - other.box[2]] > 0.5)
+    mask = candidate.probability > 0.5
+    pixels = np.count_nonzero(mask)
+    return float(np.count_nonzero(mask & covered) / pixels) if pixels else 0.0
 
 
 def _on_mask(candidate: PersonCandidate, x: float, y: float) -> bool:
@@ -173,7 +195,7 @@ def same_person(a: PersonCandidate, b: PersonCandidate) -> bool:
     two people, however their bodies overlap)."""
     if a.source == b.source == "face":
         return False
-    return max(_overlap(a, b), _overlap(b, a)) >= 1 / 3
+    return max(_covered(a, [b]), _covered(b, [a])) >= 1 / 3
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
