@@ -168,11 +168,13 @@ def _covered(candidate: PersonCandidate, others: list[PersonCandidate]) -> float
     top, bottom, left, right = candidate.box
     covered = np.zeros((bottom - top, right - left), bool)
     for other in others:
-        t, b = max(top, other.box[0]), min(bottom, other.box[1])
-        l_, r = max(left, other.box[2]), min(right, other.box[3])
-        if t < b and l_ < r:
-            covered[t - top:b - top, l_ - left:r - left] |= (
-                other.probability[t - other.box[0]:b - other.box[0], l_ - other.box[2]:r - other.box[2]] > 0.5)
+        other_top, other_bottom, other_left, other_right = other.box
+        rows = slice(max(top, other_top), min(bottom, other_bottom))
+        cols = slice(max(left, other_left), min(right, other_right))
+        if rows.start < rows.stop and cols.start < cols.stop:
+            theirs = other.probability[rows.start - other_top:rows.stop - other_top,
+                                       cols.start - other_left:cols.stop - other_left]
+            covered[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left] |= theirs > 0.5
     mask = candidate.probability > 0.5
     pixels = np.count_nonzero(mask)
     return float(np.count_nonzero(mask & covered) / pixels) if pixels else 0.0
