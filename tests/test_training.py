@@ -428,6 +428,8 @@ def test_config_checks() -> None:
         load_config(ROOT / "train/configs/tiny.yaml", {"own_scene": 0.6, "photo_cutout": 0.5})
     with pytest.raises(ValueError, match="untouched is a share"):
         load_config(ROOT / "train/configs/tiny.yaml", {"untouched": 1.5})
+    with pytest.raises(ValueError, match="select_by must name a validation metric"):
+        load_config(ROOT / "train/configs/tiny.yaml", {"select_by": "matting_SAD"})
     for path in sorted((ROOT / "train/configs").rglob("*.yaml")):  # every committed recipe still loads
         assert load_config(path).total_steps > 0, path
     # Shipped recipes start from scratch or from weights pinned by digest (one start was never kept).
@@ -441,6 +443,29 @@ def test_config_checks() -> None:
 
 
 # -- train/train.py end to end ------------------------------------------------------------------------------
+
+
+def test_select_by_exports_the_generators_of_the_lowest_evaluation(tiny_hmh: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    config = _tiny_config(tmp_path, tiny_hmh, ema_decay=0, eval_every=1, checkpoint_every=1, keep_checkpoints=4,
+                          output_dir=str(out), select_by="val/matting_SAD", stages=[{"name": "matting", "steps": 4}])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    best = json.loads((out / "best" / "metrics.json").read_text())
+    final = json.loads((out / "final" / "metrics.json").read_text())
+    assert best["step"] in (1, 2, 3, 4) and best["val/matting_SAD"] <= final["val/matting_SAD"]
+    # The best export holds the live G_m of its step's checkpoint (no EMA).
+    saved = load_file(out / "checkpoints" / f"step-{best['step']:07d}" / "model.safetensors")
+    exported = read_checkpoint_tensors(out / "best")
+    assert all(torch.equal(exported[f"matting.{k}"], v) for k, v in saved.items())
+    # A metric the run does not log is a clear error at the first evaluation.
+    wrong = _tiny_config(tmp_path, tiny_hmh, ema_decay=0, eval_every=1, output_dir=str(tmp_path / "wrong"),
+                         select_by="val/matting_SADD", stages=[{"name": "matting", "steps": 1}])
+    done = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(wrong)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode != 0 and "select_by 'val/matting_SADD' is not among" in done.stderr
 
 
 def _tiny_config(tmp_path: Path, dataset: Path, **changes) -> Path:

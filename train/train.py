@@ -5,7 +5,8 @@
 The command line and the training loop; the trainer, data, validation and checkpoints live in
 :mod:`hamagan.training`. Checkpoints (``save_state``) land in OUTPUT/checkpoints/step-N; ``--resume``
 continues at the saved step with the same data order. The main process exports the generators (EMA
-weights) to OUTPUT/final with ``save_pretrained`` and a model card holding the validation metrics.
+weights) to OUTPUT/final with ``save_pretrained`` and a model card holding the validation metrics (with
+``select_by``, also those of the evaluation where that metric was lowest, to OUTPUT/best).
 OUTPUT/config.yaml records the resolved config (``--set`` and flags applied); ``--resume`` refuses another.
 ``--export-from CHECKPOINT`` exports one checkpoint's generators; ``--average CHECKPOINT ...`` the live
 weights averaged over several (late-training weight averaging); both write to ``--export-to``.
@@ -86,6 +87,26 @@ def interrupted(trainer: Trainer, out: Path, step: int, metrics: dict[str, float
     return 143
 
 
+def best_so_far(folder: Path, metric: str | None) -> float:
+    """The lowest ``metric`` exported to ``folder`` so far (a resumed run's), infinity if none."""
+    path = folder / "metrics.json"
+    return json.loads(path.read_text())[metric] if metric and path.exists() else float("inf")
+
+
+def keep_best(trainer: Trainer, folder: Path, metrics: dict[str, float], step: int, best: float,
+              exported: HaMaGANPipeline | None) -> float:
+    """Export the generators to ``folder`` where the config's ``select_by`` metric is below ``best``; the new
+    best."""
+    metric = trainer.config.select_by
+    if metric not in metrics:
+        raise ValueError(f"select_by {metric!r} is not among this run's validation metrics: {sorted(metrics)}")
+    if metrics[metric] >= best:
+        return best
+    trainer.export(folder, metrics, exported)
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "step": step}, indent=2))
+    return metrics[metric]
+
+
 def export_only(args: argparse.Namespace, trainer: Trainer) -> int:
     """``--export-from`` or ``--average``: write the generators of saved checkpoints, train nothing."""
     accelerator = trainer.accelerator
@@ -143,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     accelerator.init_trackers("hamagan", config={k: str(v) for k, v in config.to_dict().items()})
     metrics: dict[str, float] = {}
     exported: HaMaGANPipeline | None = None  # the last stage's export, which the final one repeats
+    best = best_so_far(out / "best", config.select_by)
     stop = StopRequest()
     progress = tqdm(total=config.total_steps, initial=step, disable=not accelerator.is_main_process,
                     desc="training", unit="step", dynamic_ncols=True)
@@ -177,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                 metrics = (evaluate(trainer, stage, held_out, exported if stage_end else None)
                            if accelerator.is_main_process else {})
                 accelerator.log(metrics, step)
+                if config.select_by and accelerator.is_main_process:
+                    best = keep_best(trainer, out / "best", metrics, step, best, exported if stage_end else None)
             if stage_end and accelerator.is_main_process:
                 # Each stage's generators, e.g. the separately trained ones before the joint stage.
                 trainer.export(out / "stages" / f"{stage_index}-{stage.name}-{stage.direction}", metrics, exported)

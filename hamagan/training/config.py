@@ -88,7 +88,10 @@ class TrainConfig(SampleRecipe):
     must hold (network folder name, as ``matting`` or ``harmonizer_background``, to its tensor digest).
     With ``ema_decay`` > 0, the averaged generators' batch-norm statistics are recomputed over
     ``bn_calibration_batches`` training batches before they are validated or exported (0 keeps the live
-    model's statistics, as runs before 2026-11-28 did).
+    model's statistics, as runs before 2026-11-28 did). ``select_by`` names a validation metric as logged
+    (``val/foreground_engine_fMSE``, lower is better; with ``ema_decay`` > 0 a ``val_ema/`` one, since the export
+    writes the averaged generators): the generators of the evaluation where it was lowest are exported to
+    OUTPUT/best too, with that evaluation's metrics and step in its ``metrics.json``.
     """
 
     stages: list[StageConfig]
@@ -117,6 +120,7 @@ class TrainConfig(SampleRecipe):
     eval_every: int = 200
     checkpoint_every: int = 200
     keep_checkpoints: int = 2
+    select_by: str | None = None
 
     def __post_init__(self) -> None:
         self.stages = [StageConfig(**s) if isinstance(s, dict) else s for s in self.stages]
@@ -127,6 +131,9 @@ class TrainConfig(SampleRecipe):
         self.critic_widths = tuple(self.critic_widths)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
+        if self.select_by is not None and not self.select_by.startswith(("val/", "val_ema/")):
+            raise ValueError(f"select_by must name a validation metric (val/... or val_ema/...), got "
+                             f"{self.select_by!r}")
         if self.init_harmonizers_from and not self.init_from:
             raise ValueError("init_harmonizers_from needs init_from (the matting network's checkpoint)")
         for stage in self.stages:
