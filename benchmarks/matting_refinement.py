@@ -51,10 +51,21 @@ def mean_scores(cases: list[MattingCase], alphas: list[np.ndarray]) -> dict[str,
     return {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
 
 
-def main() -> None:
+def held_out_photos() -> list[np.ndarray]:
+    """The bundled photos every recipe holds out (the last ``HELD_OUT_PHOTOS``), at long side 640."""
+    return load_backgrounds(samples.background_paths(), 640)[-HELD_OUT_PHOTOS:]
+
+
+def refinement_parser(count: int) -> argparse.ArgumentParser:
+    """The refinement benchmarks' shared options: ``--checkpoint`` and ``--count`` (default ``count``)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--checkpoint", default=None, help="a pipeline folder (default: the bundled model)")
-    parser.add_argument("--count", type=int, default=48)
+    parser.add_argument("--count", type=int, default=count)
+    return parser
+
+
+def main() -> None:
+    parser = refinement_parser(48)
     parser.add_argument("--speed-only", action="store_true", help="only the pipeline's seconds per weight")
     args = parser.parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
@@ -71,7 +82,7 @@ def main() -> None:
 
 
 def choose_weight(pipe: HaMaGANPipeline, count: int) -> None:
-    held_out = load_backgrounds(samples.background_paths(), 640)[-HELD_OUT_PHOTOS:]
+    held_out = held_out_photos()
     sets = {"held-out strands": as_cases(held_out_mattes(held_out, count=count, size=320)),
             "portraits over held-out photos": as_cases(portrait_samples(held_out, count))}
     network = pipeline_matting(pipe, refine=False)

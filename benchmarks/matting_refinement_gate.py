@@ -16,13 +16,12 @@ whose SAD, as a share of G_m alone's, is lowest on average over the three sets (
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.matting_refinement import HELD_OUT_PHOTOS, as_cases, portrait_samples
+from benchmarks.matting_refinement import as_cases, held_out_photos, portrait_samples, refinement_parser
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.builder import BuildOptions, assign_splits
@@ -30,7 +29,6 @@ from hamagan.evaluation import load_matting_case
 from hamagan.metrics import matting_metrics
 from hamagan.refinement import band_width
 from hamagan.report import pipeline_matting
-from hamagan.training.samples import load_backgrounds
 from hamagan.training.validation import held_out_mattes
 
 HERE = Path(__file__).resolve().parent
@@ -44,8 +42,8 @@ def validation_portrait() -> str:
     return next(i for i, split in splits.items() if split == "validation")
 
 
-def validation_sets(count: int) -> dict[str, list]:
-    held_out = load_backgrounds(samples.background_paths(), 640)[-HELD_OUT_PHOTOS:]
+def validation_sets(count: int, held_out: list[np.ndarray]) -> dict[str, list]:
+    """Held-out strands and portrait samples over the ``held_out`` photos, and the validation portrait's rows."""
     portrait = validation_portrait()
     return {"held-out strands": as_cases(held_out_mattes(held_out, count=count, size=320)),
             "portraits over held-out photos": as_cases(portrait_samples(held_out, count)),
@@ -102,12 +100,9 @@ def report(rows: list[dict]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--checkpoint", default=None, help="a pipeline folder (default: the bundled model)")
-    parser.add_argument("--count", type=int, default=96)
-    args = parser.parse_args()
+    args = refinement_parser(96).parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
-    rows = measure(pipe, validation_sets(args.count))
+    rows = measure(pipe, validation_sets(args.count, held_out_photos()))
     write_rows(HERE / "matting_refinement_gate.csv", rows)
     print("\n".join(report(rows)))
 

@@ -23,13 +23,12 @@ chosen settings are then run as the pipeline runs them (``refinement_weight_unsu
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.matting_refinement import HELD_OUT_PHOTOS, as_cases
+from benchmarks.matting_refinement import as_cases, held_out_photos, refinement_parser
 from benchmarks.matting_refinement_gate import validation_portrait, validation_sets
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline, samples
@@ -38,7 +37,6 @@ from hamagan.images import to_array
 from hamagan.metrics import grad, matting_metrics, sad
 from hamagan.refinement import band_width, network_confidence, refine_alpha
 from hamagan.report import pipeline_matting
-from hamagan.training.samples import load_backgrounds
 from hamagan.training.validation import held_out_portrait_mattes
 
 HERE = Path(__file__).resolve().parent
@@ -52,8 +50,8 @@ FAMILY_SEED = 10**6 + 7
 
 def weight_sets(count: int) -> dict[str, list]:
     """The gate's validation sets, the validation portrait over held-out photos, and lace, smoke and blur."""
-    sets = validation_sets(count)
-    held_out = load_backgrounds(samples.background_paths(), 640)[-HELD_OUT_PHOTOS:]
+    held_out = held_out_photos()
+    sets = validation_sets(count, held_out)
     image, alpha = samples.portrait_paths(validation_portrait())
     cutout = (to_array(image, 3), to_array(alpha, 1))
     sets["validation portrait over held-out photos"] = as_cases(
@@ -165,10 +163,7 @@ def run_chosen(pipe: HaMaGANPipeline, sets: dict[str, list], ramp: tuple[float, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--checkpoint", default=None, help="a pipeline folder (default: the bundled model)")
-    parser.add_argument("--count", type=int, default=96)
-    args = parser.parse_args()
+    args = refinement_parser(96).parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
     sets = weight_sets(args.count)
     rows = measure(pipe, sets)
