@@ -20,6 +20,7 @@ _RGB_TO_LMS = np.array([[0.3811, 0.5783, 0.0402], [0.1967, 0.7244, 0.0782], [0.0
 _LMS_TO_LAB = np.diag([1 / np.sqrt(3), 1 / np.sqrt(6), 1 / np.sqrt(2)]) @ np.array(
     [[1, 1, 1], [1, 1, -2], [1, -1, 0]], dtype=np.float64)
 _LOG_FLOOR = 1.0 / 255.0  # log10 needs positive LMS values; black maps to the darkest 8-bit level
+_LOG_CEILING = 10.0  # log10 LMS beyond this (far past white, clipped anyway) would overflow to inf, then NaN
 COLOR_SPACES = ("lalphabeta", "cielab")
 
 
@@ -36,7 +37,7 @@ def to_color_space(rgb: np.ndarray, space: str) -> np.ndarray:
 def from_color_space(values: np.ndarray, space: str) -> np.ndarray:
     """Inverse of :func:`to_color_space`, clipped to [0, 1], float32."""
     if space == "lalphabeta":
-        lms = 10 ** (values @ np.linalg.inv(_LMS_TO_LAB).T)
+        lms = 10 ** np.minimum(values @ np.linalg.inv(_LMS_TO_LAB).T, _LOG_CEILING)
         rgb = lms @ np.linalg.inv(_RGB_TO_LMS).T
     elif space == "cielab":
         rgb = cv2.cvtColor(values.astype(np.float32), cv2.COLOR_Lab2RGB)
