@@ -40,6 +40,7 @@ from hamagan.report import (
 )
 
 BASELINES = {"composite": unharmonized, "reinhard": reinhard_region}
+RESAMPLES = 2000  # bootstrap draws of the composites for the cut's 90% interval
 # "Worse than the composite" means an fMSE above the composite's by more than this: an output that leaves the
 # composite as it is differs from it by float rounding alone (under 0.001 here).
 WORSE_BY = 0.01
@@ -81,17 +82,31 @@ def colourfulness_kept(rows: list[dict]) -> str:
     return f"{np.mean([r['colourfulness'] for r in rows]) / real:.2f}"
 
 
+def cut_draws(fmse: np.ndarray, plain: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The fMSE cut against the composite (1 - mean / composite's mean) over :data:`RESAMPLES` resamples of the
+    composites, drawn with replacement (the same draws for every method given the same ``seed``)."""
+    picks = np.random.default_rng(seed).integers(len(plain), size=(RESAMPLES, len(plain)))
+    return 1 - fmse[picks].sum(axis=1) / plain[picks].sum(axis=1)
+
+
+def interval(draws: np.ndarray) -> str:
+    """The 5th to 95th percentile of ``draws`` (shares), in points."""
+    low, high = np.percentile(100 * draws, [5, 95])
+    return f"{low:.0f} to {high:.0f}"
+
+
 def summary(rows: list[dict], methods: list[str]) -> list[str]:
     """Markdown: per (set, direction) and per (set, direction, transform), each method's mean fMSE and its cut
-    against the composite's, MSE, PSNR, the share of composites made worse, the colourfulness ratio (also apart
-    where the untouched composite is duller than the real photo, and where it is not)."""
+    against the composite's with its 90% bootstrap interval, MSE, PSNR, the share of composites made worse, the
+    colourfulness ratio (also apart where the untouched composite is duller than the real photo, and where it is
+    not)."""
     groups: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         for key in ((row["set"], row["direction"], "all"), (row["set"], row["direction"], row["transform"])):
             groups[key][row["method"]].append(row)
-    lines = ["| set | direction | transform | n | method | fMSE | cut | MSE | PSNR | worse than composite | "
-             "colourfulness kept | kept where the composite is duller / more colourful |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | direction | transform | n | method | fMSE | cut | cut, 90% interval | MSE | PSNR | "
+             "worse than composite | colourfulness kept | kept where the composite is duller / more colourful |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2] != "all", k[2])):
         plain = groups[key]["composite"]
         plain_fmse = np.mean([r["fMSE"] for r in plain])
@@ -102,9 +117,31 @@ def summary(rows: list[dict], methods: list[str]) -> list[str]:
             duller = [m for m, p in zip(mine, plain, strict=True) if p["colourfulness"] < p["real_colourfulness"]]
             brighter = [m for m, p in zip(mine, plain, strict=True) if p["colourfulness"] >= p["real_colourfulness"]]
             kept = f"{colourfulness_kept(mine)} | {colourfulness_kept(duller)} / {colourfulness_kept(brighter)}"
+            spread = interval(cut_draws(np.array([r["fMSE"] for r in mine]), np.array([r["fMSE"] for r in plain])))
             lines.append(f"| {' | '.join(key)} | {len(mine)} | {method} | {fmse:.0f} | "
-                         f"{100 * (1 - fmse / plain_fmse):.0f}% | {np.mean([r['MSE'] for r in mine]):.1f} | "
+                         f"{100 * (1 - fmse / plain_fmse):.0f}% | {spread} | {np.mean([r['MSE'] for r in mine]):.1f} | "
                          f"{np.mean([r['PSNR'] for r in mine]):.2f} | {100 * worse:.0f}% | {kept} |")
+    return lines
+
+
+def paired_differences(rows: list[dict], methods: list[str]) -> list[str]:
+    """Markdown: each method's cut minus the first method's, per (set, direction), with the 90% interval of the
+    difference over the same resamples of the composites (much narrower than either cut's own interval: the
+    hard composites are hard for both)."""
+    if len(methods) < 2:
+        return []
+    lines = [f"Cut minus {methods[0]}'s, points (90% interval over resampled composites):", "",
+             "| set | direction | method | difference | 90% interval |", "|---|---|---|---|---|"]
+    keys = sorted({(r["set"], r["direction"]) for r in rows})
+    for key in keys:
+        fmse = {m: np.array([r["fMSE"] for r in rows if (r["set"], r["direction"]) == key and r["method"] == m])
+                for m in ["composite", *methods]}
+        first = cut_draws(fmse[methods[0]], fmse["composite"])
+        base = 1 - fmse[methods[0]].mean() / fmse["composite"].mean()
+        for method in methods[1:]:
+            cut = 1 - fmse[method].mean() / fmse["composite"].mean()
+            lines.append(f"| {' | '.join(key)} | {method} | {100 * (cut - base):+.1f} | "
+                         f"{interval(cut_draws(fmse[method], fmse['composite']) - first)} |")
     return lines
 
 
@@ -165,8 +202,10 @@ def main() -> None:
     text = "\n".join([f"`python -m benchmarks.harmonization_heldout --split {args.split}"
                       + "".join(f" --checkpoint {label}={path or 'DEFAULT'}" for label, path in args.checkpoint)
                       + "".join(f" --gate {'none' if g is None else ','.join(f'{v:g}' for v in g)}" for g in args.gate)
+                      + (f" --count {args.count}" if args.count != parser.get_default("count") else "")
                       + f"`; {args.split}.jpg's columns: {columns}", "",
                       *summary(rows, [m for m in methods if m != "composite"] + ["composite"]), "",
+                      *paired_differences(rows, [m for m in methods if m not in BASELINES]), "",
                       "fMSE cut against the composite per photo of people:", "",
                       *per_photo(rows, [m for m in methods if m != "composite"])])
     (args.out / f"{args.split}.md").write_text(text + "\n")

@@ -94,6 +94,21 @@ def test_training_samples_draw_engine_composites_with_the_layers_a_harmonization
     assert changed >= 3  # 5% are left untouched
 
 
+
+def test_training_samples_leave_the_share_of_engine_composites_they_are_asked_to_untouched(tiny_hmh: Path) -> None:
+    from hamagan.data.hmh import load_rows
+
+    rows = load_rows(str(tiny_hmh), "train")
+    photos = load_backgrounds(samples.background_paths()[:3], 128)
+    for share, low, high in ((1.0, 40, 40), (0.5, 10, 30)):
+        options = SampleOptions(kind="full", size=64, harmonization_engine=1.0, harmonization_untouched=share)
+        engine = HMHSamples(rows, options, photos, seed=1).harmonization_engine
+        draws = [engine(position, "foreground") for position in range(40)]
+        kept = sum(np.array_equal(d.layer_fg, d.image) and np.array_equal(d.layer_bg, d.image) for d in draws)
+        assert low <= kept <= high
+    with pytest.raises(ValueError, match="harmonization_untouched"):
+        SampleOptions(harmonization_untouched=-0.1)
+
 def _person_photo() -> tuple[np.ndarray, np.ndarray]:
     """A bundled portrait, coloured red where its alpha is high: a photo of a person and its mask."""
     image_path, alpha_path = samples.portrait_paths(samples.portrait_ids()[0])

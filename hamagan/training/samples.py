@@ -31,7 +31,8 @@ cut-outs, over the background photos), strand styles ``engine_styles``; with pro
 an object's mask, one side recoloured by one of ``harmonization_transforms``, the real photo the target; a share
 ``harmonization_greyscale`` of the photos turned black-and-white first; a share ``harmonization_people`` of its
 masks are real people's, on their own photos: the photo pool's training photos of people, with the person
-finder's masks).
+finder's masks; a share ``harmonization_untouched`` of its composites left as the real photo, layers that already
+agree).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class SampleRecipe:
     harmonization_transforms: tuple[str, ...] = ALL_TRANSFORMS
     harmonization_greyscale: float = 0.0
     harmonization_people: float = 0.0
+    harmonization_untouched: float = HarmonizationSettings.untouched
 
     def __post_init__(self) -> None:
         self.scale, self.trimap_radius = tuple(self.scale), tuple(self.trimap_radius)
@@ -93,6 +95,9 @@ class SampleRecipe:
         if not 0 <= self.harmonization_people <= 1:
             raise ValueError(f"harmonization_people is a share of the harmonization engine's masks (0 to 1), got "
                              f"{self.harmonization_people}")
+        if not 0 <= self.harmonization_untouched <= 1:
+            raise ValueError(f"harmonization_untouched is a share of the harmonization engine's composites (0 to 1), "
+                             f"got {self.harmonization_untouched}")
         self.engine_styles = tuple(self.engine_styles)
         self.harmonization_transforms = tuple(self.harmonization_transforms)
 
@@ -197,7 +202,8 @@ class HMHSamples(Dataset):
         if self._harmonization_engine is None:
             shapes = [self._row(index).floats("alpha") for index in range(len(self.rows))]
             settings = HarmonizationSettings(size=self.options.size, transforms=self.options.harmonization_transforms,
-                                             greyscale=self.options.harmonization_greyscale)
+                                             greyscale=self.options.harmonization_greyscale,
+                                             untouched=self.options.harmonization_untouched)
             share = self.options.harmonization_people if self.people else 0.0
             if share:
                 settings.masks = {**{k: v * (1 - share) for k, v in settings.masks.items()}, "person": share}
