@@ -190,6 +190,8 @@ def test_compose_needs_only_the_portrait(app_url, tmp_path: Path) -> None:
     client = _client(app_url[0])
     parameters = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/compose"]["parameters"]
     assert [p["parameter_name"] for p in parameters if not p["parameter_has_default"]] == ["portrait"]
+    defaults = {p["parameter_name"]: p["parameter_default"] for p in parameters if p["parameter_has_default"]}
+    assert defaults["direction"] == "foreground"  # the Space adjusts the portrait unless asked otherwise
     alpha, *_, message = client.predict(handle_file(str(portrait)), "automatic", api_name="/compose")
     assert Image.open(alpha).size == (240, 160) and "composed in" in message
 
