@@ -34,7 +34,7 @@ ROW_HEIGHT = 150
 Portrait = tuple[np.ndarray, np.ndarray | None]  # an image and its trimap (None: the automatic one)
 
 
-def test_portraits(count: int) -> list[Portrait]:
+def reference_portraits(count: int) -> list[Portrait]:
     """The three test portraits in turn, as the matting recipe prepares them."""
     cases = [load_matting_case(samples.TEST_PORTRAITS[index % len(samples.TEST_PORTRAITS)]) for index in range(count)]
     return [(case.image.astype(np.float32), case.trimap.astype(np.float32)) for case in cases]
@@ -77,7 +77,7 @@ def main() -> None:
     if args.people:
         portraits, photos = held_out_people(), bundled_held_out()[:args.photos]
     else:
-        portraits = test_portraits(len(photos))
+        portraits = reference_portraits(len(photos))
     pipes = {label: HaMaGANPipeline.from_pretrained(path) for label, path in map(labelled_checkpoint, args.checkpoint)}
     rows = sheet_rows(pipes, portraits, photos)
     width = max(row.shape[1] for row in rows)
