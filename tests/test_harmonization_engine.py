@@ -94,7 +94,6 @@ def test_training_samples_draw_engine_composites_with_the_layers_a_harmonization
     assert changed >= 3  # 5% are left untouched
 
 
-
 def test_training_samples_leave_the_share_of_engine_composites_they_are_asked_to_untouched(tiny_hmh: Path) -> None:
     from hamagan.data.hmh import load_rows
 
@@ -108,6 +107,7 @@ def test_training_samples_leave_the_share_of_engine_composites_they_are_asked_to
         assert low <= kept <= high
     with pytest.raises(ValueError, match="harmonization_untouched"):
         SampleOptions(harmonization_untouched=-0.1)
+
 
 def _person_photo() -> tuple[np.ndarray, np.ndarray]:
     """A bundled portrait, coloured red where its alpha is high: a photo of a person and its mask."""
