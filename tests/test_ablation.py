@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from PIL import Image
+from safetensors.torch import load_file
 from torch.utils.tensorboard import SummaryWriter
 
 from hamagan.pipeline import HaMaGANPipeline
@@ -142,10 +144,12 @@ def test_ablation_trains_evaluates_and_reports_both_arms_over_seeds(tiny_hmh: Pa
         rows = list(csv.DictReader(handle))
     assert len(rows) == 5 * (3 + 2 + 2)  # the start and four runs, on each image of each set
     assert {r["seed"] for r in rows if r["arm"] == "separate"} == {"0", "1"}
-    # Within a seed, the arms differ only by the critic's terms: G_m moved differently.
-    sad = {(r["arm"], r["seed"], r["image"]): float(r["SAD"]) for r in rows if r["set"] == "test_portraits"}
-    assert any(sad[("separate", "0", i)] != sad[("joint-l1-0.02-l2-0.01", "0", i)]
-               for i in ("p_09ba26b4", "p_818e689d", "p_bd6af989"))
+    # Within a seed, the arms differ only by the critic's terms: G_m moved differently. Two steps move the
+    # metrics by under 1e-6 (the CSV's precision), so the exported weights are compared.
+    separate, joint = (load_file(out / f"{arm}-seed-0/final/matting/model.safetensors")
+                       for arm in ("separate", "joint-l1-0.02-l2-0.01"))
+    assert separate.keys() == joint.keys()
+    assert any(not torch.equal(separate[name], joint[name]) for name in separate)
     assert Image.open(report.with_name("report-critic.png")).size[1] > 400
     # G_h's table and the labelled grid: composite, start, the two arms, real.
     assert "| joint, lambda1 = 0.02, lambda2 = 0.01 | 2 |" in text.split("## The harmonizer")[1]
