@@ -91,6 +91,8 @@ class HaMaGANConfig:
             its own weights.
         matting_max_side: images whose long side is larger run G_m at this size; the alpha is then
             refined against the full-resolution image.
+        matting_flip: average G_m's alpha with its alpha of the mirrored image, mirrored back (test-time flip;
+            twice G_m's time).
         harmonize_size: G_h runs on a square of this side (a multiple of 2 ** num_downs), as trained.
         foreground_method: "blur_fusion" (fast) or "ml" (pymatting's multi-level estimate).
         refine_matting: refine G_m's alpha inside the unknown region by the confidence-weighted matting
@@ -119,6 +121,7 @@ class HaMaGANConfig:
     harmonizer: HarmonizerConfig = field(default_factory=HarmonizerConfig)
     directions: list[str] = field(default_factory=lambda: list(DIRECTIONS))
     matting_max_side: int = 1024
+    matting_flip: bool = False
     harmonize_size: int = 256
     foreground_method: str = "blur_fusion"
     refine_matting: bool = False
@@ -194,6 +197,12 @@ class StageClock:
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             torch.cuda.synchronize()
         self.seconds[stage] = time.perf_counter() - start
+
+
+def mirror_averaged(network: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """``network``'s output averaged with its output for the mirrored ``batch``, mirrored back (one call)."""
+    both = network(torch.cat([batch, batch.flip(-1)]))
+    return (both[:len(batch)] + both[len(batch):].flip(-1)) / 2
 
 
 def check_strength(strength: float) -> None:
@@ -327,7 +336,7 @@ class HaMaGANPipeline(
         network = self._matting_for_inference(self.matting, dtype)
         network_input = matting_input(padded_image, padded_trimap).to(dtype, memory_format=torch.channels_last)
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16 and network.training):
-            raw = network(network_input)
+            raw = mirror_averaged(network, network_input) if self.config.matting_flip else network(network_input)
         alpha = paste_known(raw.float(), padded_trimap)[:, :, :size[0], :size[1]]
         weights = [self._refinement_weight(t, a, refine) for t, a in zip(small_trimap, alpha, strict=True)]
         refined = any(weight is not None for weight in weights)

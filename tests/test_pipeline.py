@@ -152,6 +152,24 @@ def test_bf16_matting_follows_the_hardware_unless_forced(small_pipe: HaMaGANPipe
         np.testing.assert_array_equal(small_pipe(image, trimap).alpha, forced[fast])
 
 
+def test_matting_flip_makes_the_alpha_mirror_symmetric(small_config: HaMaGANConfig, portrait) -> None:
+    from hamagan.trimap import trimap_from_alpha
+
+    image, alpha = portrait
+    image, trimap = image[:, :192], trimap_from_alpha(alpha, radius=10)[:, :192]  # a width G_m needs no pad for
+    mirrored = np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(trimap[:, ::-1])
+    torch.manual_seed(0)
+    pipe = HaMaGANPipeline(small_config)
+    pipe.matting_bf16 = False
+    plain = pipe(image, trimap).alpha, pipe(*mirrored).alpha
+    assert np.abs(plain[0] - plain[1][:, ::-1]).max() > 1e-3  # an untrained G_m is not symmetric by itself
+    pipe.config.matting_flip = True
+    flipped = pipe(image, trimap).alpha, pipe(*mirrored).alpha
+    np.testing.assert_allclose(flipped[0], flipped[1][:, ::-1], atol=1e-5)
+    unknown = trimap == 0.5
+    np.testing.assert_array_equal(flipped[0][~unknown], trimap[~unknown])  # the known regions stay as given
+
+
 def test_bf16_is_fast_only_where_the_hardware_has_it(monkeypatch) -> None:
     from hamagan import hardware
 
