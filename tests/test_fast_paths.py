@@ -67,7 +67,8 @@ def test_pipeline_outputs_match_the_outputs_before_the_speed_work() -> None:
     pipe = HaMaGANPipeline.from_pretrained()
     pipe.matting_bf16 = False
     pipe.config.matting_max_side = 96
-    pipe.config.harmonize_gate = None  # a choice of what to apply, made after a19f781 and not part of the speed work
+    pipe.config.harmonize_gate = None  # choices of what to apply, made after a19f781 and not part of the speed work
+    pipe.config.matting_flip = False
     image_path, alpha_path = portrait_paths(TEST_PORTRAITS[1])
     image = Image.open(image_path).convert("RGB").resize((192, 128), Image.BICUBIC)
     alpha = np.asarray(Image.open(alpha_path).convert("L").resize((192, 128), Image.BICUBIC), np.float32) / 255

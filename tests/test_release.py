@@ -14,7 +14,7 @@ import yaml
 
 from hamagan import HaMaGANPipeline
 from hamagan.cli import main
-from hamagan.pipeline import DEFAULT_CHECKPOINT
+from hamagan.pipeline import DEFAULT_CHECKPOINT, HaMaGANConfig
 from hamagan.release import load_recipe, network_digest
 from hamagan.weights import read_checkpoint_tensors, split_networks, tensor_digest
 
@@ -77,3 +77,11 @@ def test_the_shipped_checkpoint_is_the_one_its_release_recipe_pins() -> None:
         name: source.digest for name, source in recipe.networks.items()}
     for name, source in recipe.networks.items():
         assert (ROOT / source.recipe).is_file(), name
+
+
+def test_the_shipped_pipeline_settings_are_the_ones_its_release_recipe_sets() -> None:
+    recipe = load_recipe(ROOT / "releases/default.yaml")
+    shipped = json.loads((DEFAULT_CHECKPOINT / "config.json").read_text())
+    rebuilt = HaMaGANConfig(matting=shipped["matting"], harmonizer=shipped["harmonizer"],
+                            directions=shipped["directions"], **recipe.pipeline)
+    assert HaMaGANConfig(**shipped) == rebuilt  # `hamagan release` would write back the same settings
