@@ -10,7 +10,7 @@ import pytest
 from hamagan.data.person_scenes import group_scene, load_cutout, make_scene, person_scenes
 from hamagan.images import to_array
 from hamagan.samples import BACKGROUNDS, BARE_PORTRAIT
-from hamagan.segmentation import FinderSettings, PersonCandidate, default_finder, find_people
+from hamagan.segmentation import FinderSettings, PersonCandidate, default_finder, find_people, people_probability
 from hamagan.segmentation.detector import ANCHORS, detection_views
 from hamagan.segmentation.face import FaceDetector, face_views
 from hamagan.segmentation.regions import Region
@@ -55,6 +55,24 @@ def test_two_people_are_both_found_and_largest_keeps_one() -> None:
     kept, everyone = (largest.probability > 0.5).sum(), (both.probability > 0.5).sum()
     assert 0.4 * everyone < kept < 0.8 * everyone
     assert auto_trimap(scene.image, people="largest").trimap.mean() < auto_trimap(scene.image).trimap.mean()
+
+
+def test_selfie_masks_are_painted_mirror_averaged_while_decisions_read_the_plain_look() -> None:
+    scene = _scene(["p_819ea202", "p_bac3c1ff"], [0.12, 0.12])
+    finder = default_finder()
+    mirrored = finder.selfie(scene.image, mirror=True)
+    np.testing.assert_allclose(mirrored, finder.selfie(np.ascontiguousarray(scene.image[:, ::-1]))[:, ::-1], atol=1e-3)
+    plain_finder = dataclasses.replace(finder, mirror_selfie=False)
+    averaged, plain = finder.candidates(scene.image)[1], plain_finder.candidates(scene.image)[1]
+    assert [(c.source, c.box) for c in averaged] == [(c.source, c.box) for c in plain]
+    for a, p in zip(averaged, plain, strict=True):
+        np.testing.assert_array_equal(a.probability, p.probability)  # what every decision reads
+        assert p.painted is None and (a.painted is None) == (a.source == "pose")
+    assert any(np.abs(c.painted - c.probability).max() > 0.05 for c in averaged if c.painted is not None)
+    people = find_people(scene.image)
+    assert people.message == find_people(scene.image, finder=plain_finder).message == "found 2 people"
+    np.testing.assert_array_equal(people.probability, people_probability(people.people, scene.image.shape[:2]))
+    assert any(c.painted is not None for c in people.people)  # the map shows the averaged look
 
 
 def test_a_person_cut_by_the_frame_edge_is_found_up_to_the_edge() -> None:

@@ -89,11 +89,12 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
 
 
 def people_probability(candidates: list[PersonCandidate], shape: tuple[int, int]) -> np.ndarray:
-    """The candidates' probabilities painted into one HxW map (the highest where they overlap; 0 elsewhere)."""
+    """The candidates' probabilities (:attr:`PersonCandidate.shown`) painted into one HxW map (the highest where they
+    overlap; 0 elsewhere)."""
     probability = np.zeros(shape, np.float32)
     for c in candidates:
         top, bottom, left, right = c.box
-        np.maximum(probability[top:bottom, left:right], c.probability, out=probability[top:bottom, left:right])
+        np.maximum(probability[top:bottom, left:right], c.shown, out=probability[top:bottom, left:right])
     return probability
 
 

@@ -55,6 +55,12 @@ class PersonCandidate:
     area: float  # mask pixels / frame pixels
     face: float | None = None  # the face detector's score around the head, once asked
     faces: int = 0  # face candidates: the group look's faces on the mask (its own and those it covers)
+    painted: np.ndarray | None = None  # what the people's map shows instead of ``probability``, where it differs
+
+    @property
+    def shown(self) -> np.ndarray:
+        """The probability the people's map is painted with (``probability`` decides)."""
+        return self.probability if self.painted is None else self.painted
 
     def mask_pixels(self) -> int:
         return int(cv2.countNonZero((self.probability > 0.5).view(np.uint8)))
@@ -224,6 +230,9 @@ class PersonFinder:
     body: BodySegmenter = field(default_factory=BodySegmenter)
     face: FaceDetector = field(default_factory=FaceDetector)
     settings: FinderSettings = field(default_factory=FinderSettings)
+    # Paint the selfie segmenter's masks with its probability averaged with that of the mirrored crop (one more
+    # call a look); every decision still reads the plain probability that the settings were chosen on.
+    mirror_selfie: bool = True
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
         """The candidates that :attr:`settings` takes for people, and, where those cover less than
@@ -251,29 +260,46 @@ class PersonFinder:
                 holder.faces += 1
                 continue
             size = float(max(face[2:] - face[:2]))
-            close, body = (self._selfie_map(image, Region((float(x), float(y + drop * size)), side * size))
-                           for side, drop in (CLOSE_FRAMING, BODY_FRAMING))
+            (close, close_shown), (body, body_shown) = (
+                self._selfie_map(image, Region((float(x), float(y + drop * size)), side * size))
+                for side, drop in (CLOSE_FRAMING, BODY_FRAMING))
             _, labels = cv2.connectedComponents((body > 0.5).view(np.uint8))
-            joined = np.unique(labels[(close > 0.5) & (labels > 0)])
-            probability = np.maximum(close, np.where(np.isin(labels, joined), body, 0.0))
+            joined = np.isin(labels, np.unique(labels[(close > 0.5) & (labels > 0)]))
+            probability = np.maximum(close, np.where(joined, body, 0.0))
             rows, cols = np.flatnonzero(probability.any(1)), np.flatnonzero(probability.any(0))
             if rows.size == 0:
                 continue
-            box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-            values = np.ascontiguousarray(probability[box[0]:box[1], box[2]:box[3]], np.float32)
-            out.append(PersonCandidate("face", values, box, 0.0, 0.0, face, 0.0,
-                                       *_evidence(values, height * width), face=score, faces=1))
+            top, bottom, left, right = box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+            values = np.ascontiguousarray(probability[top:bottom, left:right], np.float32)
+            shown = None if close_shown is None else np.ascontiguousarray(
+                np.maximum(close_shown, np.where(joined, body_shown, 0.0))[top:bottom, left:right], np.float32)
+            out.append(PersonCandidate("face", values, box, 0.0, 0.0, face, 0.0, *_evidence(values, height * width),
+                                       face=score, faces=1, painted=shown))
         return out
 
-    def _selfie_map(self, image: np.ndarray, region: Region) -> np.ndarray:
-        """The selfie segmenter's probability over a square region, pasted into a frame-sized map."""
+    def _selfie_map(self, image: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray | None]:
+        """The selfie segmenter's probability over a square region, pasted into a frame-sized map, and the map
+        to paint with (None without ``mirror_selfie``)."""
         height, width = image.shape[:2]
-        full = np.zeros((height, width), np.float32)
-        pasted = region.paste(self.selfie.in_region(image, region), height, width)
-        if pasted is not None:
-            values, (top, bottom, left, right) = pasted
-            full[top:bottom, left:right] = values
-        return full
+        maps = []
+        for crop in self._selfie_look(image, region):
+            full = np.zeros((height, width), np.float32)
+            pasted = None if crop is None else region.paste(crop, height, width)
+            if pasted is not None:
+                values, (top, bottom, left, right) = pasted
+                full[top:bottom, left:right] = values
+            maps.append(None if crop is None else full)
+        return maps[0], maps[1]
+
+    def _selfie_look(self, image: np.ndarray, region: Region | None = None
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The selfie segmenter's probability over a square region at its input size (None: the whole image at
+        its size), and, with ``mirror_selfie``, its average with the mirrored look's."""
+        def look(mirror: bool) -> np.ndarray:
+            return self.selfie(image, mirror) if region is None else self.selfie.in_region(image, region, mirror)
+
+        plain = look(False)
+        return plain, (plain + look(True)) / 2 if self.mirror_selfie else None
 
     def confirmed(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
         """Whether a person (a group of candidates) has a pose detection of at least ``min_detection`` or a
@@ -308,7 +334,7 @@ class PersonFinder:
         image = np.asarray(image, np.float32)
         height, width = image.shape[:2]
         frame_pixels = height * width
-        first_look = self.selfie(image)
+        first_look, first_shown = self._selfie_look(image)
         found: list[PersonCandidate] = []
         for detection in self.detector(image, self.settings.min_support, detection_views(height, width)):
             region = detection.body_region()
@@ -326,13 +352,14 @@ class PersonFinder:
             values, box = pasted
             found.append(PersonCandidate("pose", values, box, detection.score, presence, detection.box, 0.0,
                                          *_evidence(values, frame_pixels), face))
-        found.extend(self._selfie_candidates(image, first_look, [c for c in found if c.area > 0]))
+        found.extend(self._selfie_candidates(image, first_look, first_shown, [c for c in found if c.area > 0]))
         return first_look, found
 
-    def _selfie_candidates(self, image: np.ndarray, first_look: np.ndarray, segmented: list[PersonCandidate]
-                           ) -> list[PersonCandidate]:
+    def _selfie_candidates(self, image: np.ndarray, first_look: np.ndarray, first_shown: np.ndarray | None,
+                           segmented: list[PersonCandidate]) -> list[PersonCandidate]:
         """Each region of the first look; those that could be a person by themselves, that no segmented pose
-        candidate covers and that are small enough are looked at again, framed closely."""
+        candidate covers and that are small enough are looked at again, framed closely (``first_shown``: the
+        first look to paint with, None to paint with ``first_look``)."""
         height, width = first_look.shape
         count, labels, stats, _ = cv2.connectedComponentsWithStats((first_look > 0.5).astype(np.uint8), connectivity=8)
         covered = np.zeros((height, width), bool)
@@ -351,16 +378,20 @@ class PersonFinder:
             too_small = pixels < self.settings.min_area * height * width  # never a person by itself
             if explained or too_small or max(w, h) > CLOSE_LOOK_BELOW * min(height, width):
                 box = (int(y), int(y + h), int(x), int(x + w))
-                values = np.where(inside, first_look[y:y + h, x:x + w], 0.0)
-                out.append(PersonCandidate("selfie", values.astype(np.float32), box, 0.0, 0.0, bounds, 1.0,
-                                           *_evidence(values, height * width)))
+                values = np.where(inside, first_look[y:y + h, x:x + w], 0.0).astype(np.float32)
+                shown = None if first_shown is None else np.where(
+                    inside, first_shown[y:y + h, x:x + w], 0.0).astype(np.float32)
+                out.append(PersonCandidate("selfie", values, box, 0.0, 0.0, bounds, 1.0,
+                                           *_evidence(values, height * width), painted=shown))
                 continue
-            pasted = region.paste(self.selfie.in_region(image, region), height, width)
+            plain, shown = self._selfie_look(image, region)
+            pasted = region.paste(plain, height, width)
             if pasted is None:
                 continue
             values, box = pasted
             top, bottom, left, right = box
             before = labels[top:bottom, left:right] == label
             out.append(PersonCandidate("selfie", values, box, 0.0, 0.0, bounds, _iou(values > 0.5, before),
-                                       *_evidence(values, height * width)))
+                                       *_evidence(values, height * width),
+                                       painted=None if shown is None else region.paste(shown, height, width)[0]))
         return out

@@ -22,17 +22,21 @@ class SelfieSegmenter:
     def __init__(self, model_path: Path = MODEL_PATH, num_threads: int = 2) -> None:
         self._model = LiteModel(model_path, num_threads)
 
-    def in_crop(self, crop: np.ndarray) -> np.ndarray:
-        """Probability over a crop already at the model's input size."""
-        return np.ascontiguousarray(self._model(crop)[0][..., 0])
+    def in_crop(self, crop: np.ndarray, mirror: bool = False) -> np.ndarray:
+        """Probability over a crop already at the model's input size; ``mirror``: of the mirrored crop,
+        mirrored back."""
+        if not mirror:
+            return np.ascontiguousarray(self._model(crop)[0][..., 0])
+        return np.ascontiguousarray(self._model(np.ascontiguousarray(crop[:, ::-1]))[0][:, ::-1, 0])
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image: np.ndarray, mirror: bool = False) -> np.ndarray:
         """Probability over the whole image (squashed to the model's input), at the image's size."""
         height, width = self._model.input_size
         small = cv2.resize(np.asarray(image, np.float32), (width, height), interpolation=cv2.INTER_AREA)
-        full = cv2.resize(self.in_crop(small), (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        full = cv2.resize(self.in_crop(small, mirror), (image.shape[1], image.shape[0]),
+                          interpolation=cv2.INTER_LINEAR)
         return np.clip(full, 0.0, 1.0, out=full)
 
-    def in_region(self, image: np.ndarray, region: Region) -> np.ndarray:
+    def in_region(self, image: np.ndarray, region: Region, mirror: bool = False) -> np.ndarray:
         """Probability over a square region of the image, at the model's input size."""
-        return self.in_crop(region.crop(image, self._model.input_size[0]))
+        return self.in_crop(region.crop(image, self._model.input_size[0]), mirror)
