@@ -58,10 +58,14 @@ def _dataset_push(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_pipeline(checkpoint: str | None):
+def _load_pipeline(checkpoint: str | None, flip: bool | None = None):
+    """The pipeline of ``checkpoint``; ``flip`` overrides its ``matting_flip`` where given."""
     from hamagan.pipeline import HaMaGANPipeline
 
-    return HaMaGANPipeline.from_pretrained(checkpoint)
+    pipe = HaMaGANPipeline.from_pretrained(checkpoint)
+    if flip is not None:
+        pipe.config.matting_flip = flip
+    return pipe
 
 
 def _mode(args: argparse.Namespace) -> str:
@@ -88,7 +92,7 @@ def _compose(args: argparse.Namespace) -> int:
     from hamagan.render import png_bytes, render, write_png
 
     mode = _mode(args)
-    pipe = _load_pipeline(args.checkpoint)
+    pipe = _load_pipeline(args.checkpoint, args.flip)
     output = pipe(args.portrait, args.trimap, background=_background(args) if mode == "harmonized" else None,
                   direction=args.direction, strength=args.strength, people=args.people,
                   refine=args.refine)
@@ -112,7 +116,7 @@ def _batch(args: argparse.Namespace) -> int:
     if not in_dir.is_dir():
         raise UsageError(f"{in_dir}: not a folder")
     mode = _mode(args)
-    pipe = _load_pipeline(args.checkpoint)
+    pipe = _load_pipeline(args.checkpoint, args.flip)
     report = run_batch(pipe, in_dir, out_dir, mode, _background(args) if mode == "harmonized" else None,
                        Path(args.trimap_dir) if args.trimap_dir else None, args.direction, args.workers,
                        strength=args.strength, people=args.people, refine=args.refine)
@@ -188,6 +192,10 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                         help="refine the matte by the confidence-weighted matting Laplacian (default: the model's "
                              "refine_matting setting; a given trimap with a wide band or one the network is unsure "
                              "of is refined: refine_from_band, refine_below_confidence)")
+    parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                        help="average the matte with the matte of the mirrored image (default: the model's "
+                             "matting_flip setting, on in the bundled model; --no-flip halves the matting network's "
+                             "time)")
     parser.add_argument("--alpha-only", action="store_true", help="write the alpha matte (8-bit L PNG)")
     parser.add_argument("--rgba", action="store_true", help="write the cut-out with transparency (RGBA PNG)")
 

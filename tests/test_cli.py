@@ -44,6 +44,12 @@ def test_compose_writes_the_harmonized_composite_the_matte_and_the_cutout(
     matte = np.asarray(alpha)
     assert matte.min() == 0 and matte.max() == 255  # the automatic trimap's known regions
     np.testing.assert_array_equal(np.asarray(cut)[..., 3], matte)
+    # --flip / --no-flip override the model's matting_flip (off in this small model, so --no-flip is its default).
+    for flip in ("--flip", "--no-flip"):
+        assert main(["compose", *common, "--alpha-only", flip, "-o", str(tmp_path / f"a{flip}.png")]) == 0
+    flipped, unflipped = (np.asarray(Image.open(tmp_path / f"a{flip}.png")) for flip in ("--flip", "--no-flip"))
+    np.testing.assert_array_equal(unflipped, matte)
+    assert np.abs(flipped.astype(int) - matte).max() > 0
     # At strength 0 the harmonizer's change is left out (this small random model's change is not nothing).
     plain = np.asarray(Image.open(tmp_path / "plain.png"))
     assert np.abs(plain.astype(int) - np.asarray(harmonized, int)).max() > 0
