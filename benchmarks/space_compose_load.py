@@ -3,9 +3,9 @@
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.space_compose_load \
         [--users 4] [--size 1920x1080]
 
-Launches the app as ``hamagan.space.app.launch`` does (bundled model, its queue), writes one bundled portrait per
-user at ``--size`` (JPEG), and lets every user call /compose at the same moment (automatic trimap, a bundled
-background). Reports each user's time from sending the request to holding the results (uploads, queueing,
+Launches the app as ``hamagan.space.app.launch`` does (bundled model, its queue), writes the bundled astronaut
+photo for each user at ``--size`` (JPEG), and lets every user call /compose at the same moment (automatic trimap,
+a bundled background). Reports each user's time from sending the request to holding the results (uploads, queueing,
 the pipeline, PNG writing and downloads included), after one warm-up compose.
 """
 
@@ -31,16 +31,15 @@ def main() -> None:
     args = parser.parse_args()
     from gradio_client import Client, handle_file
 
-    from hamagan.samples import portrait_ids, portrait_paths
+    from hamagan.samples import BARE_PORTRAIT
     from hamagan.space.app import make_services, serve
 
     size = tuple(int(v) for v in args.size.split("x"))
     folder = Path(tempfile.mkdtemp())
     photos = []
-    for index in range(args.users):
-        portrait = portrait_paths(portrait_ids()[index % len(portrait_ids())])[0]
-        photos.append(folder / f"user-{index}.jpg")
-        ImageOps.fit(Image.open(portrait).convert("RGB"), size).save(photos[-1], quality=92)
+    for index in range(args.users):  # the bundled astronaut: the P3M portraits' faces are blurred, and since the
+        photos.append(folder / f"user-{index}.jpg")  # close pose look (2026-12-04) the finder confirms only some
+        ImageOps.fit(Image.open(BARE_PORTRAIT).convert("RGB"), size).save(photos[-1], quality=92)
     app = serve(make_services(folder / "ratings.sqlite"), server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     clients = [Client(app.local_url, verbose=False) for _ in photos]
 
