@@ -36,10 +36,11 @@ def main() -> None:
 
     size = tuple(int(v) for v in args.size.split("x"))
     folder = Path(tempfile.mkdtemp())
-    photos = []
-    for index in range(args.users):  # the bundled astronaut: the P3M portraits' faces are blurred, and since the
-        photos.append(folder / f"user-{index}.jpg")  # close pose look (2026-12-04) the finder confirms only some
-        ImageOps.fit(Image.open(BARE_PORTRAIT).convert("RGB"), size).save(photos[-1], quality=92)
+    # The bundled astronaut for every user: the P3M portraits' faces are blurred, and since the close pose look
+    # (2026-12-04) the finder confirms only some of them.
+    photo = folder / "user.jpg"
+    ImageOps.fit(Image.open(BARE_PORTRAIT).convert("RGB"), size).save(photo, quality=92)
+    photos = [photo] * args.users
     app = serve(make_services(folder / "ratings.sqlite"), server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     clients = [Client(app.local_url, verbose=False) for _ in photos]
 

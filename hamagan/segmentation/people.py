@@ -281,15 +281,17 @@ class PersonFinder:
         """The selfie segmenter's probability over a square region, pasted into a frame-sized map, and the map
         to paint with (None without ``mirror_selfie``)."""
         height, width = image.shape[:2]
-        maps = []
-        for crop in self._selfie_look(image, region):
+
+        def framed(crop: np.ndarray) -> np.ndarray:
             full = np.zeros((height, width), np.float32)
-            pasted = None if crop is None else region.paste(crop, height, width)
+            pasted = region.paste(crop, height, width)
             if pasted is not None:
                 values, (top, bottom, left, right) = pasted
                 full[top:bottom, left:right] = values
-            maps.append(None if crop is None else full)
-        return maps[0], maps[1]
+            return full
+
+        plain, shown = self._selfie_look(image, region)
+        return framed(plain), None if shown is None else framed(shown)
 
     def _selfie_look(self, image: np.ndarray, region: Region | None = None
                      ) -> tuple[np.ndarray, np.ndarray | None]:
