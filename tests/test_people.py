@@ -100,6 +100,25 @@ def test_a_group_of_small_people_is_found_by_their_faces() -> None:
     assert (people.probability > 0.5).mean() < 0.25  # the people, not the sky between them
 
 
+def test_the_group_look_segments_the_person_under_a_face_with_the_landmark_model() -> None:
+    """Under each face the group look finds, the pose detector's close look frames that person for the landmark
+    model, whose mask holds their face and (but for one neighbour measured) no other; a face box on empty sky has
+    no pose under it."""
+    image, faces = group_scene(80)
+    finder = default_finder()
+    looked = [c for c in find_people(image, finder=finder).people if c.source == "face"]
+    assert len(looked) >= 7  # measured: 9
+    assert all(c.painted is None for c in looked)  # the landmark model's masks, not the selfie segmenter's
+
+    def holds(candidate: PersonCandidate, x: int, y: int) -> bool:
+        top, bottom, left, right = candidate.box
+        return top <= y < bottom and left <= x < right and bool(candidate.probability[y - top, x - left] > 0.5)
+
+    holding = [sum(holds(c, x, y) for x, y in faces) for c in looked]
+    assert all(count >= 1 for count in holding) and holding.count(1) >= len(looked) - 2
+    assert finder._pose_under_face(image, np.array([10.0, 10.0, 26.0, 26.0])) is None
+
+
 def test_face_search_covers_the_photo_and_finds_one_face_once() -> None:
     for height, width in ((427, 640), (640, 360), (150, 120)):
         views = face_views(height, width, 200)

@@ -7,9 +7,10 @@
    gives a second opinion on the head.
 3. Each region of the first look that fits well inside the frame is looked at again, framed closely.
 4. Where the people kept cover little of the frame (``group_look_below``), the face detector searches the
-   photo square by square for faces too small for the first looks (a group, a crowd, a street), and the
-   selfie segmenter looks again at the head and shoulders and the body under each face the face mesh
-   confirms (the group look).
+   photo square by square for faces too small for the first looks (a group, a crowd, a street); under each
+   face the face mesh confirms, the pose detector looks at the head and shoulders and the landmark model
+   segments the person it finds there, or else the selfie segmenter looks at the head and shoulders and the
+   body (the group look).
 
 Each :class:`PersonCandidate` carries the evidence for it; :class:`FinderSettings` says which to keep.
 """
@@ -29,6 +30,7 @@ from hamagan.segmentation.regions import Region
 from hamagan.segmentation.selfie import SelfieSegmenter
 
 Box = tuple[int, int, int, int]
+FaceMask = tuple[np.ndarray, Box, np.ndarray | None]  # a group-look person's values over box, and to paint with
 CLOSE_MARGIN = 1.25  # side of the close look / the region's longer side
 REGION_MARGIN = 1.1  # side of the square searched for a selfie region's face / the region's longer side
 CLOSE_LOOK_BELOW = 0.6  # regions longer than this share of the frame's short side are not looked at again
@@ -37,6 +39,7 @@ FACE_TILE = 200  # side of the squares searched for faces in the group look (pix
 CLOSE_FRAMING = (6.0, 1.5)  # head and shoulders, as the selfie segmenter was made for
 BODY_FRAMING = (12.0, 4.5)  # a whole standing body
 CLOSE_POSE_MARGINS = (1.1, 1.5)  # sides of the pose detector's close looks at a person / their box's longer side
+FACE_ON_HEAD = 0.75  # the most a pose detection's head centre may lie from a face's centre, in face sizes
 
 
 @dataclass
@@ -188,9 +191,14 @@ def _covered(candidate: PersonCandidate, others: list[PersonCandidate]) -> float
 
 def _on_mask(candidate: PersonCandidate, x: float, y: float) -> bool:
     """Whether the pixel at (x, y) lies on ``candidate``'s mask."""
+    return _holds(candidate.probability, candidate.box, x, y)
+
+
+def _holds(probability: np.ndarray, box: Box, x: float, y: float) -> bool:
+    """Whether the pixel at (x, y) lies on the mask of ``probability`` over ``box``."""
     x, y = int(x), int(y)
-    top, bottom, left, right = candidate.box
-    return top <= y < bottom and left <= x < right and bool(candidate.probability[y - top, x - left] > 0.5)
+    top, bottom, left, right = box
+    return top <= y < bottom and left <= x < right and bool(probability[y - top, x - left] > 0.5)
 
 
 def _holds_head(region: PersonCandidate, pose: PersonCandidate) -> bool:
@@ -246,8 +254,9 @@ class PersonFinder:
     def face_candidates(self, image: np.ndarray, people: list[PersonCandidate]) -> list[PersonCandidate]:
         """The group look: under each face that the face detector, searching the photo square by square, and the
         face mesh both score at least ``min_group_face``, and that no one in ``people`` covers (a face on a
-        person found here before it is counted in that one's ``faces``), the selfie segmenter's mask of a
-        head-and-shoulders square and, joined to it, what it paints in a square that frames a whole body."""
+        person found here before it is counted in that one's ``faces``), the person's mask: the landmark
+        model's where the pose detector, looking at the head and shoulders, finds them (:meth:`_pose_under_face`),
+        else the selfie segmenter's (:meth:`_selfie_under_face`)."""
         height, width = image.shape[:2]
         out = []
         for score, face in self.face.find(image, face_views(height, width, FACE_TILE),
@@ -259,23 +268,56 @@ class PersonFinder:
             if holder is not None:
                 holder.faces += 1
                 continue
-            size = float(max(face[2:] - face[:2]))
-            (close, close_shown), (body, body_shown) = (
-                self._selfie_map(image, Region((float(x), float(y + drop * size)), side * size))
-                for side, drop in (CLOSE_FRAMING, BODY_FRAMING))
-            _, labels = cv2.connectedComponents((body > 0.5).view(np.uint8))
-            joined = np.isin(labels, np.unique(labels[(close > 0.5) & (labels > 0)]))
-            probability = np.maximum(close, np.where(joined, body, 0.0))
-            rows, cols = np.flatnonzero(probability.any(1)), np.flatnonzero(probability.any(0))
-            if rows.size == 0:
+            mask = self._pose_under_face(image, face) or self._selfie_under_face(image, face)
+            if mask is None:
                 continue
-            top, bottom, left, right = box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-            values = np.ascontiguousarray(probability[top:bottom, left:right], np.float32)
-            shown = None if close_shown is None else np.ascontiguousarray(
-                np.maximum(close_shown, np.where(joined, body_shown, 0.0))[top:bottom, left:right], np.float32)
+            values, box, shown = mask
             out.append(PersonCandidate("face", values, box, 0.0, 0.0, face, 0.0, *_evidence(values, height * width),
                                        face=score, faces=1, painted=shown))
         return out
+
+    def _pose_under_face(self, image: np.ndarray, face: np.ndarray) -> FaceMask | None:
+        """The landmark model's mask of the person whose head the pose detector finds on ``face`` (x0, y0, x1,
+        y1), looking at a head-and-shoulders square under it with at least ``min_detection``; None where it
+        finds no one there, the landmark model's presence is below ``min_presence`` or the mask misses the face.
+        Framed by the detection, the landmark model segments that person, not a neighbour in a tight group."""
+        height, width = image.shape[:2]
+        centre = (face[:2] + face[2:]) / 2
+        size = float(max(face[2:] - face[:2]))
+        side, drop = CLOSE_FRAMING
+        view = Region((float(centre[0]), float(centre[1] + drop * size)), side * size)
+        for detection in self.detector(image, self.settings.min_detection, [view]):
+            head = (detection.box[:2] + detection.box[2:]) / 2
+            if np.hypot(*(head - centre)) > FACE_ON_HEAD * size:
+                continue
+            region = detection.body_region()
+            presence, probability = self.body(image, region)
+            pasted = region.paste(probability, height, width)
+            if presence < self.settings.min_presence or pasted is None:
+                return None
+            values, box = pasted
+            return (values, box, None) if _holds(values, box, *centre) else None
+        return None
+
+    def _selfie_under_face(self, image: np.ndarray, face: np.ndarray) -> FaceMask | None:
+        """The selfie segmenter's mask of a head-and-shoulders square under ``face`` and, joined to it, what it
+        paints in a square that frames a whole body (None where it paints nothing)."""
+        x, y = (face[:2] + face[2:]) / 2
+        size = float(max(face[2:] - face[:2]))
+        (close, close_shown), (body, body_shown) = (
+            self._selfie_map(image, Region((float(x), float(y + drop * size)), side * size))
+            for side, drop in (CLOSE_FRAMING, BODY_FRAMING))
+        _, labels = cv2.connectedComponents((body > 0.5).view(np.uint8))
+        joined = np.isin(labels, np.unique(labels[(close > 0.5) & (labels > 0)]))
+        probability = np.maximum(close, np.where(joined, body, 0.0))
+        rows, cols = np.flatnonzero(probability.any(1)), np.flatnonzero(probability.any(0))
+        if rows.size == 0:
+            return None
+        top, bottom, left, right = box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+        values = np.ascontiguousarray(probability[top:bottom, left:right], np.float32)
+        shown = None if close_shown is None else np.ascontiguousarray(
+            np.maximum(close_shown, np.where(joined, body_shown, 0.0))[top:bottom, left:right], np.float32)
+        return values, box, shown
 
     def _selfie_map(self, image: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray | None]:
         """The selfie segmenter's probability over a square region, pasted into a frame-sized map, and the map
