@@ -78,6 +78,10 @@ class BandSettings:
     within the narrow band) the band grows to ``wide``; and every pixel the segmenters are unsure of
     (``unsure`` < p < 1 - ``unsure``) is unknown. The band chosen on the 12 training portraits, the snap on
     the validation scenes (benchmarks/auto_trimap.py, benchmarks/README.md).
+
+    ``person_side``: where set, ``narrow`` and ``wide`` are fractions of each person's own length instead (the
+    longer side of their box over ``person_side``, at most the image's long side): the band chosen on
+    portraits that fill the frame would swallow the arms and legs of a person far away.
     """
 
     narrow: float = 0.005
@@ -87,6 +91,7 @@ class BandSettings:
     unsure: float = 0.1
     snap: float = 0.00625
     snap_epsilon: float = 1e-3
+    person_side: float | None = 1.0
 
 
 def _distance_to(pixels: np.ndarray) -> np.ndarray:
@@ -117,6 +122,24 @@ def snap_to_edges(image: np.ndarray, probability: np.ndarray, radius: int, epsil
     return np.clip(snapped, 0.0, 1.0, out=snapped)
 
 
+def person_lengths(people: np.ndarray, person_side: float, long_side: int, reach: int) -> np.ndarray:
+    """Per pixel (HxW float32), the length of the nearest person in ``people`` (uint8, nonzero on them; regions
+    less than ``reach`` pixels apart are one person, so that a fragment beside someone is theirs): the longer
+    side of their box over ``person_side``, at most ``long_side``."""
+    joined = cv2.dilate(people, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach | 1, reach | 1)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    lengths = np.minimum(stats[:, cv2.CC_STAT_WIDTH:cv2.CC_STAT_HEIGHT + 1].max(axis=1) / person_side,
+                         long_side).astype(np.float32)
+    # The label of each pixel's nearest person: the distance transform's labels of the zero pixels' regions,
+    # mapped back to the people's own labels through the people's pixels.
+    _, nearest = cv2.distanceTransformWithLabels(cv2.compare(people, 0, cv2.CMP_EQ), cv2.DIST_L2, cv2.DIST_MASK_5,
+                                                 labelType=cv2.DIST_LABEL_CCOMP)
+    on = labels > 0
+    lookup = np.full(int(nearest.max()) + 1, float(long_side), np.float32)
+    lookup[nearest[on]] = lengths[labels[on]]
+    return lookup[nearest]
+
+
 def band_trimap(image: np.ndarray, probability: np.ndarray, band: BandSettings = BandSettings()) -> np.ndarray:
     """A trimap around the people of ``probability`` (HxW in [0, 1]) whose band follows the edge's kind.
 
@@ -139,15 +162,18 @@ def band_trimap(image: np.ndarray, probability: np.ndarray, band: BandSettings =
         near = snap_to_edges(image[top:bottom, left:right], near, radius, band.snap_epsilon)
     inside = cv2.compare(near, 0.5, cv2.CMP_GT)
     distance = _distance_to(cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)))
-    narrow = max(1.0, band.narrow * long_side)
+    scale = (float(long_side) if band.person_side is None
+             else person_lengths(cv2.compare(near, band.unsure, cv2.CMP_GT), band.person_side, long_side,
+                                 margin))
+    narrow = np.maximum(1.0, band.narrow * scale)
     unknown = distance <= narrow
     unknown |= (near > band.unsure) & (near < 1.0 - band.unsure)
     window = max(3, int(band.window * long_side) | 1)
     busy = cv2.compare(_busy(image[top:bottom, left:right], window), band.busy, cv2.CMP_GT)
     busy[distance > 2 * narrow + 1] = 0
     if cv2.countNonZero(busy):
-        near_busy = _distance_to(busy) <= (band.wide - band.narrow) * long_side
-        unknown |= near_busy & (distance <= band.wide * long_side)
+        near_busy = _distance_to(busy) <= (band.wide - band.narrow) * scale
+        unknown |= near_busy & (distance <= band.wide * scale)
     box = trimap[top:bottom, left:right]
     box[inside > 0] = 1.0
     box[unknown] = 0.5

@@ -77,7 +77,7 @@ def test_band_is_narrow_on_smooth_edges_wide_on_busy_ones_and_background_far_fro
     probability[95:105, 100:104] = 0.5  # an unsure patch: unknown whatever its edge
     image = np.full((height, width, 3), 0.5, np.float32)
     image[:, 100:130] = np.random.default_rng(0).random((height, 30, 3), np.float32)
-    band = BandSettings()
+    band = BandSettings(person_side=None)  # lengths of the frame, as the band was chosen on portraits
     trimap = band_trimap(image, probability, band)
     narrow, wide = band.narrow * width, band.wide * width
     assert (trimap[60:140, 0:85] == 1).all() and (trimap[95:105, 100:104] == 0.5).all()
@@ -87,6 +87,29 @@ def test_band_is_narrow_on_smooth_edges_wide_on_busy_ones_and_background_far_fro
     assert right_band.min() <= 100 - wide + 2 and right_band.max() >= 100 + wide - 2
     assert (trimap[:, 150:] == 0).all() and (trimap[:30] == 0).all()
     assert not band_trimap(image, np.zeros_like(probability), band).any()
+
+
+def test_the_band_follows_each_persons_length() -> None:
+    """On a busy photo, a person 400 px tall and one 160 px tall: each gets the wide band in their own length
+    (``wide`` of 400 and of 160 px), not the frame's, and a fragment beside the small one counts as theirs (its
+    band as wide as theirs, not the sliver a fragment's own length would give it)."""
+    height, width = 480, 640
+    probability = np.zeros((height, width), np.float32)
+    probability[40:440, 60:260] = 1.0
+    probability[160:320, 400:440] = 1.0
+    probability[200:210, 444:448] = 1.0  # a fragment 4 px beside the small person
+    image = np.random.default_rng(0).random((height, width, 3), np.float32)
+    band = BandSettings(snap=0.0)
+    trimap = band_trimap(image, probability, band)
+    tall = np.flatnonzero(trimap[240, :330] == 0.5)
+    small = np.flatnonzero(trimap[240, 330:] == 0.5) + 330
+    tall_right, small_right = tall[tall >= 255], small[small >= 435]  # each band's outer part on the right
+    assert abs(tall_right.max() - 260 - band.wide * 400) <= 2
+    assert abs(small_right.max() - 440 - band.wide * 160) <= 2
+    fragment_band = np.flatnonzero(trimap[205, 441:] == 0.5) + 441  # the small person's width, not its own
+    assert fragment_band.min() == 441 and abs(fragment_band.max() - 448 - band.wide * 160) <= 1.5
+    framed = band_trimap(image, probability, BandSettings(snap=0.0, person_side=None))
+    assert (framed == 0.5).sum() > 1.5 * (trimap == 0.5).sum()
 
 
 def test_the_snap_makes_the_probability_fall_at_the_photos_edge() -> None:
