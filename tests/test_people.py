@@ -119,6 +119,24 @@ def test_the_group_look_segments_the_person_under_a_face_with_the_landmark_model
     assert finder._pose_under_face(image, np.array([10.0, 10.0, 26.0, 26.0])) is None
 
 
+def test_the_group_look_runs_where_the_first_look_paints_people_no_one_found(monkeypatch) -> None:
+    """People covering much of the frame skip the group look, unless the selfie segmenter's first look paints at
+    least ``group_look_unexplained`` of the frame that none of them covers (a group around a table)."""
+    finder = default_finder()
+    first_look = np.zeros((100, 100), np.float32)
+    first_look[10:90, 10:90] = 1.0
+    posed = PersonCandidate("pose", np.ones((80, 20), np.float32), (10, 90, 10, 30), 0.95, 0.95,
+                            np.array([10.0, 10.0, 30.0, 30.0]), 0.0, 0.99, 0.0, 0.16)
+    monkeypatch.setattr(finder, "candidates", lambda image: (first_look, [posed]))
+    looked: list[int] = []
+    monkeypatch.setattr(finder, "face_candidates", lambda image, people: looked.append(len(people)) or [])
+    image = np.zeros((100, 100, 3), np.float32)
+    assert finder.people(image) == [posed] and looked == [1]  # 48% of the frame painted, unexplained
+    first_look[:, 30:] = 0.0  # the first look paints the posed person alone
+    looked.clear()
+    assert finder.people(image) == [posed] and looked == []  # 16% covered: more than group_look_below
+
+
 def test_face_search_covers_the_photo_and_finds_one_face_once() -> None:
     for height, width in ((427, 640), (640, 360), (150, 120)):
         views = face_views(height, width, 200)

@@ -86,6 +86,8 @@ class FinderSettings:
     less of it). A region larger than ``unsupported_area`` on which people of the pose detector stand is
     left out where their masks cover less than ``min_pose_cover`` of it: it paints the scene around them
     (0.15-0.29 of such regions were theirs; a region holding two people, one of them without a pose, 0.38).
+    The group look runs where the people kept cover less than ``group_look_below`` of the frame, or where the
+    first look paints at least ``group_look_unexplained`` of it as people that none of them covers.
     A face candidate of the group look needs a clear face (``min_group_face``: the lower of the
     detector's and the face mesh's scores; a motorcycle's headlight scores 0.53) and a confident mask on it.
     A person whom no face and no pose detection of ``min_detection`` confirms is kept only where the pose
@@ -108,6 +110,7 @@ class FinderSettings:
     min_area: float = 0.005
     max_area: float = 0.85
     group_look_below: float = 0.15
+    group_look_unexplained: float = 0.15
     min_group_face: float = 0.7
     min_close_pose: float = 0.375
     strong_detection: float = 0.9
@@ -170,6 +173,15 @@ class FinderSettings:
         if candidate.face is None:
             candidate.face = face_score(candidate)
         return candidate.face >= self.min_face
+
+
+def _unexplained(first_look: np.ndarray, people: list[PersonCandidate]) -> float:
+    """Share of the frame that the first look (HxW) paints as people (above 0.5) and no one in ``people`` covers."""
+    painted = first_look > 0.5
+    for c in people:
+        top, bottom, left, right = c.box
+        painted[top:bottom, left:right] &= c.probability <= 0.5
+    return float(np.count_nonzero(painted) / painted.size)
 
 
 def _covered(candidate: PersonCandidate, others: list[PersonCandidate]) -> float:
@@ -243,11 +255,15 @@ class PersonFinder:
     mirror_selfie: bool = True
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
-        """The candidates that :attr:`settings` takes for people, and, where those cover less than
-        ``group_look_below`` of the frame, the people of the group look."""
+        """The candidates that :attr:`settings` takes for people, and the people of the group look where those
+        cover less than ``group_look_below`` of the frame, or where the selfie segmenter's first look paints at
+        least ``group_look_unexplained`` of the frame as people that none of them covers (a group around a
+        table: the pose detector finds two of six, and the selfie region holding all six is left out)."""
         image = np.asarray(image, np.float32)
-        people = self.settings.select(self.candidates(image)[1], lambda c: self.face_score(image, c))
-        if sum(c.area for c in people) < self.settings.group_look_below:
+        first_look, candidates = self.candidates(image)
+        people = self.settings.select(candidates, lambda c: self.face_score(image, c))
+        if (sum(c.area for c in people) < self.settings.group_look_below
+                or _unexplained(first_look, people) >= self.settings.group_look_unexplained):
             people += [c for c in self.face_candidates(image, people) if self.settings.face_person(c)]
         return people
 
