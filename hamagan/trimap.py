@@ -123,11 +123,11 @@ def snap_to_edges(image: np.ndarray, probability: np.ndarray, radius: int, epsil
 
 
 def person_lengths(people: np.ndarray, person_side: float, long_side: int, reach: int) -> np.ndarray:
-    """Per pixel (HxW float32), the length of the nearest person in ``people`` (uint8, nonzero on them; regions
-    less than ``reach`` pixels apart are one person, so that a fragment beside someone is theirs): the longer
-    side of their box over ``person_side``, at most ``long_side``."""
+    """Per pixel (HxW float32), the length of the nearest person in ``people`` (uint8, nonzero on them): each
+    region grown by ``reach`` pixels is one person (so that a fragment beside someone is theirs), and its length
+    is the longer side of that grown region's box over ``person_side``, at most ``long_side``."""
     joined = cv2.dilate(people, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach | 1, reach | 1)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     lengths = np.minimum(stats[:, cv2.CC_STAT_WIDTH:cv2.CC_STAT_HEIGHT + 1].max(axis=1) / person_side,
                          long_side).astype(np.float32)
     # The label of each pixel's nearest person: the distance transform's labels of the zero pixels' regions,
