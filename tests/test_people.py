@@ -13,6 +13,7 @@ from hamagan.samples import BACKGROUNDS, BARE_PORTRAIT
 from hamagan.segmentation import FinderSettings, PersonCandidate, default_finder, find_people, people_probability
 from hamagan.segmentation.detector import ANCHORS, detection_views
 from hamagan.segmentation.face import FaceDetector, face_views
+from hamagan.segmentation.people import _on_mask
 from hamagan.segmentation.regions import Region
 from hamagan.trimap import auto_trimap
 
@@ -109,12 +110,7 @@ def test_the_group_look_segments_the_person_under_a_face_with_the_landmark_model
     looked = [c for c in find_people(image, finder=finder).people if c.source == "face"]
     assert len(looked) >= 7  # measured: 9
     assert all(c.painted is None for c in looked)  # the landmark model's masks, not the selfie segmenter's
-
-    def holds(candidate: PersonCandidate, x: int, y: int) -> bool:
-        top, bottom, left, right = candidate.box
-        return top <= y < bottom and left <= x < right and bool(candidate.probability[y - top, x - left] > 0.5)
-
-    holding = [sum(holds(c, x, y) for x, y in faces) for c in looked]
+    holding = [sum(_on_mask(c, x, y) for x, y in faces) for c in looked]
     assert all(count >= 1 for count in holding) and holding.count(1) >= len(looked) - 2
     assert finder._pose_under_face(image, np.array([10.0, 10.0, 26.0, 26.0])) is None
 

@@ -213,6 +213,15 @@ def _holds(probability: np.ndarray, box: Box, x: float, y: float) -> bool:
     return top <= y < bottom and left <= x < right and bool(probability[y - top, x - left] > 0.5)
 
 
+def _under_face(face: np.ndarray, framing: tuple[float, float]) -> Region:
+    """The square ``framing`` (its side, and its centre's drop below the face's centre, in face sizes) under
+    ``face`` (x0, y0, x1, y1)."""
+    x, y = (face[:2] + face[2:]) / 2
+    size = float(max(face[2:] - face[:2]))
+    side, drop = framing
+    return Region((float(x), float(y + drop * size)), side * size)
+
+
 def _holds_head(region: PersonCandidate, pose: PersonCandidate) -> bool:
     """Whether the centre of ``pose``'s head box lies on ``region``'s mask."""
     return _on_mask(region, (pose.head[0] + pose.head[2]) / 2, (pose.head[1] + pose.head[3]) / 2)
@@ -300,9 +309,7 @@ class PersonFinder:
         height, width = image.shape[:2]
         centre = (face[:2] + face[2:]) / 2
         size = float(max(face[2:] - face[:2]))
-        side, drop = CLOSE_FRAMING
-        view = Region((float(centre[0]), float(centre[1] + drop * size)), side * size)
-        for detection in self.detector(image, self.settings.min_detection, [view]):
+        for detection in self.detector(image, self.settings.min_detection, [_under_face(face, CLOSE_FRAMING)]):
             head = (detection.box[:2] + detection.box[2:]) / 2
             if np.hypot(*(head - centre)) > FACE_ON_HEAD * size:
                 continue
@@ -318,11 +325,8 @@ class PersonFinder:
     def _selfie_under_face(self, image: np.ndarray, face: np.ndarray) -> FaceMask | None:
         """The selfie segmenter's mask of a head-and-shoulders square under ``face`` and, joined to it, what it
         paints in a square that frames a whole body (None where it paints nothing)."""
-        x, y = (face[:2] + face[2:]) / 2
-        size = float(max(face[2:] - face[:2]))
-        (close, close_shown), (body, body_shown) = (
-            self._selfie_map(image, Region((float(x), float(y + drop * size)), side * size))
-            for side, drop in (CLOSE_FRAMING, BODY_FRAMING))
+        (close, close_shown), (body, body_shown) = (self._selfie_map(image, _under_face(face, framing))
+                                                    for framing in (CLOSE_FRAMING, BODY_FRAMING))
         _, labels = cv2.connectedComponents((body > 0.5).view(np.uint8))
         joined = np.isin(labels, np.unique(labels[(close > 0.5) & (labels > 0)]))
         probability = np.maximum(close, np.where(joined, body, 0.0))
