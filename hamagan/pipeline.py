@@ -43,7 +43,7 @@ from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_trans
 from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
 from hamagan.refinement import band_width, confidence_weight, network_confidence, refine_alpha
 from hamagan.segmentation import KEEP_CHOICES
-from hamagan.trimap import auto_trimap, load_trimap
+from hamagan.trimap import auto_trimap, load_trimap, tightened_trimap
 from hamagan.weights import WEIGHTS_NAME, load_pipeline_tensors, save_network, split_networks
 
 Direction = Literal["background", "foreground"]
@@ -97,10 +97,10 @@ class HaMaGANConfig:
         foreground_method: "blur_fusion" (fast) or "ml" (pymatting's multi-level estimate).
         refine_matting: refine G_m's alpha inside the unknown region by the confidence-weighted matting
             Laplacian (``hamagan.refinement``) by default; a call's ``refine`` overrides it.
-        refine_from_band: with ``refine_matting`` off, refine anyway where the caller's trimap has an unknown
-            band at least this wide (pixels at G_m's working size, ``hamagan.refinement.band_width``): G_m alone
-            is weakest in wide bands. Automatic trimaps are not refined by it (their band was chosen for G_m
-            alone). None: never.
+        refine_from_band: with ``refine_matting`` off, refine the whole band anyway where the caller's trimap has
+            an unknown band at least this wide (pixels at G_m's working size, ``hamagan.refinement.band_width``):
+            G_m alone is weakest in wide bands. Automatic trimaps are not refined by it (their band holds other
+            people and clutter, where refining spreads haze). None: never.
         refine_below_confidence: with ``refine_matting`` off, refine a given trimap's alpha anyway where G_m's
             mean confidence ``(2 alpha - 1)^2`` over its band is below this, whatever the band's width (hair,
             fur, smoke G_m is unsure of). None: never.
@@ -111,6 +111,11 @@ class HaMaGANConfig:
             on hair, fur and smoke the colour-line model alone does better than G_m's prior. None: always
             ``refinement_weight``.
         refinement_confidence: (low, high), the mean confidences between which mu moves.
+        refine_edge: where no rule above refines the whole band (an automatic trimap's: only
+            ``refine_matting``), refine G_m's alpha by the matting Laplacian in the band of this share of G_m's
+            working size's long side around where its alpha is soft, and round it elsewhere in the band
+            (:func:`hamagan.trimap.tightened_trimap`): G_m places the edge, the colour-line model draws it. mu
+            follows G_m's confidence over that band, as for a whole band. None: G_m's alpha as it is there.
         harmonize_gate: (keep_below, full_from): where G_h's change to the adjusted layer (root mean square on
             0..255 over where that layer shows, :mod:`hamagan.harmonization_gate`) is below ``keep_below``,
             the composite is left as it is; from ``full_from`` the whole change applies; linearly in between.
@@ -130,6 +135,7 @@ class HaMaGANConfig:
     refinement_weight: float = 0.1
     refinement_weight_unsure: float | None = None
     refinement_confidence: tuple[float, float] = (0.8, 0.85)
+    refine_edge: float | None = None
     harmonize_gate: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
@@ -139,6 +145,8 @@ class HaMaGANConfig:
         unsure = self.refinement_weight_unsure
         if self.refinement_weight <= 0 or (unsure is not None and unsure <= 0):
             raise ValueError("refinement weights must be positive")
+        if self.refine_edge is not None and self.refine_edge <= 0:
+            raise ValueError(f"refine_edge must be positive or None, got {self.refine_edge}")
         if self.harmonize_gate is not None:
             self.harmonize_gate = tuple(float(v) for v in self.harmonize_gate)
             if len(self.harmonize_gate) != 2 or not 0 <= self.harmonize_gate[0] <= self.harmonize_gate[1]:
@@ -197,6 +205,16 @@ class StageClock:
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             torch.cuda.synchronize()
         self.seconds[stage] = time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """How one image's alpha is refined: the trimap whose unknown pixels are solved for (its known ones then
+    taken as they are), mu, and whether that is the caller's whole band or the band around G_m's edge."""
+
+    trimap: np.ndarray
+    weight: float
+    whole_band: bool
 
 
 def mirror_averaged(network: nn.Module, batch: torch.Tensor) -> torch.Tensor:
@@ -320,55 +338,71 @@ class HaMaGANPipeline(
         the trimap's known regions are pasted back at full resolution, so edges follow the real image
         rather than an enlarged low-resolution matte. ``refine`` refines G_m's alpha at its own size by the
         confidence-weighted matting Laplacian; by default (None) as the config's ``refine_matting``,
-        ``refine_from_band`` and ``refine_below_confidence`` say, image by image.
+        ``refine_from_band``, ``refine_below_confidence`` and ``refine_edge`` say, image by image.
         """
         return self._matte(image, trimap, refine)[0]
 
-    def _matte(self, image: torch.Tensor, trimap: torch.Tensor, refine: bool | None) -> tuple[torch.Tensor, bool]:
-        """:meth:`matte`'s alpha, and whether any image of the batch was refined."""
+    def _matte(self, image: torch.Tensor, trimap: torch.Tensor, refine: bool | None,
+               automatic: bool = False) -> tuple[torch.Tensor, bool]:
+        """:meth:`matte`'s alpha, and whether the config's rules refined any image's whole band (``automatic``:
+        the trimap is the person finder's)."""
         full = tuple(image.shape[2:])
         size = fit_size(*full, self.config.matting_max_side)
         small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)
-        padded_image, _ = pad_to_multiple(small_image, self.matting.stride)
-        padded_trimap, _ = pad_to_multiple(small_trimap, self.matting.stride)
+        alpha = self._network_alpha(small_image, small_trimap)
+        plans = [self._refinement(t, a, refine, automatic) for t, a in zip(small_trimap, alpha, strict=True)]
+        if any(plan is not None for plan in plans):
+            alpha = self._refine(small_image, alpha, plans)
+        if size != full:
+            alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
+        return paste_known(alpha, trimap), any(plan is not None and plan.whole_band for plan in plans)
+
+    def _network_alpha(self, image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+        """G_m's alpha (flipped as the config says) for an image and trimap at its working size, known pixels
+        pasted."""
+        height, width = image.shape[2:]
+        padded_image, _ = pad_to_multiple(image, self.matting.stride)
+        padded_trimap, _ = pad_to_multiple(trimap, self.matting.stride)
         bf16 = bf16_is_fast(image.device) if self.matting_bf16 is None else self.matting_bf16
         dtype = torch.bfloat16 if bf16 else torch.float32
         network = self._matting_for_inference(self.matting, dtype)
         network_input = matting_input(padded_image, padded_trimap).to(dtype, memory_format=torch.channels_last)
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16 and network.training):
             raw = mirror_averaged(network, network_input) if self.config.matting_flip else network(network_input)
-        alpha = paste_known(raw.float(), padded_trimap)[:, :, :size[0], :size[1]]
-        weights = [self._refinement_weight(t, a, refine) for t, a in zip(small_trimap, alpha, strict=True)]
-        refined = any(weight is not None for weight in weights)
-        if refined:
-            alpha = self._refine(small_image, small_trimap, alpha, weights)
-        if size != full:
-            alpha = guided_upsample(small_image, alpha, image, radius=1, eps=1e-4)
-        return paste_known(alpha, trimap), refined
+        return paste_known(raw.float(), padded_trimap)[:, :, :height, :width]
 
-    def _refinement_weight(self, trimap: torch.Tensor, alpha: torch.Tensor, refine: bool | None) -> float | None:
-        """The mu to refine one image's alpha with, None to leave it: ``refine`` if given, else as the config says
-        for its trimap and G_m's alpha (each 1 x H x W, at G_m's working size). G_m's confidence over the band
-        is measured once, for both."""
+    def _refinement(self, trimap: torch.Tensor, alpha: torch.Tensor, refine: bool | None, automatic: bool
+                    ) -> Refinement | None:
+        """How to refine one image's alpha (trimap and alpha 1 x H x W, at G_m's working size), None to leave it.
+
+        ``refine`` True refines the whole band, False nothing. By default the config's rules refine a given
+        trimap's whole band (``refine_matting``, ``refine_from_band``, ``refine_below_confidence``; an automatic
+        trimap's only with ``refine_matting``), and otherwise, with ``refine_edge``, the band around G_m's edge.
+        mu follows G_m's confidence over the band refined."""
         config = self.config
         if refine is False:
             return None
-        trimap_array = tensor_to_array(trimap[None].cpu())
-        needs_confidence = config.refinement_weight_unsure is not None or config.refine_below_confidence is not None
-        confidence = network_confidence(tensor_to_array(alpha[None].cpu()), trimap_array) if needs_confidence else 1.0
-        chosen = (refine or config.refine_matting
-                  or (config.refine_from_band is not None and band_width(trimap_array) >= config.refine_from_band)
-                  or (config.refine_below_confidence is not None and confidence < config.refine_below_confidence))
-        return self.refinement_weight_for(confidence) if chosen else None
+        trimap_array, alpha_array = tensor_to_array(trimap[None].cpu()), tensor_to_array(alpha[None].cpu())
+        confidence = network_confidence(alpha_array, trimap_array)
+        whole = refine or config.refine_matting or not automatic and (
+            (config.refine_from_band is not None and band_width(trimap_array) >= config.refine_from_band)
+            or (config.refine_below_confidence is not None and confidence < config.refine_below_confidence))
+        if whole:
+            return Refinement(trimap_array, self.refinement_weight_for(confidence), whole_band=True)
+        if config.refine_edge is None:
+            return None
+        edge = tightened_trimap(trimap_array, alpha_array, config.refine_edge * max(trimap_array.shape))
+        return Refinement(edge, self.refinement_weight_for(network_confidence(alpha_array, edge)), whole_band=False)
 
-    def _refine(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, weights: list[float | None]
-                ) -> torch.Tensor:
-        """``refine_alpha`` on a batch's images at the tensors' size, each with its mu (None: left as it is)."""
+    def _refine(self, image: torch.Tensor, alpha: torch.Tensor, plans: list[Refinement | None]) -> torch.Tensor:
+        """``refine_alpha`` on a batch's images at the tensors' size, each as its plan says (None: left as it is);
+        the pixels of the band that a plan's trimap decides take its values."""
         refined = []
-        for one_image, one_trimap, one_alpha, weight in zip(image, trimap, alpha, weights, strict=True):
-            if weight is not None:
-                arrays = [tensor_to_array(t[None].cpu()) for t in (one_image, one_trimap, one_alpha)]
-                one_alpha = array_to_tensor(refine_alpha(*arrays, weight))[0].to(one_alpha.device)
+        for one_image, one_alpha, plan in zip(image, alpha, plans, strict=True):
+            if plan is not None:
+                arrays = [tensor_to_array(t[None].cpu()) for t in (one_image, one_alpha)]
+                solved = array_to_tensor(refine_alpha(arrays[0], plan.trimap, arrays[1], plan.weight))
+                one_alpha = paste_known(solved, array_to_tensor(plan.trimap))[0].to(one_alpha.device)
             refined.append(one_alpha)
         return torch.stack(refined)
 
@@ -456,7 +490,8 @@ class HaMaGANPipeline(
             on_stage: called with each stage's name (one of ``STAGES``) as the stage starts, for progress.
             people: with the automatic trimap, "all" cuts out everyone found, "largest" the largest person.
             refine: refine the alpha by the confidence-weighted matting Laplacian (default: the config's
-                ``refine_matting``, and for a given trimap ``refine_from_band`` and ``refine_below_confidence``).
+                ``refine_matting``, for a given trimap ``refine_from_band`` and ``refine_below_confidence``, and
+                and ``refine_edge``; False: G_m's alpha alone).
 
         Returns:
             HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
@@ -482,11 +517,10 @@ class HaMaGANPipeline(
                 automatic = auto_trimap(pixels, people=people)
                 trimap_t = array_to_tensor(automatic.trimap).to(device)
                 message, person_found = automatic.message, automatic.found
-                refine = self.config.refine_matting if refine is None else refine
         # 2. Matting, then foreground colours without the old background.
         with clock("matting"):
-            alpha, refined = self._matte(pixels, trimap_t, refine)
-        if refined and refine is None:
+            alpha, refined = self._matte(pixels, trimap_t, refine, automatic=trimap is None)
+        if refined and refine is None and trimap is not None and not self.config.refine_matting:
             message = ("refined the matte by the matting Laplacian: your trimap's unknown band is wide, or the "
                        "network was unsure of much of it")
         with clock("foreground"):

@@ -180,6 +180,22 @@ def band_trimap(image: np.ndarray, probability: np.ndarray, band: BandSettings =
     return trimap
 
 
+def tightened_trimap(trimap: np.ndarray, alpha: np.ndarray, radius: float, soft: float = 0.02) -> np.ndarray:
+    """``trimap`` (HxW, 0 / 0.5 / 1) narrowed around an ``alpha`` matted with it, for a second look at the edge.
+
+    Inside the unknown band, only pixels within ``radius`` pixels of where ``alpha`` is soft (``soft`` < alpha <
+    1 - ``soft``) stay unknown; the rest become foreground where ``alpha`` is at least 0.5 and background
+    elsewhere. Known pixels are kept. As in MG Matting's progressive refinement (Yu et al. 2021), the second
+    look goes only where the first was unsure.
+    """
+    unknown = (trimap > 0.25) & (trimap < 0.75)
+    unsure = ((alpha > soft) & (alpha < 1.0 - soft)).view(np.uint8)
+    decided = unknown & (_distance_to(unsure) > radius)
+    out = trimap.astype(np.float32, copy=True)
+    out[decided] = alpha[decided] >= 0.5
+    return out
+
+
 def auto_trimap(image: ImageInput, people: str = "all", finder=None, band: BandSettings = BandSettings()) -> AutoTrimap:
     """A trimap for a photo of people from the person finder (:mod:`hamagan.segmentation`).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from hamagan import HaMaGANPipeline
 from hamagan.images import array_to_tensor, tensor_to_array
@@ -172,6 +173,34 @@ def test_a_given_trimap_with_a_wide_band_is_refined_by_default_and_an_automatic_
         np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), plain)
     finally:
         small_pipe.config.refine_from_band = None
+
+
+def _soft(alpha: np.ndarray) -> np.ndarray:
+    return (alpha > 0.02) & (alpha < 0.98)
+
+
+def test_refine_edge_refines_only_near_the_edge_g_m_draws(
+        small_pipe: HaMaGANPipeline, portrait: tuple[np.ndarray, np.ndarray]) -> None:
+    photo, alpha = portrait
+    trimap = trimap_from_alpha(alpha, radius=12)
+    radius = 0.01 * max(photo.shape[:2])  # the photo is within G_m's working size: pixels are the same
+    plain = small_pipe(photo, refine=False)  # the automatic trimap
+    plain_given = small_pipe(photo, trimap, refine=False)
+    whole_band = small_pipe(photo, refine=True)
+    assert small_pipe.config.refine_from_band is None and small_pipe.config.refine_below_confidence is None
+    try:
+        small_pipe.config.refine_edge = 0.01
+        edged, edged_given = small_pipe(photo), small_pipe(photo, trimap)
+        np.testing.assert_array_equal(small_pipe(photo, refine=False).alpha, plain.alpha)
+        np.testing.assert_array_equal(small_pipe(photo, refine=True).alpha, whole_band.alpha)
+    finally:
+        small_pipe.config.refine_edge = None
+    for before, after in ((plain, edged), (plain_given, edged_given)):
+        from_edge = ndimage.distance_transform_edt(~_soft(before.alpha))
+        assert not np.array_equal(after.alpha, before.alpha) and after.message == before.message
+        assert from_edge[_soft(after.alpha)].max() <= 1.05 * radius + 1
+    from_edge = ndimage.distance_transform_edt(~_soft(plain.alpha))
+    assert from_edge[_soft(whole_band.alpha)].max() > 2 * radius  # refining the whole band spreads further
 
 
 def test_a_given_trimap_whose_band_g_m_is_unsure_of_is_refined_by_default(small_pipe: HaMaGANPipeline) -> None:

@@ -12,7 +12,15 @@ from hamagan.evaluation import load_matting_case
 from hamagan.images import ImageError
 from hamagan.samples import TEST_PORTRAITS, background_paths
 from hamagan.segmentation import find_people
-from hamagan.trimap import BandSettings, auto_trimap, band_trimap, load_trimap, snap_to_edges, trimap_from_alpha
+from hamagan.trimap import (
+    BandSettings,
+    auto_trimap,
+    band_trimap,
+    load_trimap,
+    snap_to_edges,
+    tightened_trimap,
+    trimap_from_alpha,
+)
 
 
 def test_reads_both_scales_and_paths(tmp_path: Path) -> None:
@@ -41,6 +49,22 @@ def test_trimap_from_alpha_grows_the_soft_band_by_the_radius() -> None:
     unknown_columns = np.where((trimap == 0.5).all(axis=0))[0]
     assert unknown_columns.tolist() == list(range(7, 14))
     assert (trimap[:, :7] == 0).all() and (trimap[:, 14:] == 1).all()
+
+
+def test_the_tightened_trimap_keeps_the_band_only_near_the_soft_alpha() -> None:
+    trimap = np.full((9, 21), 0.5, np.float32)
+    trimap[:, 0], trimap[:, 20] = 1.0, 0.0  # known pixels, against the alpha below
+    alpha = np.zeros((9, 21), np.float32)
+    alpha[:, 11:] = 1.0
+    alpha[:, 10] = 0.5  # the only soft column
+    alpha[4, 3] = 0.99  # confident enough to be rounded
+    tight = tightened_trimap(trimap, alpha, radius=2.0)
+    assert np.flatnonzero((tight == 0.5).all(axis=0)).tolist() == [8, 9, 10, 11, 12]
+    assert (tight[:, 1:8] == 0).sum() == 9 * 7 - 1 and tight[4, 3] == 1.0
+    assert (tight[:, 13:20] == 1).all()
+    assert (tight[:, 0] == 1).all() and (tight[:, 20] == 0).all()
+    hard = (alpha >= 0.5).astype(np.float32)  # nothing soft: the whole band is decided
+    np.testing.assert_array_equal(tightened_trimap(trimap, hard, radius=2.0)[:, 1:20], hard[:, 1:20])
 
 
 def test_auto_trimap_covers_the_true_edge_of_held_out_portraits() -> None:
