@@ -189,9 +189,11 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--people", choices=["all", "largest"], default="all",
                         help="automatic trimap: cut out everyone found (default) or only the largest person")
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
-                        help="refine the matte by the confidence-weighted matting Laplacian (default: the model's "
-                             "refine_matting setting; a given trimap with a wide band or one the network is unsure "
-                             "of is refined: refine_from_band, refine_below_confidence)")
+                        help="refine the matte's whole unknown band by the confidence-weighted matting Laplacian "
+                             "(default: the model's settings: refine_matting; a given trimap with a wide band or "
+                             "one the network is unsure of is refined whole, refine_from_band and "
+                             "refine_below_confidence; otherwise the band around the network's edge, refine_edge; "
+                             "--no-refine: the network's matte alone)")
     parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                         help="average the matte with the matte of the mirrored image (default: the model's "
                              "matting_flip setting, on in the bundled model; --no-flip halves the matting network's "

@@ -124,10 +124,10 @@ def fix_refinement_weight(pipe: HaMaGANPipeline, weight: float) -> None:
     pipe.config.refinement_weight, pipe.config.refinement_weight_unsure = weight, None
 
 
-REFINEMENT_VARIANTS = {False: "", None: " (default: refined where the band is wide or G_m unsure)",
-                       True: " + refinement"}
+REFINEMENT_VARIANTS = {False: "", None: " (default: as the config refines)", True: " + refinement"}
 """``pipeline_matting``'s ``refine`` values a benchmark compares, with their label suffixes: G_m alone, as the
-config's ``refine_matting``, ``refine_from_band`` and ``refine_below_confidence`` say, always refined."""
+config's ``refine_matting``, ``refine_from_band``, ``refine_below_confidence`` and ``refine_edge`` say, the whole
+band always refined."""
 
 
 def pipeline_matting(pipe: HaMaGANPipeline, refine: bool | None = None) -> MattingMethod:

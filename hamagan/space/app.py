@@ -258,10 +258,10 @@ def build_app(services: Services) -> gr.Blocks:
                                              "composite, 1: the model's whole colour change; a change too "
                                              "small to trust is left out, and the message says so)")
                         refine = gr.Checkbox(pipe.config.refine_matting, elem_id="refine",
-                                             label="Refine the matte's edges (matting Laplacian; slower). "
-                                                   "Unticked, the model's default: an uploaded or painted "
-                                                   "trimap with a wide band, or one the model is unsure of, "
-                                                   "is refined anyway")
+                                             label="Refine the whole unknown band (matting Laplacian; "
+                                                   "slower). Unticked, the model's default: the edge the model "
+                                                   "draws is refined, and an uploaded or painted trimap with a "
+                                                   "wide band, or one the model is unsure of, is refined whole")
                 with gr.Column(scale=3, min_width=480):
                     run = gr.Button("Compose", variant="primary", elem_id="compose")
                     message = gr.Markdown("Your result appears here: the plain composite and the harmonized image "
