@@ -489,9 +489,9 @@ class HaMaGANPipeline(
                 says when it does).
             on_stage: called with each stage's name (one of ``STAGES``) as the stage starts, for progress.
             people: with the automatic trimap, "all" cuts out everyone found, "largest" the largest person.
-            refine: refine the alpha by the confidence-weighted matting Laplacian (default: the config's
-                ``refine_matting``, for a given trimap ``refine_from_band`` and ``refine_below_confidence``, and
-                and ``refine_edge``; False: G_m's alpha alone).
+            refine: True refines the whole unknown band by the confidence-weighted matting Laplacian, False
+                gives G_m's alpha alone; by default as the config says (``refine_matting``; for a given trimap
+                ``refine_from_band`` and ``refine_below_confidence``; elsewhere ``refine_edge``).
 
         Returns:
             HaMaGANOutput with alpha, trimap, foreground and, with a background, the plain composite and
