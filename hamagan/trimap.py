@@ -13,6 +13,7 @@ import torch
 from scipy import ndimage
 
 from hamagan.images import ImageError, ImageInput, array_to_tensor, describe, to_array
+from hamagan.refinement import unknown_region
 
 
 def load_trimap(source: ImageInput, size: tuple[int, int] | None = None) -> torch.Tensor:
@@ -188,7 +189,7 @@ def tightened_trimap(trimap: np.ndarray, alpha: np.ndarray, radius: float, soft:
     elsewhere. Known pixels are kept. As in MG Matting's progressive refinement (Yu et al. 2021), the second
     look goes only where the first was unsure.
     """
-    unknown = (trimap > 0.25) & (trimap < 0.75)
+    unknown = unknown_region(trimap)
     unsure = ((alpha > soft) & (alpha < 1.0 - soft)).view(np.uint8)
     decided = unknown & (_distance_to(unsure) > radius)
     out = trimap.astype(np.float32, copy=True)
