@@ -260,8 +260,8 @@ def build_app(services: Services) -> gr.Blocks:
                         refine = gr.Checkbox(pipe.config.refine_matting, elem_id="refine",
                                              label="Refine the whole unknown band (matting Laplacian; "
                                                    "slower). Unticked, the model's default: the edge the model "
-                                                   "draws is refined, and an uploaded or painted trimap with a "
-                                                   "wide band, or one the model is unsure of, is refined whole")
+                                                   "draws is refined, and an uploaded or painted trimap the "
+                                                   "model is unsure of is refined whole")
                 with gr.Column(scale=3, min_width=480):
                     run = gr.Button("Compose", variant="primary", elem_id="compose")
                     message = gr.Markdown("Your result appears here: the plain composite and the harmonized image "
