@@ -24,6 +24,8 @@
    the whole image, against the 10-px ground-truth trimap.
 5. Seconds of the pipeline's trimap stage at 1920x1080 with one and two people, and its parts, beside this VM's
    matmul rate at the time (``--speed``: this section alone).
+
+``--matting`` runs section 4 alone; ``--checkpoint`` scores another pipeline folder than the bundled model.
 """
 
 from __future__ import annotations
@@ -255,10 +257,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["validation", "test"], default="validation")
     parser.add_argument("--speed", action="store_true", help="only the seconds at 1920x1080")
+    parser.add_argument("--matting", action="store_true", help="only the matting with the automatic trimap")
+    parser.add_argument("--checkpoint", help="a pipeline folder to score instead of the bundled model")
     args = parser.parse_args()
-    pipe = HaMaGANPipeline.from_pretrained()
-    sections = [lambda: speed(pipe)]
-    if not args.speed:
+    pipe = HaMaGANPipeline.from_pretrained(args.checkpoint) if args.checkpoint else HaMaGANPipeline.from_pretrained()
+    sections = [lambda: portrait_matting(pipe, args.split)] if args.matting else [lambda: speed(pipe)]
+    if not (args.speed or args.matting):
         sections = [lambda: proxy_scenes(pipe, args.split), lambda: real_faces(args.split), false_persons, groups,
                     lambda: portrait_matting(pipe, args.split),
                     *sections]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
+import torch
 
 from hamagan import samples
 from hamagan.data.matting_engine import (
@@ -13,6 +15,7 @@ from hamagan.data.matting_engine import (
     EngineSettings,
     MattingEngine,
     band_trimap,
+    finder_trimap,
 )
 from hamagan.images import to_array
 from hamagan.training.samples import HMHSamples, SampleOptions, load_backgrounds
@@ -69,6 +72,44 @@ def test_trimap_bands_follow_the_width_asked_for() -> None:
     narrow, wide = (band_trimap(rng, alpha, width, brushed=False) for width in (3, 20))
     assert (narrow == 0.5).mean() < (wide == 0.5).mean()
     assert 3 <= (narrow == 0.5).sum(1).mean() <= 12 and 20 <= (wide == 0.5).sum(1).mean() <= 80
+
+
+def _edge_position(trimap: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Where the true edge (alpha's 0.5 contour) lies across the band: 0 on its middle, 1 on its border or beyond."""
+    edge = cv2.morphologyEx((alpha > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    to_inside, to_outside = (cv2.distanceTransform((trimap != known).astype(np.uint8), cv2.DIST_L2, 5)[edge]
+                             for known in (1.0, 0.0))
+    return np.minimum(np.abs(to_outside - to_inside) / np.maximum(to_inside + to_outside, 1e-6), 1.0)
+
+
+def test_finder_trimaps_wander_off_the_true_edge(cutouts) -> None:
+    grown, finder = [], []
+    for seed, (_, alpha) in enumerate(cutouts * 2):
+        alpha = cv2.resize(alpha[: min(alpha.shape)], (256, 256), interpolation=cv2.INTER_AREA)
+        grown.append(_edge_position(band_trimap(np.random.default_rng(seed), alpha, 12, brushed=False), alpha))
+        trimap = finder_trimap(np.random.default_rng(seed), alpha, 12)
+        assert set(np.unique(trimap)) <= {0.0, 0.5, 1.0}
+        assert (alpha[trimap == 1] > 0.5).mean() > 0.9 and (alpha[trimap == 0] < 0.5).mean() > 0.9
+        finder.append(_edge_position(trimap, alpha))
+    grown, finder = np.concatenate(grown), np.concatenate(finder)
+    assert (grown == 1).mean() < 0.005  # a band grown from the alpha holds the true edge
+    assert (finder == 1).mean() > 0.02  # a finder's band misses some of it (the automatic trimaps': 6%)
+    assert np.quantile(finder, 0.9) > np.quantile(grown, 0.9) + 0.1  # and runs off its middle
+
+
+def test_matting_crops_draw_finder_trimaps_when_asked(tiny_hmh, photos) -> None:
+    from hamagan.data.hmh import load_rows
+
+    rows = load_rows(str(tiny_hmh), "train")
+    grown = HMHSamples(rows, SampleOptions(kind="crop", size=64), photos, seed=1)
+    finder = HMHSamples(rows, SampleOptions(kind="crop", size=64, finder_trimaps=1.0), photos, seed=1)
+    pairs = [(grown[p], finder[p]) for p in range(6)]
+    assert all(torch.equal(a["image"], b["image"]) and torch.equal(a["alpha"], b["alpha"]) for a, b in pairs)
+    assert sum(not torch.equal(a["trimap"], b["trimap"]) for a, b in pairs) >= 5
+    with pytest.raises(ValueError, match="finder_trimaps"):
+        SampleOptions(finder_trimaps=-0.1)
+    with pytest.raises(ValueError, match="finder_bands"):
+        EngineSettings(finder_bands=2.0)
 
 
 def test_matting_crops_draw_their_engine_share(tiny_hmh, photos) -> None:

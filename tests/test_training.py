@@ -238,12 +238,13 @@ def test_matting_stages_with_the_engine_validate_on_held_out_strands_and_portrai
                                                                                    tmp_path: Path) -> None:
     out = tmp_path / "run"
     config = _tiny_config(tmp_path, tiny_hmh, ema_decay=0, eval_every=100, output_dir=str(out), engine_share=0.5,
-                          held_out_backgrounds=4, log_every=1, stages=[{"name": "matting", "steps": 2}])
+                          finder_trimaps=0.5, held_out_backgrounds=4, log_every=1,
+                          stages=[{"name": "matting", "steps": 2}])
     done = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config)],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((out / "final" / "metrics.json").read_text())
-    for name in ("held_out_strands", "held_out_portraits"):
+    for name in ("held_out_strands", "held_out_portraits", "held_out_portraits_finder"):
         assert 0 < metrics[f"val/{name}_SAD"] < float("inf") and f"val/{name}_Grad" in metrics
     assert "data wait" in done.stderr
 

@@ -42,7 +42,8 @@ FAMILIES = ("portrait", "portrait_texture", "merged", "strands", "smoke", "lace"
 @dataclass
 class EngineSettings:
     """What the engine draws: the share of each family, the strand styles, the crop size, trimap bands of
-    ``band`` pixels at long side 512 (scaled to ``size``), and how often each degradation happens."""
+    ``band`` pixels at long side 512 (scaled to ``size``; a share ``finder_bands`` of them around a person
+    finder's mask instead of the true edge, :func:`finder_trimap`), and how often each degradation happens."""
 
     size: int = 256
     families: dict[str, float] = field(default_factory=lambda: {
@@ -51,6 +52,7 @@ class EngineSettings:
     styles: tuple[str, ...] = ("straight", "curly")
     band: tuple[float, float] = (5, 60)
     brushed: float = 0.3
+    finder_bands: float = 0.0
     noise: float = 0.3
     blur: float = 0.2
     jpeg: float = 0.3
@@ -61,6 +63,8 @@ class EngineSettings:
             raise ValueError(f"unknown families or strand styles: {sorted(unknown)}")
         if not self.families or min(self.families.values()) < 0 or sum(self.families.values()) <= 0:
             raise ValueError("families need non-negative shares that sum to more than 0")
+        if not 0 <= self.finder_bands <= 1:
+            raise ValueError(f"finder_bands is a share of the trimaps (0 to 1), got {self.finder_bands}")
 
 
 @dataclass
@@ -264,6 +268,27 @@ def band_trimap(rng: np.random.Generator, alpha: np.ndarray, width: float, brush
     return trimap
 
 
+def finder_trimap(rng: np.random.Generator, alpha: np.ndarray, width: float) -> np.ndarray:
+    """A trimap as a person finder makes it: a band of ``width`` px on average (uneven along the edge, as in
+    :func:`band_trimap`) around a mask that is not the true one. The segmenter sees a coarse copy of the
+    photo, so its mask is the hard alpha blurred (thin strands and sharp corners lost) and cut at a level that
+    wanders along the edge (its boundary drifts up to about ``width`` inwards or outwards): the true edge lies
+    anywhere in the band, or a little outside it, not along its middle as in a trimap grown from the alpha.
+    """
+    size = alpha.shape[0]
+    hard = (alpha > 0.5).astype(np.float32)
+    coarse = cv2.GaussianBlur(hard, (0, 0), max(0.5, rng.uniform(0.3, 1.0) * width))
+    level = 0.5 + rng.uniform(0.0, 0.3) * (2 * _noise_field(rng, size, max(2.0, size / 12)) - 1)
+    mask = (coarse > level).astype(np.uint8)
+    edge = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    if not edge.any():
+        return band_trimap(rng, alpha, width, brushed=False)
+    distance = cv2.distanceTransform((edge == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    trimap = mask.astype(np.float32)
+    trimap[distance <= width * (0.5 + _noise_field(rng, size, max(2.0, size / 16)))] = 0.5
+    return trimap
+
+
 def _degrade(rng: np.random.Generator, layers: list[np.ndarray], settings: EngineSettings) -> list[np.ndarray]:
     """The same camera on every layer: one draw of noise level, blur and JPEG quality for all of them."""
     sigma = rng.uniform(0.005, 0.03) if rng.random() < settings.noise else 0.0
@@ -331,10 +356,15 @@ class MattingEngine:
         alpha = np.ascontiguousarray(np.clip(alpha, 0, 1), dtype=np.float32)
         image = alpha[..., None] * foreground + (1 - alpha[..., None]) * background
         width, brushed = rng.uniform(*settings.band) * size / 512, rng.random() < settings.brushed
-        trimap = band_trimap(rng, alpha, width, brushed)
+        finder = bool(settings.finder_bands) and rng.random() < settings.finder_bands  # drawn only when used
+
+        def trimap_of(width: float) -> np.ndarray:
+            return finder_trimap(rng, alpha, width) if finder else band_trimap(rng, alpha, width, brushed)
+
+        trimap = trimap_of(width)
         for _ in range(3):  # a band that swallows all the known foreground or background is drawn narrower
             if (trimap == 0).any() and (trimap == 1).any():
                 break
             width /= 2
-            trimap = band_trimap(rng, alpha, width, brushed)
+            trimap = trimap_of(width)
         return MattingSample(image.astype(np.float32), alpha, foreground, background, trimap, family)

@@ -25,7 +25,10 @@ Two kinds:
   all: the real image is its own composite, so that the harmonizer also sees layers that already agree.
 With probability ``engine_share`` a matting crop comes from the matting data engine instead
 (:mod:`hamagan.data.matting_engine`: procedural hair, smoke, lace and blurred shapes, and the rows' own
-cut-outs, over the background photos), strand styles ``engine_styles``; with probability
+cut-outs, over the background photos), strand styles ``engine_styles``; a share ``finder_trimaps`` of the
+matting crops, the engine's and the rows', get a trimap as the person finder makes it (a band around a coarse,
+drifting copy of the mask: :func:`hamagan.data.matting_engine.finder_trimap`) instead of one grown from the
+alpha; with probability
 ``harmonization_engine`` a harmonization sample comes from the harmonization engine
 (:mod:`hamagan.data.harmonization_engine`: one background photo on both sides of a portrait's, a person's or
 an object's mask, one side recoloured by one of ``harmonization_transforms``, the real photo the target; a share
@@ -50,7 +53,7 @@ from torch.utils.data import Dataset, Sampler
 
 from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
 from hamagan.data.hmh import HMHRow, adjusted_layer, layers_by_direction
-from hamagan.data.matting_engine import EngineSettings, MattingEngine, random_square
+from hamagan.data.matting_engine import EngineSettings, MattingEngine, finder_trimap, random_square
 from hamagan.data.transforms import ALL_TRANSFORMS, apply_transform, random_transform
 from hamagan.images import to_array
 from hamagan.trimap import trimap_from_alpha
@@ -72,6 +75,7 @@ class SampleRecipe:
     untouched: float = 0.0
     engine_share: float = 0.0
     engine_styles: tuple[str, ...] = ("straight", "curly")
+    finder_trimaps: float = 0.0
     harmonization_engine: float = 0.0
     harmonization_transforms: tuple[str, ...] = ALL_TRANSFORMS
     harmonization_greyscale: float = 0.0
@@ -89,6 +93,8 @@ class SampleRecipe:
             raise ValueError(f"untouched is a share of the fresh composites (0 to 1), got {self.untouched}")
         if not 0 <= self.engine_share <= 1:
             raise ValueError(f"engine_share is a share of the matting crops (0 to 1), got {self.engine_share}")
+        if not 0 <= self.finder_trimaps <= 1:
+            raise ValueError(f"finder_trimaps is a share of the matting crops (0 to 1), got {self.finder_trimaps}")
         if not 0 <= self.harmonization_engine <= 1:
             raise ValueError(f"harmonization_engine is a share of the harmonization samples (0 to 1), got "
                              f"{self.harmonization_engine}")
@@ -192,7 +198,8 @@ class HMHSamples(Dataset):
         if self._engine is None:
             rows = [self._row(index) for index in range(len(self.rows))]
             cutouts = [(row.floats("foreground"), row.floats("alpha")) for row in rows]
-            settings = EngineSettings(size=self.options.size, styles=self.options.engine_styles)
+            settings = EngineSettings(size=self.options.size, styles=self.options.engine_styles,
+                                      finder_bands=self.options.finder_trimaps)
             self._engine = MattingEngine(self.backgrounds, cutouts, settings, seed=self.seed)
         return self._engine
 
@@ -250,7 +257,9 @@ class HMHSamples(Dataset):
         alpha = sample["alpha"].astype(np.float32) / 255.0
         radius = int(rng.integers(self.options.trimap_radius[0], self.options.trimap_radius[1] + 1))
         out = {k: _to_tensor(v) for k, v in sample.items()}
-        out["trimap"] = _to_tensor(trimap_from_alpha(alpha, radius))
+        finder = self.options.kind == "crop" and self.options.finder_trimaps and (
+            rng.random() < self.options.finder_trimaps)  # drawn only when used: older recipes unchanged
+        out["trimap"] = _to_tensor(finder_trimap(rng, alpha, radius) if finder else trimap_from_alpha(alpha, radius))
         return out
 
     def _crop(self, rng: np.random.Generator, row: HMHRow) -> dict[str, np.ndarray]:

@@ -67,24 +67,29 @@ def held_out_mattes(photos: Sequence[np.ndarray], count: int = 48, size: int = 2
 
 
 def held_out_portrait_mattes(photos: Sequence[np.ndarray], cutouts: Sequence[tuple[np.ndarray, np.ndarray]],
-                             count: int = 48, size: int = 256, seed: int = 10**6 + 1) -> list[MattingSample]:
+                             count: int = 48, size: int = 256, seed: int = 10**6 + 1, finder_bands: float = 0.0
+                             ) -> list[MattingSample]:
     """A fixed validation set of held-out portraits (``cutouts``: foreground and alpha of validation rows) over
-    held-out ``photos``, with the engine's trimaps (bands of 5-60 px at long side 512): does G_m keep the
-    portraits' quality at every band width while it learns hair?"""
-    settings = EngineSettings(size=size, families={"portrait": 1.0})
+    held-out ``photos``, with the engine's trimaps (bands of 5-60 px at long side 512; ``finder_bands``: the
+    share around a person finder's mask): does G_m keep the portraits' quality at every band width while it
+    learns hair?"""
+    settings = EngineSettings(size=size, families={"portrait": 1.0}, finder_bands=finder_bands)
     engine = MattingEngine(photos, cutouts, settings=settings, seed=seed)
     return [engine(position) for position in range(count)]
 
 
 def validation_mattes(config: TrainConfig, held_out: Sequence[np.ndarray]) -> dict[str, list[MattingSample]]:
     """The engine samples a run's matting stages validate on: held-out strand styles, and the first matting
-    stage's validation portraits (its direction's validation rows), each over the ``held_out`` photos."""
+    stage's validation portraits (its direction's validation rows) with trimaps grown from their alpha and,
+    apart, with trimaps as the person finder makes them, each over the ``held_out`` photos."""
     mattes = {"held_out_strands": held_out_mattes(held_out, size=config.size)}
     direction = next((stage.direction for stage in config.stages if stage.name == "matting"), None)
     rows = load_rows(config.datasets[direction], "validation", config.validation_sources) if direction else None
     if rows is not None and len(rows):
         cutouts = [(row.floats("foreground"), row.floats("alpha")) for row in map(HMHRow.decode, rows)]
         mattes["held_out_portraits"] = held_out_portrait_mattes(held_out, cutouts, size=config.size)
+        mattes["held_out_portraits_finder"] = held_out_portrait_mattes(held_out, cutouts, size=config.size,
+                                                                       seed=10**6 + 2, finder_bands=1.0)
     return mattes
 
 
