@@ -22,10 +22,15 @@
 4. Matting with the automatic trimap, as the pipeline makes it (``pipe(image)``), on the
    three test portraits (``--split validation``: the twelve others), at the reference recipe's long side 512, over
    the whole image, against the 10-px ground-truth trimap.
-5. Seconds of the pipeline's trimap stage at 1920x1080 with one and two people, and its parts, beside this VM's
+5. Matting with the automatic trimap on people G_m never trained on: the HMH validation portrait
+   (``--split test``: the three test portraits) at 15-50% of the frame over person-free held-out photos (G_m's
+   recipe's held-out photos; ``test``: the photo pool's test split; a photo counts as person-free where the finder
+   finds no one in it), at long side 512: whole-image SAD against the true alpha, beside the SAD with the 10-px
+   trimap of that alpha. Per scene in ``auto_trimap_heldout_<split>.csv``.
+6. Seconds of the pipeline's trimap stage at 1920x1080 with one and two people, and its parts, beside this VM's
    matmul rate at the time (``--speed``: this section alone).
 
-``--matting`` runs section 4 alone; ``--checkpoint`` scores another pipeline folder than the bundled model.
+``--matting`` runs sections 4 and 5 alone; ``--checkpoint`` scores another pipeline folder than the bundled model.
 """
 
 from __future__ import annotations
@@ -48,9 +53,13 @@ from hamagan.metrics import matting_metrics
 from hamagan.samples import BARE_PORTRAIT, TEST_PORTRAITS, background_paths, portrait_ids, portrait_paths
 from hamagan.segmentation import FinderSettings, default_finder, find_people, group_people, people_probability
 from hamagan.segmentation.detector import detection_views
-from hamagan.trimap import WORKING_SIDE, auto_trimap, band_trimap, working_copy
+from hamagan.training.config import load_config
+from hamagan.training.loaders import training_photos
+from hamagan.trimap import WORKING_SIDE, auto_trimap, band_trimap, trimap_from_alpha, working_copy
 
 HERE = Path(__file__).resolve().parent
+VALIDATION_PORTRAIT = "p_bac3c1ff"  # the HMH datasets' validation portrait (hamagan dataset build's seeded split)
+MATTING_RECIPE = HERE.parent / "train/configs/default-cpu-v9-matting-engine.yaml"  # the shipped G_m's recipe
 
 
 def iou(mask: np.ndarray, truth: np.ndarray) -> float:
@@ -210,6 +219,40 @@ def portrait_matting(pipe: HaMaGANPipeline, split: str) -> list[str]:
     return lines + [""]
 
 
+def held_out_scenes(pipe: HaMaGANPipeline, split: str, count: int = 24) -> list[str]:
+    """Section 5: held-out people over person-free held-out photos, matted through the automatic trimap."""
+    if split == "validation":
+        portraits, photos = [VALIDATION_PORTRAIT], training_photos(load_config(MATTING_RECIPE))[1]
+    else:
+        portraits, photos = list(TEST_PORTRAITS), [to_array(path) for path in pool_photos(split="test")]
+    photos = [np.asarray(p, np.float32) / (255 if p.dtype == np.uint8 else 1) for p in photos]
+    photos = [p for p in photos if not find_people(working_copy(p)[0]).found]
+    rng = np.random.default_rng([{"validation": 0, "test": 1}[split], 31])
+    rows = []
+    for index in range(count):
+        portrait = portraits[index % len(portraits)]
+        scene = make_scene(photos[index % len(photos)], [load_cutout(portrait)], [rng.uniform(0.15, 0.5)], rng)
+        scale = 512 / max(scene.image.shape[:2])
+        size = (round(scene.image.shape[1] * scale), round(scene.image.shape[0] * scale))
+        image = cv2.resize(scene.image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        alpha = cv2.resize(scene.alpha, size, interpolation=cv2.INTER_AREA).astype(np.float64)
+        alpha = np.where(alpha > 0.98, 1.0, np.where(alpha < 0.02, 0.0, alpha))  # resampling's near-0/1 values
+        automatic = pipe(image)
+        reference = tensor_to_array(pipe.matte(array_to_tensor(image),
+                                               array_to_tensor(trimap_from_alpha(alpha, 10).astype(np.float32))))
+        rows.append({"scene": index, "portrait": portrait, "found": bool(automatic.alpha.max() > 0.5),
+                     "sad_automatic": float(np.abs(automatic.alpha - alpha).sum() / 1000),
+                     "sad_10px": float(np.abs(reference - alpha).sum() / 1000), "message": automatic.message})
+    write_rows(HERE / f"auto_trimap_heldout_{split}.csv", rows)
+    found = [r for r in rows if r["found"]]
+    auto, ten = (np.array([r[k] for r in found]) for k in ("sad_automatic", "sad_10px"))
+    return [f"## Held-out people over {len(photos)} person-free held-out photos ({split}; long side 512), whole image",
+            "", "| scenes | found | SAD automatic, mean / median (found) | SAD 10-px trimap, mean | ratio of means |",
+            "|---|---|---|---|---|",
+            f"| {len(rows)} | {len(found)} | {auto.mean():.3f} / {np.median(auto):.3f} | {ten.mean():.3f} | "
+            f"{auto.mean() / ten.mean():.2f} |", "", f"per scene: benchmarks/auto_trimap_heldout_{split}.csv", ""]
+
+
 def _speed_row(pipe: HaMaGANPipeline, name: str, image: np.ndarray) -> str:
     finder = default_finder()
     tensor = array_to_tensor(image)
@@ -261,11 +304,11 @@ def main() -> None:
     parser.add_argument("--checkpoint", help="a pipeline folder to score instead of the bundled model")
     args = parser.parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint) if args.checkpoint else HaMaGANPipeline.from_pretrained()
-    sections = [lambda: portrait_matting(pipe, args.split)] if args.matting else [lambda: speed(pipe)]
+    matting = [lambda: portrait_matting(pipe, args.split), lambda: held_out_scenes(pipe, args.split)]
+    sections = matting if args.matting else [lambda: speed(pipe)]
     if not (args.speed or args.matting):
         sections = [lambda: proxy_scenes(pipe, args.split), lambda: real_faces(args.split), false_persons, groups,
-                    lambda: portrait_matting(pipe, args.split),
-                    *sections]
+                    *matting, *sections]
     for section in sections:
         print("\n".join(section()), flush=True)
 
