@@ -41,6 +41,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import yaml
 
 from benchmarks.rows import write_rows
 from benchmarks.timing import matmul_gflops, median_seconds
@@ -59,7 +60,7 @@ from hamagan.trimap import WORKING_SIDE, auto_trimap, band_trimap, trimap_from_a
 
 HERE = Path(__file__).resolve().parent
 VALIDATION_PORTRAIT = "p_bac3c1ff"  # the HMH datasets' validation portrait (hamagan dataset build's seeded split)
-MATTING_RECIPE = HERE.parent / "train/configs/default-cpu-v9-matting-engine.yaml"  # the shipped G_m's recipe
+RELEASE = HERE.parent / "releases/default.yaml"  # names the recipe of the bundled G_m, whose held-out photos we use
 
 
 def iou(mask: np.ndarray, truth: np.ndarray) -> float:
@@ -222,7 +223,8 @@ def portrait_matting(pipe: HaMaGANPipeline, split: str) -> list[str]:
 def held_out_scenes(pipe: HaMaGANPipeline, split: str, count: int = 24) -> list[str]:
     """Section 5: held-out people over person-free held-out photos, matted through the automatic trimap."""
     if split == "validation":
-        portraits, photos = [VALIDATION_PORTRAIT], training_photos(load_config(MATTING_RECIPE))[1]
+        recipe = yaml.safe_load(RELEASE.read_text())["networks"]["matting"]["recipe"]
+        portraits, photos = [VALIDATION_PORTRAIT], training_photos(load_config(HERE.parent / recipe))[1]
     else:
         portraits, photos = list(TEST_PORTRAITS), [to_array(path) for path in pool_photos(split="test")]
     photos = [np.asarray(p, np.float32) / (255 if p.dtype == np.uint8 else 1) for p in photos]
