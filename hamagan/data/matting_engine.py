@@ -245,6 +245,14 @@ def _cutout(rng: np.random.Generator, cutouts: Sequence[tuple[np.ndarray, np.nda
     return alpha[y:y + size, x:x + size].astype(np.float32), foreground[y:y + size, x:x + size].astype(np.float32)
 
 
+def _uneven_band(rng: np.random.Generator, around: np.ndarray, width: float) -> np.ndarray:
+    """The pixels within ``width`` px of ``around`` (HxW bool) on average, the width varying smoothly along the
+    edge by up to half."""
+    size = around.shape[0]
+    distance = cv2.distanceTransform((~around).astype(np.uint8), cv2.DIST_L2, 5)
+    return distance <= width * (0.5 + _noise_field(rng, size, max(2.0, size / 16)))
+
+
 def band_trimap(rng: np.random.Generator, alpha: np.ndarray, width: float, brushed: bool) -> np.ndarray:
     """A trimap as people make them: the soft region grown by an uneven band (``width`` px on average, varying
     smoothly along the edge by up to half), and with ``brushed`` a few unknown strokes across the edge."""
@@ -252,9 +260,7 @@ def band_trimap(rng: np.random.Generator, alpha: np.ndarray, width: float, brush
     soft = (alpha > 1e-3) & (alpha < 1 - 1e-3)
     if not soft.any():
         soft = cv2.morphologyEx((alpha > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3))) > 0
-    distance = cv2.distanceTransform((~soft).astype(np.uint8), cv2.DIST_L2, 5)
-    local = width * (0.5 + _noise_field(rng, size, max(2.0, size / 16)))
-    unknown = distance <= local
+    unknown = _uneven_band(rng, soft, width)
     if brushed:
         strokes = np.zeros((size, size), np.uint8)
         edge = np.argwhere(soft)
@@ -280,12 +286,11 @@ def finder_trimap(rng: np.random.Generator, alpha: np.ndarray, width: float) -> 
     coarse = cv2.GaussianBlur(hard, (0, 0), max(0.5, rng.uniform(0.3, 1.0) * width))
     level = 0.5 + rng.uniform(0.0, 0.3) * (2 * _noise_field(rng, size, max(2.0, size / 12)) - 1)
     mask = (coarse > level).astype(np.uint8)
-    edge = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    edge = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
     if not edge.any():
         return band_trimap(rng, alpha, width, brushed=False)
-    distance = cv2.distanceTransform((edge == 0).astype(np.uint8), cv2.DIST_L2, 5)
     trimap = mask.astype(np.float32)
-    trimap[distance <= width * (0.5 + _noise_field(rng, size, max(2.0, size / 16)))] = 0.5
+    trimap[_uneven_band(rng, edge, width)] = 0.5
     return trimap
 
 
