@@ -15,7 +15,8 @@
 2. False persons: the 40 bundled photos and the photo pool's first 37 person-free photos (both seen while
    choosing the settings: the pool was meant as a held-out test, and its first run, 8 of 37 false
    persons, is what made a selfie region need a face or a pose detection's head), and the pool's later
-   person-free photos, which no setting has seen (``photo_pool.SEEN_BY_FINDER``).
+   person-free photos, which no setting has seen (``photo_pool.SEEN_BY_FINDER``); and the pool's set-aside
+   photos (animals and monuments, 84), whose training split is looked at and whose other splits are only counted.
 3. People photos without masks (the bundled astronaut and the pool's): people found. A group of twelve
    small people with real faces (``person_scenes.group_scene``) at four sizes: faces on the mask with and
    without the group look, and the finder's milliseconds.
@@ -47,7 +48,7 @@ from benchmarks.rows import write_rows
 from benchmarks.timing import matmul_gflops, median_seconds
 from hamagan import HaMaGANPipeline
 from hamagan.data.person_scenes import Cutout, PersonScene, group_scene, load_cutout, make_scene, person_scenes, place
-from hamagan.data.photo_pool import SEEN_BY_FINDER, default_cache, pool_photos
+from hamagan.data.photo_pool import SEEN_BY_FINDER, default_cache, photo_split, pool_photos
 from hamagan.evaluation import load_matting_case
 from hamagan.images import array_to_tensor, tensor_to_array, to_array
 from hamagan.metrics import matting_metrics
@@ -102,14 +103,22 @@ def false_persons() -> list[str]:
     cache = default_cache()
     seen = [p for p in pool_photos("no-people") if p.relative_to(cache).as_posix() in SEEN_BY_FINDER]
     unseen = [p for p in pool_photos("no-people") if p.relative_to(cache).as_posix() not in SEEN_BY_FINDER]
-    for name, paths in (("bundled photos (seen while choosing the settings)", background_paths()),
-                        ("photo pool, first 37 (seen: see the docstring)", seen),
-                        ("photo pool, the rest (no setting was chosen on them; looked at on 2026-12-04)", unseen)):
+    aside = pool_photos("set-aside")
+    looked_at = [p for p in aside if photo_split(p.relative_to(cache).as_posix()) == "train"]
+    sets = [("bundled photos (seen while choosing the settings)", background_paths(), True),
+            ("photo pool, first 37 (seen: see the docstring)", seen, True),
+            ("photo pool, the rest (no setting was chosen on them; looked at on 2026-12-04)", unseen, True),
+            ("set aside, its training split (GCompris's animals and monuments; looked at on 2026-12-06)", looked_at,
+             True),
+            ("set aside, its validation and test splits (counted, never looked at)",
+             [p for p in aside if p not in looked_at], False)]
+    for name, paths, named in sets:
         if not paths:
             lines.append(f"- {name}: not fetched (python -m hamagan.data.photo_pool)")
             continue
-        wrong = [p.name for p in paths if auto_trimap(p).found]
-        lines.append(f"- {name}: {len(wrong)} of {len(paths)} ({len(wrong) / len(paths):.1%}) {wrong}")
+        wrong = [f"{p.parent.name}/{p.name}" for p in paths if auto_trimap(p).found]
+        lines.append(f"- {name}: {len(wrong)} of {len(paths)} ({len(wrong) / len(paths):.1%})"
+                     + (f" {wrong}" if named else ""))
     lines += ["", "## People photos without masks", ""]
     for path in [BARE_PORTRAIT, *pool_photos("people")]:
         lines.append(f"- {path.name}: {auto_trimap(path).message}")

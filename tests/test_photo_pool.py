@@ -1,10 +1,13 @@
-"""The photo pool: licences read from Debian copyright files, the fixed split, and what a failed fetch says."""
+"""The photo pool: licences read from Debian copyright files, the fixed split, what a failed fetch says, the
+unpackers, and the set-aside photos that only a request by role returns."""
 
 from __future__ import annotations
 
 import io
 import json
+import struct
 import warnings
+import zlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from PIL import Image
 
 from hamagan.data.photo_pool import (
+    GCOMPRIS,
     POOL,
     SEEN_BY_FINDER,
     SPLITS,
@@ -21,7 +25,9 @@ from hamagan.data.photo_pool import (
     package_licence,
     photo_split,
     pool_photos,
+    qt_resources,
     unpack_puzzles,
+    unpack_qt_resources,
 )
 
 
@@ -101,3 +107,74 @@ def test_a_puzzle_files_photo_is_the_textures_image_rectangle(tmp_path: Path) ->
     decoded = np.asarray(Image.open(io.BytesIO(jpeg.getvalue())))
     np.testing.assert_array_equal(photo, decoded[7:27, 5:35])  # the last JPEG, not the thumbnail
     assert not (tmp_path / "games/broken.png").exists()
+
+
+def qt_resource_file(files: dict[str, tuple[bytes, bool]]) -> bytes:
+    """A version-2 Qt resource file holding ``files`` (path -> bytes, zlib-compressed or not), as rcc writes it:
+    the tree breadth first, each folder's children contiguous."""
+    folders: dict[str, list[str]] = {"": []}
+    for path in files:
+        parts = path.strip("/").split("/")
+        for depth in range(len(parts)):
+            parent, child = "/".join(parts[:depth]), "/".join(parts[:depth + 1])
+            if child not in folders.get(parent, []):
+                folders.setdefault(parent, []).append(child)
+            if depth < len(parts) - 1:
+                folders.setdefault(child, [])
+    order = [""]
+    for node in order:
+        order += folders.get(node, [])
+    names, payload, nodes = b"", b"", b""
+    for node in order:
+        label = node.rpartition("/")[2].encode("utf-16-be")
+        name_offset, names = len(names), names + struct.pack(">HI", len(label) // 2, 0) + label
+        if node in folders:
+            children = folders[node]
+            first = order.index(children[0]) if children else 0
+            nodes += struct.pack(">iHii", name_offset, 2, len(children), first)
+        else:
+            data, compressed = files["/" + node]
+            blob = struct.pack(">I", len(data)) + zlib.compress(data) if compressed else data
+            nodes += struct.pack(">iHhhi", name_offset, int(compressed), 0, 0, len(payload))
+            payload += struct.pack(">I", len(blob)) + blob
+        nodes += bytes(8)  # last modified
+    tree, data_start = 20, 20 + len(nodes)
+    return b"qres" + struct.pack(">4i", 2, tree, data_start, data_start + len(payload)) + nodes + payload + names
+
+
+def test_a_qt_resource_files_entries_are_read_and_uncompressed() -> None:
+    files = {"/app/resource/a.webp": (b"RIFF-not-really", False), "/app/resource/b.txt": (b"text " * 50, True),
+             "/app/other.txt": (b"x", False)}
+    assert qt_resources(qt_resource_file(files)) == {path: data for path, (data, _) in files.items()}
+    with pytest.raises(ValueError, match="Qt resource"):
+        qt_resources(b"PK\x03\x04 a zip")
+
+
+def test_gcompris_photos_are_unpacked_from_their_activitys_resource_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, (24, 32, 3), np.uint8)
+    webp = io.BytesIO()
+    Image.fromarray(pixels).save(webp, format="WEBP", lossless=True)
+    folder = tmp_path / GCOMPRIS
+    folder.mkdir(parents=True)
+    (folder / "erase.rcc").write_bytes(qt_resource_file({
+        "/gcompris/src/activities/erase/resource/alpaca.webp": (webp.getvalue(), False),
+        "/gcompris/src/activities/erase/resource/not_listed.webp": (webp.getvalue(), False)}))
+    unpack_qt_resources(tmp_path)
+    np.testing.assert_array_equal(np.asarray(Image.open(folder / "erase/alpaca.png")), pixels)
+    assert sorted(p.name for p in (folder / "erase").iterdir()) == ["alpaca.png"]
+
+
+def test_set_aside_photos_are_returned_only_when_asked_for_by_role(tmp_path: Path) -> None:
+    rows = []
+    for role in ("no-people", "people", "set-aside"):
+        for i in range(12):
+            name = f"pkg/{role}{i}.png"
+            (tmp_path / "pkg").mkdir(exist_ok=True)
+            (tmp_path / name).write_bytes(b"")
+            rows.append(asdict(PoolPhoto(name, "pkg", "1", "CC0", role, "")))
+    (tmp_path / "manifest.json").write_text(json.dumps(rows))
+    every = pool_photos(cache=tmp_path)
+    assert len(every) == 24 and not any("set-aside" in p.name for p in every)
+    assert not any("set-aside" in p.name for split in SPLITS for p in pool_photos(cache=tmp_path, split=split))
+    assert len(pool_photos("set-aside", tmp_path)) == 12

@@ -6,7 +6,10 @@ Each file is listed below by hand, after looking at it, with its role:
 - ``"no-people"``: scenes, objects and animals with nobody in them, for counting false persons (meant
   as held out; their first run shaped the person finder's face rule, so they have been seen:
   benchmarks/README.md);
-- ``"people"``: photos of people without masks, for checking that the finder finds someone.
+- ``"people"``: photos of people without masks, for checking that the finder finds someone;
+- ``"set-aside"``: person-free photos (animals, buildings, landscapes) set aside for counting false persons
+  only: :func:`pool_photos` returns them only when asked for by role, so no training run and no chosen
+  setting sees them.
 
 The manifest (``manifest.json`` in the cache) records each file's package, version, package licence
 (the ``Files: *`` stanza of its Debian copyright file, which is copied beside it) and SHA-256.
@@ -26,10 +29,12 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -42,6 +47,26 @@ GIMP_HELP = "usr/share/gimp/2.0/help/en/images/"
 KPHOTOALBUM = "usr/share/kphotoalbum/demo/"
 JXL = "usr/share/libjxl-testdata/"
 JIGZO = "usr/share/games/jigzo/puzzles/00_default/"
+GCOMPRIS = "usr/share/gcompris-qt/rcc/"
+# GCompris's photos of animals and monuments (not those with people or statues in view), each unpacked from
+# its activity's Qt resource file (:func:`unpack_qt_resources`) as ``rcc/ACTIVITY/NAME.png``.
+GCOMPRIS_SET_ASIDE = {
+    "erase": (
+        "alpaca", "bee", "butterfly", "calf", "camels", "caterpillar", "chamaeleon", "cheetah", "crab", "dolphin",
+        "flying_fox", "gibbon", "giraffe", "goat", "gorilla", "gosling", "heron", "horse", "kingfisher", "kitten",
+        "long_nosed_monkey", "macaque", "meerkats", "northern_harrier", "nubian_ibex", "penguin", "pika",
+        "red_panda", "rhinoceros", "spoonbills", "squirrel", "swans", "toucan"),
+    "explore_world_animals": (
+        "bison", "chameleon", "crocodile", "dragon", "giraffe", "hedgehog", "jaguar", "kangaroo", "koala", "lemur",
+        "moose", "narwhal", "panda", "polar_bear", "scarlet_macaw"),
+    "explore_farm_animals": ("cat", "chicken", "cow", "dog", "duck", "horse", "owl", "pig", "sheep"),
+    "explore_monuments": (
+        "bentPyramid", "greatPyramidOfGiza", "meidumPyramid", "redPyramid", "chateaudeChenonceau",
+        "citedeCarcassonne", "montStMichel", "pontduGard", "reimsCathedral", "rocamadour", "neuschwansteinCastle",
+        "schwerinPalace", "trierImperialBaths", "ajantaCave", "charminar", "greatStupa", "hawaMahal",
+        "konarkSunTemple", "qutubMinar", "rangGhar", "canyondeChelly", "castillodeSanMarcos",
+        "georgeWashingtonBirthplace", "lincolnMemorial", "navajo", "greatWallofChina", "machuPicchu"),
+}
 
 POOL: dict[str, dict[str, str]] = {
     "opencv-doc": {
@@ -90,6 +115,8 @@ POOL: dict[str, dict[str, str]] = {
     "jigzo-data": {f"{JIGZO}{name}.png": "no-people" for name in (
         "bird-2x3", "blackberry-3x3", "castle-6x3", "clouds-4x4", "gorilla2-3x3", "heli-4x3", "horse-4x3",
         "tobogan-4x3", "train-2x2", "windmill-4x4")},
+    "gcompris-qt-data": {f"{GCOMPRIS}{activity}/{name}.png": "set-aside"
+                         for activity, names in GCOMPRIS_SET_ASIDE.items() for name in names},
 }
 
 
@@ -111,8 +138,61 @@ def unpack_puzzles(tree: Path) -> None:
             image.convert("RGB").crop((x, y, x + width, y + height)).save(puzzle.with_suffix(".png"))
 
 
+def qt_resources(data: bytes) -> dict[str, bytes]:
+    """The files of a Qt resource file (``.rcc``, format versions 1-3): path -> bytes (zlib-compressed entries
+    uncompressed).
+
+    Header: ``qres``, then big-endian version and the offsets of the tree, the data and the names. A tree node
+    is the offset of its name and its flags, then for a folder its child count and first child's index, else a
+    locale and its data's offset (a 4-byte length and the bytes; compressed: 4-byte size and a zlib stream).
+    """
+    if data[:4] != b"qres":
+        raise ValueError("not a Qt resource file")
+    version, tree, payload, names = struct.unpack(">4i", data[4:20])
+    node_size = 22 if version >= 2 else 14
+
+    def name(offset: int) -> str:
+        length = struct.unpack(">H", data[names + offset:names + offset + 2])[0]
+        return data[names + offset + 6:names + offset + 6 + 2 * length].decode("utf-16-be")
+
+    files: dict[str, bytes] = {}
+    pending = [(0, "")]
+    while pending:
+        index, prefix = pending.pop()
+        node = tree + index * node_size
+        name_offset, flags = struct.unpack(">iH", data[node:node + 6])
+        path = f"{prefix}/{name(name_offset)}" if index else ""
+        if flags & 2:
+            count, first = struct.unpack(">ii", data[node + 6:node + 14])
+            pending += [(first + child, path) for child in range(count)]
+            continue
+        start = payload + struct.unpack(">i", data[node + 10:node + 14])[0]
+        blob = data[start + 4:start + 4 + struct.unpack(">I", data[start:start + 4])[0]]
+        if flags & 4:
+            raise ValueError(f"{path}: zstd-compressed entries are not supported")
+        files[path] = zlib.decompress(blob[4:]) if flags & 1 else blob
+    return files
+
+
+def unpack_qt_resources(tree: Path) -> None:
+    """Write the photos of each Qt resource file ``rcc/ACTIVITY.rcc`` listed in :data:`GCOMPRIS_SET_ASIDE` as
+    ``rcc/ACTIVITY/NAME.png`` (the resource file holds them as WebP or JPEG under ``.../resource/...``)."""
+    from PIL import Image
+
+    for activity, wanted in GCOMPRIS_SET_ASIDE.items():
+        resource = tree / GCOMPRIS / f"{activity}.rcc"
+        if not resource.is_file():
+            continue
+        (tree / GCOMPRIS / activity).mkdir(exist_ok=True)
+        for path, blob in qt_resources(resource.read_bytes()).items():
+            stem, _, suffix = path.rpartition("/")[2].rpartition(".")
+            if stem in wanted and suffix.lower() in ("webp", "jpg", "jpeg", "png"):
+                with Image.open(io.BytesIO(blob)) as image:
+                    image.convert("RGB").save(tree / GCOMPRIS / activity / f"{stem}.png")
+
+
 # Packages whose photos are inside other files: how to unpack them after ``dpkg -x``.
-UNPACK: dict[str, Callable[[Path], None]] = {"jigzo-data": unpack_puzzles}
+UNPACK: dict[str, Callable[[Path], None]] = {"jigzo-data": unpack_puzzles, "gcompris-qt-data": unpack_qt_resources}
 # Packages whose own copyright file is a link into another package: the licence is read from that one.
 COPYRIGHT_FROM = {"gimp-help-en": "gimp-help-common"}
 # PyPI wheels (``pip download``): each file's role and licence, from the library's own notes on its data.
@@ -133,7 +213,7 @@ WHEELS: dict[str, dict[str, tuple[str, str]]] = {
 SEEN_BY_FINDER = frozenset(
     f"{package}/{path}" for package in ("opencv-doc", "hugin-data", "palapeli-data", "digikam-data")
     for path, role in POOL[package].items() if role == "no-people" and not path.endswith("graf1.png"))
-ROLES = ("no-people", "people")
+ROLES = ("no-people", "people", "set-aside")
 SPLITS = ("train", "validation", "test")
 SPLIT_SHARES = (0.7, 0.15)  # train and validation; the rest is test
 
@@ -180,14 +260,16 @@ def load_manifest(cache: Path | None = None) -> list[PoolPhoto]:
 
 
 def pool_photos(role: str | None = None, cache: Path | None = None, split: str | None = None) -> list[Path]:
-    """Paths of the fetched photos with ``role`` and in ``split`` (None: any), sorted."""
+    """Paths of the fetched photos with ``role`` and in ``split`` (None: any, but never the set-aside photos),
+    sorted."""
     if role is not None and role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
     if split is not None and split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     cache = cache or default_cache()
     return sorted(cache / p.file for p in load_manifest(cache)
-                  if role in (None, p.role) and split in (None, p.split) and (cache / p.file).exists())
+                  if (p.role == role if role else p.role != "set-aside") and split in (None, p.split)
+                  and (cache / p.file).exists())
 
 
 def package_licence(copyright_text: str) -> str:
@@ -318,7 +400,7 @@ def fetch_pool(cache: Path | None = None, packages: dict[str, dict[str, str]] | 
 def main() -> int:
     photos, problems = fetch_pool()
     counts = [f"{sum(p.role == role for p in photos)} {role}" for role in ROLES]
-    counts += [f"{sum(p.split == split for p in photos)} {split}" for split in SPLITS]
+    counts += [f"{sum(p.split == split and p.role != 'set-aside' for p in photos)} {split}" for split in SPLITS]
     print(f"{len(photos)} photos in {default_cache()}: {', '.join(counts)}")
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
