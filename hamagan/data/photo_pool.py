@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
+from xml.etree import ElementTree
 
 OPENCV = "usr/share/doc/opencv-doc/examples/"
 HUGIN = "usr/share/hugin/xrc/data/help_en_EN/"
@@ -191,8 +192,29 @@ def unpack_qt_resources(tree: Path) -> None:
                     image.convert("RGB").save(tree / GCOMPRIS / activity / f"{stem}.png")
 
 
-# Packages whose photos are inside other files: how to unpack them after ``dpkg -x``.
-UNPACK: dict[str, Callable[[Path], None]] = {"jigzo-data": unpack_puzzles, "gcompris-qt-data": unpack_qt_resources}
+def upright_album_photos(tree: Path) -> None:
+    """Turn each photo of KPhotoAlbum's demo album upright as the album shows it: its ``index.xml`` keeps four
+    of them as scanned (sideways or upside down) with the clockwise ``angle`` to show them at. The JPEG is
+    written again with its own quantization tables and chroma subsampling (a 90-degree turn is exact in pixels)."""
+    from PIL import Image, JpegImagePlugin
+
+    album = tree / KPHOTOALBUM / "index.xml"
+    if not album.is_file():
+        return
+    turns = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
+    for entry in ElementTree.parse(album).getroot().iter("image"):
+        photo, angle = tree / KPHOTOALBUM / entry.get("file", ""), int(entry.get("angle", "0")) % 360
+        if angle not in turns or photo.suffix.lower() != ".jpg" or not photo.is_file():
+            continue
+        with Image.open(photo) as image:
+            tables, sampling = image.quantization, JpegImagePlugin.get_sampling(image)
+            turned = image.transpose(turns[angle])
+        turned.save(photo, qtables=tables, subsampling=sampling)
+
+
+# Packages whose photos are inside other files, or stored other than as shown: what to do after ``dpkg -x``.
+UNPACK: dict[str, Callable[[Path], None]] = {
+    "jigzo-data": unpack_puzzles, "gcompris-qt-data": unpack_qt_resources, "kphotoalbum": upright_album_photos}
 # Packages whose own copyright file is a link into another package: the licence is read from that one.
 COPYRIGHT_FROM = {"gimp-help-en": "gimp-help-common"}
 # PyPI wheels (``pip download``): each file's role and licence, from the library's own notes on its data.
@@ -228,7 +250,8 @@ def photo_split(file: str) -> str:
 @dataclass
 class PoolPhoto:
     """One fetched photo: ``file`` relative to the cache, where it came from (a Debian package, or a PyPI
-    wheel as ``name==version``), its licence and role."""
+    wheel as ``name==version``), its licence and role, and the step of :data:`UNPACK` that made or changed the
+    file ("" for a file copied as the package holds it)."""
 
     file: str
     package: str
@@ -236,6 +259,7 @@ class PoolPhoto:
     licence: str
     role: str
     sha256: str
+    prepared: str = ""
 
     @property
     def split(self) -> str:
@@ -286,9 +310,16 @@ def package_licence(copyright_text: str) -> str:
     return line.group(1).strip() if line else "unknown"
 
 
+def _prepared(package: str) -> str:
+    return UNPACK[package].__name__ if package in UNPACK else ""
+
+
 def _present(cache: Path, package: str, listed: dict, known: dict[str, PoolPhoto]) -> bool:
+    """Whether every listed file is in the cache as the manifest records it, made by today's unpack step (a
+    photo fetched before its package had one, or another, is fetched again)."""
     files = [f"{package}/{path}" for path in listed]
-    return all(f in known and (cache / f).exists() and _sha256(cache / f) == known[f].sha256 for f in files)
+    return all(f in known and known[f].prepared == _prepared(package) and (cache / f).exists()
+               and _sha256(cache / f) == known[f].sha256 for f in files)
 
 
 class FetchError(RuntimeError):
@@ -320,7 +351,8 @@ def _copy_listed(source: str, version: str, tree: Path, listed: dict[str, tuple[
         target = cache / source / path
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(tree / path, target)
-        photos.append(PoolPhoto(f"{source}/{path}", source, version, licence, role, _sha256(target)))
+        photos.append(PoolPhoto(f"{source}/{path}", source, version, licence, role, _sha256(target),
+                                _prepared(source)))
     return photos, problems
 
 
