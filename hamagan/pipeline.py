@@ -38,6 +38,7 @@ from hamagan.data import hmh
 from hamagan.hardware import bf16_is_fast
 from hamagan.harmonization_gate import change_share, change_size, gate_note
 from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_array, to_pil
+from hamagan.models.colour_statistics import ColourStatisticsCorrector
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
@@ -120,6 +121,9 @@ class HaMaGANConfig:
             0..255 over where that layer shows, :mod:`hamagan.harmonization_gate`) is below ``keep_below``,
             the composite is left as it is; from ``full_from`` the whole change applies; linearly in between.
             Chosen per model, on held-out composites. None: always the whole change.
+        colour_statistics: each G_h's colour map corrected by an MLP on the two layers' colour statistics
+            (:mod:`hamagan.models.colour_statistics`, in ``statistics_<direction>/``; needs ``transform_grid``
+            harmonizers).
     """
 
     matting: MattingConfig = field(default_factory=MattingConfig)
@@ -137,6 +141,7 @@ class HaMaGANConfig:
     refinement_confidence: tuple[float, float] = (0.8, 0.85)
     refine_edge: float | None = None
     harmonize_gate: tuple[float, float] | None = None
+    colour_statistics: bool = False
 
     def __post_init__(self) -> None:
         span = self.refinement_confidence = tuple(float(v) for v in self.refinement_confidence)
@@ -163,6 +168,8 @@ class HaMaGANConfig:
         stride = 2 ** self.harmonizer.num_downs
         if self.harmonize_size % stride:
             raise ValueError(f"harmonize_size {self.harmonize_size} must be a multiple of {stride}")
+        if self.colour_statistics and self.harmonizer.transform_grid != 1:
+            raise ValueError("colour_statistics corrects one colour map per image: it needs transform_grid=1")
 
 
 @dataclass
@@ -252,6 +259,8 @@ class HaMaGANPipeline(
         self.matting = IndexNetMatting(**asdict(self.config.matting))
         self.harmonizers = nn.ModuleDict(
             {d: AttentionUNetHarmonizer(**asdict(self.config.harmonizer)) for d in self.config.directions})
+        self.statistics = nn.ModuleDict(
+            {d: ColourStatisticsCorrector() for d in self.config.directions} if self.config.colour_statistics else {})
         self.eval()
         # G_m in bf16: None (the default) uses it where it runs in hardware (bf16_is_fast: CPUs with
         # AVX512-BF16 or AMX, recent GPUs), about 1.7x faster there, SAD within 0.3% of float32's
@@ -310,7 +319,7 @@ class HaMaGANPipeline(
                 raise ModelNotFoundError(f"{model_id}: no {filename} in the folder")
             return path
 
-        tensors = load_pipeline_tensors(fetch, model.config.directions)
+        tensors = load_pipeline_tensors(fetch, model.config.directions, model.config.colour_statistics)
         model.load_state_dict(tensors, strict=True)
         model.to(map_location).eval()
         return model
@@ -319,7 +328,8 @@ class HaMaGANPipeline(
         """One folder per network (config.json and model.safetensors); the pipeline's config.json beside them."""
         (save_directory / WEIGHTS_NAME).unlink(missing_ok=True)  # an older layout's file would shadow nothing
         configs = {"matting": asdict(self.config.matting),
-                   **{f"harmonizer_{d}": asdict(self.config.harmonizer) for d in self.config.directions}}
+                   **{f"harmonizer_{d}": asdict(self.config.harmonizer) for d in self.config.directions},
+                   **{f"statistics_{d}": {"hidden": c.net[0].out_features} for d, c in self.statistics.items()}}
         for folder, tensors in split_networks(self.state_dict(), self.config.directions).items():
             save_network(tensors, configs[folder], save_directory / folder)
 
@@ -432,7 +442,10 @@ class HaMaGANPipeline(
         harmonizer = self.harmonizers[direction]
         target = image if apply_to is None else apply_to
         if harmonizer.transform_grid:  # the predicted colour map itself, applied at full resolution
-            return apply_color_transform(harmonizer.color_transform(small_image, small_alpha), target).clamp(0, 1)
+            coefficients = harmonizer.color_transform(small_image, small_alpha)
+            if direction in self.statistics:
+                coefficients = coefficients + self.statistics[direction](small_image, small_alpha)
+            return apply_color_transform(coefficients, target).clamp(0, 1)
         out = harmonizer(small_image, small_alpha).clamp(0, 1)
         transform = fit_local_affine(small_image, out, radius=max(1, side // 32), eps=1e-3)
         return apply_local_affine(*transform, target).clamp(0, 1)

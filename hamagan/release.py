@@ -10,6 +10,7 @@ A recipe::
     networks:
       matting: {from: runs/v5-matting/final/matting, digest: <sha256 of its tensors>, recipe: train/configs/...}
       harmonizer_background: {...}
+      statistics_background: {...}         # optional: each harmonizer's colour-statistics correction
 
 Paths are relative to the recipe's folder's parent (the repository). Each network folder is copied byte for
 byte; its config.json gives the pipeline its matting and harmonizer configs (the harmonizers must agree).
@@ -65,10 +66,11 @@ def assemble(recipe: ReleaseRecipe, out: Path) -> HaMaGANPipeline:
     """Check every network against its pinned digest, then write the checkpoint to ``out`` (replacing the
     weights there) and load it back strictly."""
     directions = [name.removeprefix("harmonizer_") for name in recipe.networks if name.startswith("harmonizer_")]
-    expected = set(network_folders(directions).values())
+    statistics = any(name.startswith("statistics_") for name in recipe.networks)
+    expected = set(network_folders(directions, statistics).values())
     if set(recipe.networks) != expected or not directions:
-        raise ValueError(f"a release needs the networks {sorted(expected)} (matting and at least one harmonizer), "
-                         f"got {sorted(recipe.networks)}")
+        raise ValueError(f"a release needs the networks {sorted(expected)} (matting, at least one harmonizer and, "
+                         f"for colour-statistics corrections, one per harmonizer), got {sorted(recipe.networks)}")
     configs = {}
     for name, source in recipe.networks.items():
         if not (source.folder / WEIGHTS_NAME).is_file():
@@ -83,7 +85,7 @@ def assemble(recipe: ReleaseRecipe, out: Path) -> HaMaGANPipeline:
     if any(c != harmonizer_configs[0] for c in harmonizer_configs):
         raise ValueError("the harmonizers of a release must share one configuration")
     config = HaMaGANConfig(matting=configs["matting"], harmonizer=harmonizer_configs[0], directions=directions,
-                           **recipe.pipeline)
+                           **{"colour_statistics": statistics, **recipe.pipeline})
     out.mkdir(parents=True, exist_ok=True)
     (out / WEIGHTS_NAME).unlink(missing_ok=True)  # the single file of the older layout
     for name, source in recipe.networks.items():

@@ -16,15 +16,19 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 
 
-def network_folders(directions: list[str]) -> dict[str, str]:
-    """Each network's state-dict prefix and its folder: G_m in ``matting/``, each G_h in ``harmonizer_<direction>/``."""
-    return {"matting": "matting", **{f"harmonizers.{d}": f"harmonizer_{d}" for d in directions}}
+def network_folders(directions: list[str], statistics: bool = False) -> dict[str, str]:
+    """Each network's state-dict prefix and its folder: G_m in ``matting/``, each G_h in ``harmonizer_<direction>/``
+    and, with ``statistics``, each G_h's colour-statistics correction in ``statistics_<direction>/``."""
+    folders = {"matting": "matting", **{f"harmonizers.{d}": f"harmonizer_{d}" for d in directions}}
+    return folders | ({f"statistics.{d}": f"statistics_{d}" for d in directions} if statistics else {})
 
 
 def split_networks(tensors: dict[str, torch.Tensor], directions: list[str]) -> dict[str, dict[str, torch.Tensor]]:
-    """A pipeline's state dict as one state dict per network folder (keys without the network's prefix)."""
+    """A pipeline's state dict as one state dict per network folder (keys without the network's prefix); the
+    colour-statistics corrections' folders where the state dict holds them."""
+    statistics = any(k.startswith("statistics.") for k in tensors)
     out = {}
-    for prefix, folder in network_folders(directions).items():
+    for prefix, folder in network_folders(directions, statistics).items():
         out[folder] = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
     return out
 
@@ -37,16 +41,18 @@ def save_network(tensors: dict[str, torch.Tensor], config: dict, folder: Path) -
     (folder / CONFIG_NAME).write_text(json.dumps(config, sort_keys=True, indent=2))
 
 
-def load_pipeline_tensors(fetch: Callable[[str], str], directions: list[str]) -> dict[str, torch.Tensor]:
-    """A pipeline's state dict, from its per-network files or (older checkpoints) its single file. ``fetch``
-    maps a file name inside the checkpoint to a local path, raising FileNotFoundError (or the Hub's
-    not-found errors, which are OSErrors) when the checkpoint has no such file."""
+def load_pipeline_tensors(fetch: Callable[[str], str], directions: list[str], statistics: bool = False
+                          ) -> dict[str, torch.Tensor]:
+    """A pipeline's state dict, from its per-network files (with ``statistics``, the colour-statistics
+    corrections' too) or (older checkpoints) its single file. ``fetch`` maps a file name inside the checkpoint to
+    a local path, raising FileNotFoundError (or the Hub's not-found errors, which are OSErrors) when the
+    checkpoint has no such file."""
     try:
         first = fetch(f"matting/{WEIGHTS_NAME}")
     except OSError:
         return safetensors.torch.load_file(fetch(WEIGHTS_NAME))
     tensors = {}
-    for prefix, folder in network_folders(directions).items():
+    for prefix, folder in network_folders(directions, statistics).items():
         path = first if folder == "matting" else fetch(f"{folder}/{WEIGHTS_NAME}")
         tensors.update({f"{prefix}.{k}": v for k, v in safetensors.torch.load_file(path).items()})
     return tensors
@@ -54,14 +60,16 @@ def load_pipeline_tensors(fetch: Callable[[str], str], directions: list[str]) ->
 
 def checkpoint_files(folder: Path, directions: list[str]) -> list[str]:
     """The files a checkpoint folder publishes: its config and card, and its weights in whichever layout."""
-    weights = ([f"{f}/{name}" for f in network_folders(directions).values() for name in (CONFIG_NAME, WEIGHTS_NAME)]
+    statistics = all((folder / f"statistics_{d}" / WEIGHTS_NAME).is_file() for d in directions)
+    weights = ([f"{f}/{name}" for f in network_folders(directions, statistics).values()
+                for name in (CONFIG_NAME, WEIGHTS_NAME)]
                if (folder / "matting" / WEIGHTS_NAME).is_file() else [WEIGHTS_NAME])
     return [CONFIG_NAME, *weights, "README.md"]
 
 
 def read_checkpoint_tensors(folder: Path) -> dict[str, torch.Tensor]:
     """A local checkpoint folder's state dict under the pipeline's names, in either layout."""
-    directions = json.loads((Path(folder) / CONFIG_NAME).read_text())["directions"]
+    config = json.loads((Path(folder) / CONFIG_NAME).read_text())
 
     def fetch(filename: str) -> str:
         path = Path(folder) / filename
@@ -69,7 +77,7 @@ def read_checkpoint_tensors(folder: Path) -> dict[str, torch.Tensor]:
             raise FileNotFoundError(path)
         return str(path)
 
-    return load_pipeline_tensors(fetch, directions)
+    return load_pipeline_tensors(fetch, config["directions"], config.get("colour_statistics", False))
 
 
 def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:

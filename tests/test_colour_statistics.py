@@ -1,0 +1,103 @@
+"""The colour-statistics correction of G_h's colour map: its statistics, its start at zero, its storage as
+network folders of a checkpoint and a release, and that fitting it learns a colour change G_h leaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from hamagan import HaMaGANPipeline
+from hamagan.models.colour_statistics import CHANNELS, QUANTILES, STATISTICS, colour_statistics
+from hamagan.pipeline import HaMaGANConfig, ModelNotFoundError
+from hamagan.release import assemble, load_recipe, network_digest
+from hamagan.training.colour_statistics import StatisticsSamples, fit_corrector, fmse_cut
+
+SMALL_HARMONIZER = {"base_channels": 4, "num_downs": 5, "transform_grid": 1, "masked_pooling": True}
+
+
+def _pipeline(statistics: bool) -> HaMaGANPipeline:
+    torch.manual_seed(0)
+    config = HaMaGANConfig(matting={"width_mult": 0.25}, harmonizer=SMALL_HARMONIZER, harmonize_size=64,
+                           colour_statistics=statistics)
+    return HaMaGANPipeline(config)
+
+
+def test_each_layers_statistics_are_its_own_colours() -> None:
+    composite = torch.full((1, 3, 128, 128), 0.5)
+    composite[:, :, :, :64] = torch.tensor([1.0, 0.0, 0.0])[:, None, None]  # the portrait: pure red
+    composite[:, 2, :, 64:] = torch.linspace(0, 1, 128)[:, None]  # the background's blue runs top to bottom
+    alpha = torch.zeros(1, 1, 128, 128)
+    alpha[..., :64] = 1
+    statistics = colour_statistics(composite, alpha)
+    per_layer = 2 * CHANNELS + len(QUANTILES) * CHANNELS
+    assert statistics.shape == (1, STATISTICS) and STATISTICS == 2 * per_layer + 1
+    portrait, background = statistics[0, :per_layer], statistics[0, per_layer:-1]
+    mean, std, quantiles = portrait[:CHANNELS], portrait[CHANNELS:2 * CHANNELS], portrait[2 * CHANNELS:]
+    assert torch.allclose(mean, torch.tensor([1.0, 0.0, 0.0, 1 / 3, 1.0, 0.5]), atol=1e-5)
+    assert float(std.max()) < 1e-3
+    assert torch.allclose(quantiles.view(len(QUANTILES), CHANNELS), mean.expand(len(QUANTILES), CHANNELS), atol=1e-5)
+    blue_quantiles = background[2 * CHANNELS:].view(len(QUANTILES), CHANNELS)[:, 2]
+    assert torch.allclose(blue_quantiles, torch.tensor(QUANTILES), atol=0.03)
+    assert float(background[2]) == pytest.approx(0.5, abs=0.01) and float(statistics[0, -1]) == pytest.approx(0.5)
+
+
+def test_an_untrained_correction_changes_nothing_and_needs_a_colour_map() -> None:
+    plain, corrected = _pipeline(False), _pipeline(True)
+    corrected.harmonizers.load_state_dict(plain.harmonizers.state_dict())
+    image, alpha = torch.rand(1, 3, 96, 80), torch.rand(1, 1, 96, 80)
+    for direction in ("background", "foreground"):
+        assert torch.equal(plain.harmonize(image, alpha, direction), corrected.harmonize(image, alpha, direction))
+    with pytest.raises(ValueError, match="transform_grid"):
+        HaMaGANConfig(harmonizer={"transform_grid": 0}, colour_statistics=True)
+
+
+def test_the_corrections_are_saved_loaded_and_released_as_network_folders(tmp_path: Path) -> None:
+    pipe = _pipeline(True)
+    for corrector in pipe.statistics.values():
+        torch.nn.init.normal_(corrector.net[-1].weight, std=0.01)
+    pipe.save_pretrained(tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.is_dir()) == [
+        "harmonizer_background", "harmonizer_foreground", "matting", "statistics_background", "statistics_foreground"]
+    loaded = HaMaGANPipeline.from_pretrained(tmp_path / "run")
+    image, alpha = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
+    assert torch.equal(loaded.harmonize(image, alpha), pipe.harmonize(image, alpha))
+    assert not torch.equal(loaded.harmonize(image, alpha), _pipeline(False).harmonize(image, alpha))
+    names = ["matting", "harmonizer_background", "harmonizer_foreground", "statistics_background",
+             "statistics_foreground"]
+    recipe = {"pipeline": {"harmonize_size": 64},
+              "networks": {n: {"from": f"run/{n}", "digest": network_digest(tmp_path / "run" / n)} for n in names}}
+    (tmp_path / "releases").mkdir()
+    (tmp_path / "releases/r.yaml").write_text(yaml.safe_dump(recipe))
+    released = assemble(load_recipe(tmp_path / "releases/r.yaml"), tmp_path / "release")
+    assert released.config.colour_statistics and torch.equal(released.harmonize(image, alpha), pipe.harmonize(image, alpha))
+    del recipe["networks"]["statistics_foreground"]  # one harmonizer without its correction
+    (tmp_path / "releases/r.yaml").write_text(yaml.safe_dump(recipe))
+    with pytest.raises(ValueError, match="statistics_foreground"):
+        assemble(load_recipe(tmp_path / "releases/r.yaml"), tmp_path / "other")
+    for file in (tmp_path / "run/statistics_background").iterdir():
+        file.unlink()
+    with pytest.raises(ModelNotFoundError, match="statistics_background"):
+        HaMaGANPipeline.from_pretrained(tmp_path / "run")
+
+
+def test_fitting_learns_an_exposure_change_that_g_h_leaves() -> None:
+    """Backgrounds darkened by a factor their own statistics show (the portrait keeps the real exposure): G_h's map
+    here is the identity, and the fitted correction undoes most of the change."""
+    generator = torch.Generator().manual_seed(0)
+    count, side = 384, 16
+    real = torch.rand(count, 3, 1, 1, generator=generator) * 0.5 + 0.25 + 0.1 * torch.rand(count, 3, side, side,
+                                                                                           generator=generator)
+    alpha = torch.zeros(count, 1, side, side)
+    alpha[..., : side // 2] = 1
+    factor = 0.5 + 0.4 * torch.rand(count, 1, 1, 1, generator=generator)
+    composite = torch.where(alpha > 0.5, real, real * factor)
+    identity = torch.zeros(count, 3, 10)
+    identity[:, :, :3] = torch.eye(3)
+    samples = StatisticsSamples(composite, alpha, real, identity.view(count, 30, 1, 1), ["exposure"] * count,
+                                "background")
+    assert fmse_cut(None, samples) == pytest.approx(0.0, abs=1e-6)
+    corrector = fit_corrector(samples.part(slice(64, None)), epochs=30, batch=64, log=None)
+    assert fmse_cut(corrector, samples.part(slice(None, 64))) > 0.6
