@@ -1,10 +1,11 @@
 """Train the colour-statistics correction of a checkpoint's harmonizers (``hamagan.models.colour_statistics``).
 
 For each direction: draw engine composites at G_h's size over the harmonizers' training photos (the 32 bundled
-training photos and the photo pool's train split), keep them at the statistics' size with G_h's own colour-map
-coefficients, and fit the MLP so that G_h's map plus its change brings the adjusted layer to the real photo (mean
-squared error over the adjusted layer's coverage). G_h itself is not changed. Each corrector is written as a
-network folder (``statistics_<direction>/``) for a release recipe.
+training photos and the photo pool's train split; by default, as the shipped harmonizers' recipe, a third of the
+masks real people in their own photos and a tenth of the photos black-and-white), keep them at the statistics'
+size with G_h's own colour-map coefficients, and fit the MLP so that G_h's map plus its change brings the adjusted
+layer to the real photo (mean squared error over the adjusted layer's coverage). G_h itself is not changed. Each
+corrector is written as a network folder (``statistics_<direction>/``) for a release recipe.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m hamagan.training.colour_statistics \
         --checkpoint DEFAULT --out runs/statistics-v12 --count 16000 --epochs 40 [--direction background]
@@ -140,7 +141,7 @@ def main() -> None:
     from hamagan.pipeline import HaMaGANPipeline
     from hamagan.samples import portrait_cutouts
     from hamagan.training.config import TrainConfig
-    from hamagan.training.loaders import training_photos
+    from hamagan.training.loaders import training_people, training_photos
     from hamagan.weights import save_network, tensor_digest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -150,6 +151,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--held-in", type=int, default=1000, help="composites kept out of the fit, to report on")
+    parser.add_argument("--people", type=float, default=0.3, help="share of masks that are real people (the pool's "
+                        "training photos of people), as the shipped harmonizers' recipe draws")
+    parser.add_argument("--greyscale", type=float, default=0.1, help="share of black-and-white photos, likewise")
     parser.add_argument("--direction", action="append", help="only this harmonizer's correction (repeatable; "
                         "two processes can share the work); default: every harmonizer of the checkpoint")
     args = parser.parse_args()
@@ -158,10 +162,14 @@ def main() -> None:
                          backgrounds="pool", held_out_backgrounds=8)
     photos, _ = training_photos(config)
     shapes = [alpha for _, alpha in portrait_cutouts("train")]
+    people = training_people() if args.people > 0 else ()
+    settings = HarmonizationSettings(size=256, greyscale=args.greyscale)
+    if people:
+        settings.masks = {**{k: v * (1 - args.people) for k, v in settings.masks.items()}, "person": args.people}
     for offset, direction in enumerate(pipe.config.directions):
         if args.direction and direction not in args.direction:
             continue
-        engine = HarmonizationEngine(photos, shapes, HarmonizationSettings(size=256), seed=args.seed * 100 + offset)
+        engine = HarmonizationEngine(photos, shapes, settings, seed=args.seed * 100 + offset, people=people)
         samples = draw_samples(pipe.harmonizers[direction], engine, direction, args.count + args.held_in)
         held, fit = samples.part(slice(None, args.held_in)), samples.part(slice(args.held_in, None))
         corrector = fit_corrector(fit, args.epochs, seed=args.seed)
