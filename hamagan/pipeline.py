@@ -121,9 +121,9 @@ class HaMaGANConfig:
             0..255 over where that layer shows, :mod:`hamagan.harmonization_gate`) is below ``keep_below``,
             the composite is left as it is; from ``full_from`` the whole change applies; linearly in between.
             Chosen per model, on held-out composites. None: always the whole change.
-        colour_statistics: each G_h's colour map corrected by an MLP on the two layers' colour statistics
-            (:mod:`hamagan.models.colour_statistics`, in ``statistics_<direction>/``; needs ``transform_grid``
-            harmonizers).
+        colour_statistics: the directions whose G_h's colour map is corrected by an MLP on the two layers' colour
+            statistics (:mod:`hamagan.models.colour_statistics`, in ``statistics_<direction>/``; needs
+            ``transform_grid`` harmonizers).
     """
 
     matting: MattingConfig = field(default_factory=MattingConfig)
@@ -141,7 +141,7 @@ class HaMaGANConfig:
     refinement_confidence: tuple[float, float] = (0.8, 0.85)
     refine_edge: float | None = None
     harmonize_gate: tuple[float, float] | None = None
-    colour_statistics: bool = False
+    colour_statistics: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         span = self.refinement_confidence = tuple(float(v) for v in self.refinement_confidence)
@@ -168,6 +168,10 @@ class HaMaGANConfig:
         stride = 2 ** self.harmonizer.num_downs
         if self.harmonize_size % stride:
             raise ValueError(f"harmonize_size {self.harmonize_size} must be a multiple of {stride}")
+        self.colour_statistics = list(self.colour_statistics)
+        if not set(self.colour_statistics) <= set(self.directions):
+            raise ValueError(f"colour_statistics must name some of the directions {self.directions}, "
+                             f"got {self.colour_statistics}")
         if self.colour_statistics and self.harmonizer.transform_grid != 1:
             raise ValueError("colour_statistics corrects one colour map per image: it needs transform_grid=1")
 
@@ -259,8 +263,7 @@ class HaMaGANPipeline(
         self.matting = IndexNetMatting(**asdict(self.config.matting))
         self.harmonizers = nn.ModuleDict(
             {d: AttentionUNetHarmonizer(**asdict(self.config.harmonizer)) for d in self.config.directions})
-        self.statistics = nn.ModuleDict(
-            {d: ColourStatisticsCorrector() for d in self.config.directions} if self.config.colour_statistics else {})
+        self.statistics = nn.ModuleDict({d: ColourStatisticsCorrector() for d in self.config.colour_statistics})
         self.eval()
         # G_m in bf16: None (the default) uses it where it runs in hardware (bf16_is_fast: CPUs with
         # AVX512-BF16 or AMX, recent GPUs), about 1.7x faster there, SAD within 0.3% of float32's

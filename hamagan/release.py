@@ -10,7 +10,7 @@ A recipe::
     networks:
       matting: {from: runs/v5-matting/final/matting, digest: <sha256 of its tensors>, recipe: train/configs/...}
       harmonizer_background: {...}
-      statistics_background: {...}         # optional: each harmonizer's colour-statistics correction
+      statistics_background: {...}         # optional: a harmonizer's colour-statistics correction
 
 Paths are relative to the recipe's folder's parent (the repository). Each network folder is copied byte for
 byte; its config.json gives the pipeline its matting and harmonizer configs (the harmonizers must agree).
@@ -66,11 +66,11 @@ def assemble(recipe: ReleaseRecipe, out: Path) -> HaMaGANPipeline:
     """Check every network against its pinned digest, then write the checkpoint to ``out`` (replacing the
     weights there) and load it back strictly."""
     directions = [name.removeprefix("harmonizer_") for name in recipe.networks if name.startswith("harmonizer_")]
-    statistics = any(name.startswith("statistics_") for name in recipe.networks)
-    expected = set(network_folders(directions, statistics).values())
+    statistics = [name.removeprefix("statistics_") for name in recipe.networks if name.startswith("statistics_")]
+    expected = set(network_folders(directions, [d for d in statistics if d in directions]).values())
     if set(recipe.networks) != expected or not directions:
-        raise ValueError(f"a release needs the networks {sorted(expected)} (matting, at least one harmonizer and, "
-                         f"for colour-statistics corrections, one per harmonizer), got {sorted(recipe.networks)}")
+        raise ValueError(f"a release needs the networks {sorted(expected)} (matting, at least one harmonizer and "
+                         f"any colour-statistics correction of one of them), got {sorted(recipe.networks)}")
     configs = {}
     for name, source in recipe.networks.items():
         if not (source.folder / WEIGHTS_NAME).is_file():

@@ -16,17 +16,17 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 
 
-def network_folders(directions: list[str], statistics: bool = False) -> dict[str, str]:
+def network_folders(directions: list[str], statistics: list[str] = ()) -> dict[str, str]:
     """Each network's state-dict prefix and its folder: G_m in ``matting/``, each G_h in ``harmonizer_<direction>/``
-    and, with ``statistics``, each G_h's colour-statistics correction in ``statistics_<direction>/``."""
+    and the colour-statistics correction of each G_h in ``statistics`` in ``statistics_<direction>/``."""
     folders = {"matting": "matting", **{f"harmonizers.{d}": f"harmonizer_{d}" for d in directions}}
-    return folders | ({f"statistics.{d}": f"statistics_{d}" for d in directions} if statistics else {})
+    return folders | {f"statistics.{d}": f"statistics_{d}" for d in statistics}
 
 
 def split_networks(tensors: dict[str, torch.Tensor], directions: list[str]) -> dict[str, dict[str, torch.Tensor]]:
     """A pipeline's state dict as one state dict per network folder (keys without the network's prefix); the
     colour-statistics corrections' folders where the state dict holds them."""
-    statistics = any(k.startswith("statistics.") for k in tensors)
+    statistics = [d for d in directions if any(k.startswith(f"statistics.{d}.") for k in tensors)]
     out = {}
     for prefix, folder in network_folders(directions, statistics).items():
         out[folder] = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
@@ -41,12 +41,12 @@ def save_network(tensors: dict[str, torch.Tensor], config: dict, folder: Path) -
     (folder / CONFIG_NAME).write_text(json.dumps(config, sort_keys=True, indent=2))
 
 
-def load_pipeline_tensors(fetch: Callable[[str], str], directions: list[str], statistics: bool = False
+def load_pipeline_tensors(fetch: Callable[[str], str], directions: list[str], statistics: list[str] = ()
                           ) -> dict[str, torch.Tensor]:
-    """A pipeline's state dict, from its per-network files (with ``statistics``, the colour-statistics
-    corrections' too) or (older checkpoints) its single file. ``fetch`` maps a file name inside the checkpoint to
-    a local path, raising FileNotFoundError (or the Hub's not-found errors, which are OSErrors) when the
-    checkpoint has no such file."""
+    """A pipeline's state dict, from its per-network files (and those of the colour-statistics corrections of the
+    directions in ``statistics``) or (older checkpoints) its single file. ``fetch`` maps a file name inside the
+    checkpoint to a local path, raising FileNotFoundError (or the Hub's not-found errors, which are OSErrors) when
+    the checkpoint has no such file."""
     try:
         first = fetch(f"matting/{WEIGHTS_NAME}")
     except OSError:
@@ -60,7 +60,7 @@ def load_pipeline_tensors(fetch: Callable[[str], str], directions: list[str], st
 
 def checkpoint_files(folder: Path, directions: list[str]) -> list[str]:
     """The files a checkpoint folder publishes: its config and card, and its weights in whichever layout."""
-    statistics = all((folder / f"statistics_{d}" / WEIGHTS_NAME).is_file() for d in directions)
+    statistics = [d for d in directions if (folder / f"statistics_{d}" / WEIGHTS_NAME).is_file()]
     weights = ([f"{f}/{name}" for f in network_folders(directions, statistics).values()
                 for name in (CONFIG_NAME, WEIGHTS_NAME)]
                if (folder / "matting" / WEIGHTS_NAME).is_file() else [WEIGHTS_NAME])
@@ -77,7 +77,7 @@ def read_checkpoint_tensors(folder: Path) -> dict[str, torch.Tensor]:
             raise FileNotFoundError(path)
         return str(path)
 
-    return load_pipeline_tensors(fetch, config["directions"], config.get("colour_statistics", False))
+    return load_pipeline_tensors(fetch, config["directions"], config.get("colour_statistics", []))
 
 
 def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:

@@ -18,7 +18,7 @@ from hamagan.training.colour_statistics import StatisticsSamples, fit_corrector,
 SMALL_HARMONIZER = {"base_channels": 4, "num_downs": 5, "transform_grid": 1, "masked_pooling": True}
 
 
-def _pipeline(statistics: bool) -> HaMaGANPipeline:
+def _pipeline(statistics: list[str]) -> HaMaGANPipeline:
     torch.manual_seed(0)
     config = HaMaGANConfig(matting={"width_mult": 0.25}, harmonizer=SMALL_HARMONIZER, harmonize_size=64,
                            colour_statistics=statistics)
@@ -45,17 +45,19 @@ def test_each_layers_statistics_are_its_own_colours() -> None:
 
 
 def test_an_untrained_correction_changes_nothing_and_needs_a_colour_map() -> None:
-    plain, corrected = _pipeline(False), _pipeline(True)
+    plain, corrected = _pipeline([]), _pipeline(["background", "foreground"])
     corrected.harmonizers.load_state_dict(plain.harmonizers.state_dict())
     image, alpha = torch.rand(1, 3, 96, 80), torch.rand(1, 1, 96, 80)
     for direction in ("background", "foreground"):
         assert torch.equal(plain.harmonize(image, alpha, direction), corrected.harmonize(image, alpha, direction))
     with pytest.raises(ValueError, match="transform_grid"):
-        HaMaGANConfig(harmonizer={"transform_grid": 0}, colour_statistics=True)
+        HaMaGANConfig(harmonizer={"transform_grid": 0}, colour_statistics=["background"])
+    with pytest.raises(ValueError, match="directions"):
+        HaMaGANConfig(harmonizer=SMALL_HARMONIZER, directions=["background"], colour_statistics=["foreground"])
 
 
 def test_the_corrections_are_saved_loaded_and_released_as_network_folders(tmp_path: Path) -> None:
-    pipe = _pipeline(True)
+    pipe = _pipeline(["background", "foreground"])
     for corrector in pipe.statistics.values():
         torch.nn.init.normal_(corrector.net[-1].weight, std=0.01)
     pipe.save_pretrained(tmp_path / "run")
@@ -64,7 +66,7 @@ def test_the_corrections_are_saved_loaded_and_released_as_network_folders(tmp_pa
     loaded = HaMaGANPipeline.from_pretrained(tmp_path / "run")
     image, alpha = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
     assert torch.equal(loaded.harmonize(image, alpha), pipe.harmonize(image, alpha))
-    assert not torch.equal(loaded.harmonize(image, alpha), _pipeline(False).harmonize(image, alpha))
+    assert not torch.equal(loaded.harmonize(image, alpha), _pipeline([]).harmonize(image, alpha))
     names = ["matting", "harmonizer_background", "harmonizer_foreground", "statistics_background",
              "statistics_foreground"]
     recipe = {"pipeline": {"harmonize_size": 64},
@@ -72,10 +74,19 @@ def test_the_corrections_are_saved_loaded_and_released_as_network_folders(tmp_pa
     (tmp_path / "releases").mkdir()
     (tmp_path / "releases/r.yaml").write_text(yaml.safe_dump(recipe))
     released = assemble(load_recipe(tmp_path / "releases/r.yaml"), tmp_path / "release")
-    assert released.config.colour_statistics and torch.equal(released.harmonize(image, alpha), pipe.harmonize(image, alpha))
-    del recipe["networks"]["statistics_foreground"]  # one harmonizer without its correction
+    assert released.config.colour_statistics == ["background", "foreground"]
+    assert torch.equal(released.harmonize(image, alpha), pipe.harmonize(image, alpha))
+    del recipe["networks"]["statistics_foreground"]  # one harmonizer corrected, the other as it is
     (tmp_path / "releases/r.yaml").write_text(yaml.safe_dump(recipe))
-    with pytest.raises(ValueError, match="statistics_foreground"):
+    partial = assemble(load_recipe(tmp_path / "releases/r.yaml"), tmp_path / "partial")
+    assert partial.config.colour_statistics == ["background"]
+    assert not (tmp_path / "partial/statistics_foreground").exists()
+    assert torch.equal(partial.harmonize(image, alpha), pipe.harmonize(image, alpha))
+    plain_foreground = _pipeline([]).harmonize(image, alpha, "foreground")
+    assert torch.equal(partial.harmonize(image, alpha, "foreground"), plain_foreground)
+    del recipe["networks"]["harmonizer_background"]  # a correction without its harmonizer
+    (tmp_path / "releases/r.yaml").write_text(yaml.safe_dump(recipe))
+    with pytest.raises(ValueError, match="statistics_background"):
         assemble(load_recipe(tmp_path / "releases/r.yaml"), tmp_path / "other")
     for file in (tmp_path / "run/statistics_background").iterdir():
         file.unlink()
