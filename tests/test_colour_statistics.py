@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
 from hamagan import HaMaGANPipeline
+from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
 from hamagan.models.colour_statistics import CHANNELS, QUANTILES, STATISTICS, colour_statistics
 from hamagan.pipeline import HaMaGANConfig, ModelNotFoundError
 from hamagan.release import assemble, load_recipe, network_digest
-from hamagan.training.colour_statistics import StatisticsSamples, fit_corrector, fmse_cut
+from hamagan.training.colour_statistics import StatisticsSamples, draw_samples, fit_corrector, fmse_cut
 
 SMALL_HARMONIZER = {"base_channels": 4, "num_downs": 5, "transform_grid": 1, "masked_pooling": True}
 
@@ -107,8 +109,26 @@ def test_fitting_learns_an_exposure_change_that_g_h_leaves() -> None:
     composite = torch.where(alpha > 0.5, real, real * factor)
     identity = torch.zeros(count, 3, 10)
     identity[:, :, :3] = torch.eye(3)
-    samples = StatisticsSamples(composite, alpha, real, identity.view(count, 30, 1, 1), ["exposure"] * count,
-                                "background")
+    samples = StatisticsSamples(composite, alpha, real, identity.view(count, 30, 1, 1), "background")
     assert fmse_cut(None, samples) == pytest.approx(0.0, abs=1e-6)
     corrector = fit_corrector(samples.part(slice(64, None)), epochs=30, batch=64, log=None)
     assert fmse_cut(corrector, samples.part(slice(None, 64))) > 0.6
+
+
+def test_drawn_samples_carry_g_hs_own_coefficients() -> None:
+    rng = np.random.default_rng(0)
+    photos = [rng.integers(0, 256, (96, 128, 3), np.uint8) for _ in range(3)]
+    shape = np.zeros((64, 48), np.float32)
+    shape[8:56, 8:40] = 1
+    engine = HarmonizationEngine(photos, [shape], HarmonizationSettings(size=64), seed=0)
+    harmonizer = _pipeline(["background"]).harmonizers["background"]
+    torch.nn.init.normal_(harmonizer.head[0].weight, std=0.1)  # a map other than the identity
+    samples = draw_samples(harmonizer, engine, "background", 5, batch=2, progress=False)
+    assert samples.composite.shape == (5, 3, 64, 64) and samples.coefficients.shape == (5, 30, 1, 1)
+    draw = engine(3, "background")
+    composite = torch.from_numpy(np.asarray(draw.composite, np.float32)).permute(2, 0, 1)[None]
+    alpha = torch.from_numpy(np.asarray(draw.alpha, np.float32))[None, None]
+    with torch.no_grad():
+        expected = harmonizer.color_transform(composite, alpha)
+    assert torch.allclose(samples.coefficients[3:4], expected, atol=1e-5)
+    assert torch.equal(samples.alpha[3:4], alpha) and not torch.equal(expected, harmonizer.identity.expand_as(expected))

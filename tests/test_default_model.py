@@ -17,15 +17,16 @@ from hamagan.samples import TEST_PORTRAITS
 
 def test_default_checkpoint_ships_in_the_hub_layout_under_40_mb() -> None:
     folder = pipeline_module.DEFAULT_CHECKPOINT
-    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("_")) == [
-        "README.md", "config.json", "harmonizer_background", "harmonizer_foreground", "matting"]
-    for network in ("harmonizer_background", "harmonizer_foreground", "matting"):
+    networks = ["harmonizer_background", "harmonizer_foreground", "matting", "statistics_background"]
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("_")) == ["README.md", "config.json",
+                                                                                       *networks]
+    for network in networks:
         assert sorted(p.name for p in (folder / network).iterdir()) == ["config.json", "model.safetensors"]
     assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) < 40 * 2**20
     card = (folder / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: hamagan" in card and "license: mit" in card
     pipe = HaMaGANPipeline.from_pretrained()
-    assert set(pipe.harmonizers) == {"background", "foreground"}
+    assert set(pipe.harmonizers) == {"background", "foreground"} and set(pipe.statistics) == {"background"}
 
 
 def test_a_missing_default_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

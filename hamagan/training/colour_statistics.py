@@ -33,14 +33,13 @@ from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_trans
 
 @dataclass
 class StatisticsSamples:
-    """Composites at the statistics' size (N, 3, S, S), their alpha (N, 1, S, S), the real photos, the direction's
-    G_h coefficients (N, 30, 1, 1), and each one's transform."""
+    """Composites at the statistics' size (N, 3, S, S), their alpha (N, 1, S, S), the real photos and the
+    direction's G_h coefficients (N, 30, 1, 1)."""
 
     composite: torch.Tensor
     alpha: torch.Tensor
     real: torch.Tensor
     coefficients: torch.Tensor
-    transforms: list[str]
     direction: str
 
     def __len__(self) -> int:
@@ -48,7 +47,7 @@ class StatisticsSamples:
 
     def part(self, rows: slice) -> StatisticsSamples:
         return StatisticsSamples(self.composite[rows], self.alpha[rows], self.real[rows], self.coefficients[rows],
-                                 self.transforms[rows], self.direction)
+                                 self.direction)
 
     def coverage(self) -> torch.Tensor:
         """Where the adjusted layer shows (N, 1, S, S)."""
@@ -66,7 +65,6 @@ def draw_samples(harmonizer: AttentionUNetHarmonizer, engine: HarmonizationEngin
     """``count`` composites of ``engine`` (positions 0 ..), each with ``harmonizer``'s coefficients on it."""
     size = (STATISTICS_SIDE, STATISTICS_SIDE)
     parts: dict[str, list[torch.Tensor]] = {"composite": [], "alpha": [], "real": [], "coefficients": []}
-    transforms = []
     for start in tqdm(range(0, count, batch), desc=f"drawing {direction} composites", disable=not progress):
         draws = [engine(position, direction) for position in range(start, min(count, start + batch))]
         composite, alpha = _to_tensor([d.composite for d in draws]), _to_tensor([d.alpha for d in draws])
@@ -74,9 +72,7 @@ def draw_samples(harmonizer: AttentionUNetHarmonizer, engine: HarmonizationEngin
         parts["composite"].append(functional.interpolate(composite, size=size, mode="area"))
         parts["alpha"].append(functional.interpolate(alpha, size=size, mode="area"))
         parts["real"].append(functional.interpolate(_to_tensor([d.image for d in draws]), size=size, mode="area"))
-        transforms += [d.transform["name"] for d in draws]
-    return StatisticsSamples(**{k: torch.cat(v) for k, v in parts.items()}, transforms=transforms,
-                             direction=direction)
+    return StatisticsSamples(**{k: torch.cat(v) for k, v in parts.items()}, direction=direction)
 
 
 @torch.no_grad()
