@@ -48,6 +48,10 @@ class HarmonizationSettings:
             raise ValueError("the engine needs at least one transform and one mask kind with a positive share")
         self.transforms = tuple(self.transforms)
 
+    def add_people(self, share: float) -> None:
+        """Make ``share`` of the masks real people, the other kinds' shares scaled down to make room."""
+        self.masks = {**{k: v * (1 - share) for k, v in self.masks.items()}, "person": share}
+
 
 @dataclass
 class HarmonizationDraw:

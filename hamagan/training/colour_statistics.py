@@ -161,7 +161,7 @@ def main() -> None:
     people = training_people() if args.people > 0 else ()
     settings = HarmonizationSettings(size=256, greyscale=args.greyscale)
     if people:
-        settings.masks = {**{k: v * (1 - args.people) for k, v in settings.masks.items()}, "person": args.people}
+        settings.add_people(args.people)
     for offset, direction in enumerate(pipe.config.directions):
         if args.direction and direction not in args.direction:
             continue

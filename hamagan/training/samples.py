@@ -213,7 +213,7 @@ class HMHSamples(Dataset):
                                              untouched=self.options.harmonization_untouched)
             share = self.options.harmonization_people if self.people else 0.0
             if share:
-                settings.masks = {**{k: v * (1 - share) for k, v in settings.masks.items()}, "person": share}
+                settings.add_people(share)
             self._harmonization_engine = HarmonizationEngine(self.backgrounds, shapes, settings, seed=self.seed,
                                                              people=self.people)
         return self._harmonization_engine
