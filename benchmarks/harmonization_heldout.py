@@ -183,6 +183,7 @@ def main() -> None:
     parser.add_argument("--gate", action="append", default=[], type=gate_setting,
                         help="KEEP_BELOW,FULL_FROM or none: score each checkpoint with this harmonize_gate; repeat")
     parser.add_argument("--count", type=int, default=240, help="engine composites")
+    parser.add_argument("--people-draws", type=int, default=2, help="draws of each transform per photo of people")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/harmonization_heldout"))
     args = parser.parse_args()
     methods = dict(BASELINES)
@@ -193,7 +194,7 @@ def main() -> None:
         for gate in args.gate:
             methods[f"{label} gate {'none' if gate is None else '-'.join(f'{v:g}' for v in gate)}"] = gated(pipe, gate)
     rows, sheet = score(methods, composite_cases(args.split, args.count), "composites")
-    people_rows, people_sheet = score(methods, people_cases(args.split), "people")
+    people_rows, people_sheet = score(methods, people_cases(args.split, args.people_draws), "people")
     rows += people_rows
     args.out.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(sheet + people_sheet)).save(args.out / f"{args.split}.jpg", quality=85)
@@ -203,6 +204,7 @@ def main() -> None:
                       + "".join(f" --checkpoint {label}={path or 'DEFAULT'}" for label, path in args.checkpoint)
                       + "".join(f" --gate {'none' if g is None else ','.join(f'{v:g}' for v in g)}" for g in args.gate)
                       + (f" --count {args.count}" if args.count != parser.get_default("count") else "")
+                      + (f" --people-draws {args.people_draws}" if args.people_draws != 2 else "")
                       + f"`; {args.split}.jpg's columns: {columns}", "",
                       *summary(rows, [m for m in methods if m != "composite"] + ["composite"]), "",
                       *paired_differences(rows, [m for m in methods if m not in BASELINES]), "",

@@ -23,8 +23,8 @@ import numpy as np
 
 from benchmarks.matting_refinement import as_cases, held_out_photos, portrait_samples, refinement_parser
 from benchmarks.rows import write_rows
-from hamagan import HaMaGANPipeline, samples
-from hamagan.data.builder import BuildOptions, assign_splits
+from hamagan import HaMaGANPipeline
+from hamagan.data.builder import validation_portrait
 from hamagan.evaluation import load_matting_case
 from hamagan.metrics import matting_metrics
 from hamagan.refinement import band_width
@@ -34,12 +34,6 @@ from hamagan.training.validation import held_out_mattes
 HERE = Path(__file__).resolve().parent
 BINS = (0, 20, 30, 40, 50, 60, 70, 80, 100, 150, 1000)
 THRESHOLDS = (0, 20, 30, 40, 50, 60, 70, 80, 100, None)
-
-
-def validation_portrait() -> str:
-    """The HMH build's validation portrait."""
-    splits = assign_splits(samples.portrait_ids("all"), set(samples.TEST_PORTRAITS), BuildOptions())
-    return next(i for i, split in splits.items() if split == "validation")
 
 
 def validation_sets(count: int, held_out: list[np.ndarray]) -> dict[str, list]:

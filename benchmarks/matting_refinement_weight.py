@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.matting_refinement import as_cases, held_out_photos, refinement_parser
-from benchmarks.matting_refinement_gate import validation_portrait, validation_sets
+from benchmarks.matting_refinement_gate import validation_sets
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline, samples
+from hamagan.data.builder import validation_portrait
 from hamagan.data.matting_engine import EngineSettings, MattingEngine
 from hamagan.images import to_array
 from hamagan.metrics import grad, matting_metrics, sad

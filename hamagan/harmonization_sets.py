@@ -6,8 +6,9 @@ sample uses, recoloured on one side of a mask, the real photo the target.
   "validation" photos are the 8 held-out bundled photos and the photo pool's validation split (the photos
   training runs validate on); the "test" photos are the pool's test split, never read by training.
 - ``people_cases(split)``: whole photos of people (the pool's photos of people in the split, with the person
-  finder's mask, and for the test the three test portraits with their own alpha), the person or the rest
-  recoloured by each HMH transform: iHarmony4's construction on real people.
+  finder's mask, and the split's bundled portraits with their own alpha: the HMH validation portrait, the three
+  test portraits), the person or the rest recoloured by each HMH transform: iHarmony4's construction on real
+  people.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hamagan import samples
+from hamagan.data.builder import validation_portrait
 from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
 from hamagan.data.hmh import DIRECTIONS, layers_by_direction
 from hamagan.data.photo_pool import default_cache, pool_photos
@@ -70,10 +72,11 @@ def composite_cases(split: str, count: int = 240, size: int = 512, photos: list[
 
 
 def people_photos(split: str, long_side: int = 512) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(id, photo, mask) of the split's photos of people: the test portraits with their alpha (test only),
-    pool photos with the person finder's probability (:func:`hamagan.data.pool_people.pool_people`)."""
+    """(id, photo, mask) of the split's photos of people: the split's bundled portraits with their alpha (the
+    HMH validation portrait, or the test portraits), pool photos with the person finder's probability
+    (:func:`hamagan.data.pool_people.pool_people`)."""
     out = []
-    for portrait in samples.TEST_PORTRAITS if _check(split) == "test" else ():
+    for portrait in samples.TEST_PORTRAITS if _check(split) == "test" else (validation_portrait(),):
         image_path, alpha_path = samples.portrait_paths(portrait)
         image, alpha = (resized(to_array(path, channels), long_side) for path, channels in ((image_path, 3),
                                                                                              (alpha_path, 1)))

@@ -152,6 +152,14 @@ def assign_splits(ids: list[str], test_ids: set[str] | None, options: BuildOptio
     return {i: "test" if i in test_ids else "validation" if i in validation else "train" for i in ordered}
 
 
+def validation_portrait() -> str:
+    """The bundled portrait that the HMH build puts in its validation split (held out by every training recipe)."""
+    from hamagan import samples
+
+    splits = assign_splits(samples.portrait_ids("all"), set(samples.TEST_PORTRAITS), BuildOptions())
+    return next(i for i, split in splits.items() if split == "validation")
+
+
 # Per-process build state: set in the parent for in-process builds, and by _init_worker in the workers
 # (forked from a preloaded server, or spawned: never forked from this process, whose threads may run).
 _STATE: dict = {}
