@@ -112,6 +112,9 @@ class HaMaGANConfig:
             on hair, fur and smoke the colour-line model alone does better than G_m's prior. None: always
             ``refinement_weight``.
         refinement_confidence: (low, high), the mean confidences between which mu moves.
+        refinement_tolerance, refinement_iterations: the refinement's conjugate-gradient solve stops at this
+            relative residual or after this many steps (:func:`hamagan.refinement.refine_alpha`). Until
+            2026-12-06 1e-4 and 500, which stopped short of the solution in wide bands.
         refine_edge: where no rule above refines the whole band (an automatic trimap's: only
             ``refine_matting``), refine G_m's alpha by the matting Laplacian in the band of this share of G_m's
             working size's long side around where its alpha is soft, and round it elsewhere in the band
@@ -139,6 +142,8 @@ class HaMaGANConfig:
     refinement_weight: float = 0.1
     refinement_weight_unsure: float | None = None
     refinement_confidence: tuple[float, float] = (0.8, 0.85)
+    refinement_tolerance: float = 1e-5
+    refinement_iterations: int = 5000
     refine_edge: float | None = None
     harmonize_gate: tuple[float, float] | None = None
     colour_statistics: list[str] = field(default_factory=list)
@@ -150,6 +155,9 @@ class HaMaGANConfig:
         unsure = self.refinement_weight_unsure
         if self.refinement_weight <= 0 or (unsure is not None and unsure <= 0):
             raise ValueError("refinement weights must be positive")
+        if self.refinement_tolerance <= 0 or self.refinement_iterations < 1:
+            raise ValueError("the refinement's tolerance and iterations must be positive, got "
+                             f"{self.refinement_tolerance} and {self.refinement_iterations}")
         if self.refine_edge is not None and self.refine_edge <= 0:
             raise ValueError(f"refine_edge must be positive or None, got {self.refine_edge}")
         if self.harmonize_gate is not None:
@@ -414,7 +422,9 @@ class HaMaGANPipeline(
         for one_image, one_alpha, plan in zip(image, alpha, plans, strict=True):
             if plan is not None:
                 arrays = [tensor_to_array(t[None].cpu()) for t in (one_image, one_alpha)]
-                solved = array_to_tensor(refine_alpha(arrays[0], plan.trimap, arrays[1], plan.weight))
+                solved = array_to_tensor(refine_alpha(arrays[0], plan.trimap, arrays[1], plan.weight,
+                                                      tolerance=self.config.refinement_tolerance,
+                                                      max_iterations=self.config.refinement_iterations))
                 one_alpha = paste_known(solved, array_to_tensor(plan.trimap))[0].to(one_alpha.device)
             refined.append(one_alpha)
         return torch.stack(refined)
