@@ -7,7 +7,7 @@ The pipeline as it runs by default (float32), on the refinement weight benchmark
 given trimaps (``matting_refinement_weight.weight_sets``: held-out strand styles, training portraits and the
 validation portrait over the held-out photos, the validation portrait's rows at 5-30 px, lace, smoke and blur;
 320 px), once per solver setting (``refinement_tolerance``, ``refinement_iterations``): the first as
-the checkpoint had it until 2026-12-06 (1e-4, 500 steps), then tighter ones. Per set: mean SAD / Grad, SAD as a
+the pipeline ships it (1e-4, 500 steps), then tighter ones. Per set: mean SAD / Grad, SAD as a
 share of the first setting's (mean of per-sample ratios) and the matting's median seconds. The rule, fixed
 before the run (``benchmarks/README.md``, "The refinement's solve"): a setting replaces the first only if the
 mean over the sets of that share is below 1 and no set's mean SAD rises by more than 1%; of those, the

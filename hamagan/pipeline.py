@@ -113,8 +113,9 @@ class HaMaGANConfig:
             ``refinement_weight``.
         refinement_confidence: (low, high), the mean confidences between which mu moves.
         refinement_tolerance, refinement_iterations: the refinement's conjugate-gradient solve stops at this
-            relative residual or after this many steps (:func:`hamagan.refinement.refine_alpha`). Until
-            2026-12-06 1e-4 and 500, which stopped short of the solution in wide bands.
+            relative residual or after this many steps (:func:`hamagan.refinement.refine_alpha`). 500 steps stop
+            short of the solution in wide bands; solved fully, strands improve and smoke gets worse
+            (``benchmarks/matting_solver.txt``).
         refine_edge: where no rule above refines the whole band (an automatic trimap's: only
             ``refine_matting``), refine G_m's alpha by the matting Laplacian in the band of this share of G_m's
             working size's long side around where its alpha is soft, and round it elsewhere in the band
@@ -142,8 +143,8 @@ class HaMaGANConfig:
     refinement_weight: float = 0.1
     refinement_weight_unsure: float | None = None
     refinement_confidence: tuple[float, float] = (0.8, 0.85)
-    refinement_tolerance: float = 1e-5
-    refinement_iterations: int = 5000
+    refinement_tolerance: float = 1e-4
+    refinement_iterations: int = 500
     refine_edge: float | None = None
     harmonize_gate: tuple[float, float] | None = None
     colour_statistics: list[str] = field(default_factory=list)

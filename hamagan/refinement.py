@@ -108,12 +108,13 @@ def confidence_weight(confidence: float, weights: tuple[float, float], span: tup
 
 
 def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, weight: float = 0.1,
-                 epsilon: float = 1e-7, tolerance: float = 1e-5, max_iterations: int = 5000) -> np.ndarray:
+                 epsilon: float = 1e-7, tolerance: float = 1e-4, max_iterations: int = 500) -> np.ndarray:
     """The network's ``alpha`` (H x W, [0, 1]) refined inside the unknown region of ``trimap`` (0 / 0.5 / 1)
     for the RGB ``image`` (H x W x 3, [0, 1]); ``weight`` is mu, the pull towards confident network values.
     Known pixels (as ``paste_known`` reads the trimap) keep ``alpha``'s values. Solved by conjugate gradients
     (Jacobi preconditioner, started from ``alpha``) to a relative residual of ``tolerance`` or ``max_iterations``
-    steps: a wide band of hair needs 1,000-3,000 at 320x320, and a solve stopped short keeps part of ``alpha``."""
+    steps. A wide band of hair needs 1,000-3,000 steps at 320x320 to converge, and a solve stopped short keeps
+    part of ``alpha``: closer to the truth on smoke, farther on strands (``benchmarks/matting_solver.txt``)."""
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[:2] != alpha.shape or trimap.shape != alpha.shape:
         raise ValueError(f"image (H, W, 3), trimap and alpha (H, W) must agree, got {image.shape}, "
                          f"{trimap.shape} and {alpha.shape}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import ndimage
+from scipy import ndimage, sparse
 
 from hamagan import HaMaGANPipeline
 from hamagan.images import array_to_tensor, tensor_to_array
@@ -76,6 +76,24 @@ def test_a_confident_network_keeps_its_answer_under_a_strong_weight() -> None:
     loose = refine_alpha(image, trimap, confident, weight=1e-3)
     assert np.abs(kept - confident).max() < 0.02
     assert np.abs(loose - truth).mean() < np.abs(kept - truth).mean()
+
+
+def test_the_solve_runs_to_its_tolerance_and_a_capped_one_keeps_part_of_the_network_s_alpha() -> None:
+    image, truth, trimap = _two_colour_blend(96)
+    trimap[:, 8:88] = 0.5  # an 80-pixel band: many steps from the known columns to the middle
+    unsure = np.where(trimap == 0.5, 0.5, trimap)
+    solved = refine_alpha(image, trimap, unsure, weight=1e-5, tolerance=1e-6)
+    capped = refine_alpha(image, trimap, unsure, weight=1e-5, tolerance=1e-6, max_iterations=10)
+    inner = trimap == 0.5
+    laplacian, pull = unknown_system(image, inner, unsure)
+    network = unsure[inner]
+    system = laplacian + sparse.diags(1e-5 * (2 * network - 1) ** 2)
+    rhs = 1e-5 * (2 * network - 1) ** 2 * network - pull
+    residual = np.linalg.norm(system @ solved[inner] - rhs) / np.linalg.norm(rhs)
+    assert residual < 1e-5
+    assert np.abs(solved - truth)[inner].mean() < 0.5 * np.abs(capped - truth)[inner].mean()
+    with pytest.raises(ValueError, match="tolerance and iterations"):
+        HaMaGANConfig(refinement_iterations=0)
 
 
 def test_refinement_refuses_mismatched_inputs_and_a_weight_that_is_not_positive() -> None:
