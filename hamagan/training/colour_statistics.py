@@ -133,6 +133,18 @@ def fmse_cut(corrector: ColourStatisticsCorrector | None, samples: StatisticsSam
     return 1 - corrected_error(corrector, statistics, samples, index).mean().item() / plain.mean().item()
 
 
+def training_portraits(long_side: int = 512) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(photo, alpha) of the bundled portraits in the HMH build's train split, at ``long_side`` as the pool's
+    photos of people are read."""
+    from hamagan.data.builder import validation_portrait
+    from hamagan.data.pool_people import resized
+    from hamagan.samples import portrait_cutouts, portrait_ids
+
+    held_out = portrait_ids("train").index(validation_portrait())
+    return [(resized(image, long_side), np.clip(resized(alpha, long_side), 0.0, 1.0))
+            for index, (image, alpha) in enumerate(portrait_cutouts("train")) if index != held_out]
+
+
 def main() -> None:
     from hamagan.pipeline import HaMaGANPipeline
     from hamagan.samples import portrait_cutouts
@@ -150,6 +162,8 @@ def main() -> None:
     parser.add_argument("--people", type=float, default=0.3, help="share of masks that are real people (the pool's "
                         "training photos of people), as the shipped harmonizers' recipe draws")
     parser.add_argument("--greyscale", type=float, default=0.1, help="share of black-and-white photos, likewise")
+    parser.add_argument("--people-portraits", action="store_true", help="the HMH training portraits with their own "
+                        "alpha join the photos of people (the validation and test portraits never do)")
     parser.add_argument("--direction", action="append", help="only this harmonizer's correction (repeatable; "
                         "two processes can share the work); default: every harmonizer of the checkpoint")
     args = parser.parse_args()
@@ -159,6 +173,8 @@ def main() -> None:
     photos, _ = training_photos(config)
     shapes = [alpha for _, alpha in portrait_cutouts("train")]
     people = training_people() if args.people > 0 else ()
+    if args.people > 0 and args.people_portraits:
+        people = (*people, *training_portraits())
     settings = HarmonizationSettings(size=256, greyscale=args.greyscale)
     if people:
         settings.add_people(args.people)
