@@ -132,3 +132,19 @@ def test_drawn_samples_carry_g_hs_own_coefficients() -> None:
         expected = harmonizer.color_transform(composite, alpha)
     assert torch.allclose(samples.coefficients[3:4], expected, atol=1e-5)
     assert torch.equal(samples.alpha[3:4], alpha) and not torch.equal(expected, harmonizer.identity.expand_as(expected))
+
+
+def test_the_training_portraits_among_the_people_are_the_hmh_train_split_at_the_pools_size() -> None:
+    from hamagan import samples
+    from hamagan.data.builder import validation_portrait
+    from hamagan.training.colour_statistics import training_portraits
+
+    portraits = training_portraits()
+    held_out = {validation_portrait(), *samples.TEST_PORTRAITS}
+    assert len(portraits) == len(samples.portrait_ids("all")) - len(held_out)
+    kept = [image for portrait_id, (image, _) in zip(samples.portrait_ids("train"), samples.portrait_cutouts("train"),
+                                                     strict=True) if portrait_id not in held_out]
+    for (photo, alpha), original in zip(portraits, kept, strict=True):
+        assert max(photo.shape[:2]) == 512 and photo.shape[:2] == alpha.shape
+        assert abs(photo.shape[0] / photo.shape[1] - original.shape[0] / original.shape[1]) < 0.01
+        assert 0.0 <= alpha.min() and alpha.max() <= 1.0 and 0.05 < alpha.mean() < 0.95
