@@ -55,7 +55,8 @@ def test_default_harmonizers_cut_held_out_composites_and_keep_their_colour() -> 
 def test_default_harmonizers_beat_the_composite_and_reinhard_on_the_test_portraits(tmp_path: Path) -> None:
     """The HMH test composites of the three held-out portraits, rebuilt as the dataset build makes them (long
     side 512, seed 0; 6 background- and 4 portrait-recoloured variants each). Measured: version 13 3814, version
-    12 4078, version 11 4310 (4358 with its gate), version 10 4322, version 9 3217, the composite 5254, Reinhard 7506 (model card)."""
+    12 4078, version 11 4310 (4358 with its gate), version 10 4322, version 9 3217, the composite 5254, Reinhard
+    7506 (model card)."""
     items = [item for item in open_source(str(samples.PORTRAITS)) if item.source_id in samples.TEST_PORTRAITS]
     cases = []
     for perturb, variants in (("background", 6), ("foreground", 4)):

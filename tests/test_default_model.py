@@ -27,7 +27,7 @@ def test_default_checkpoint_ships_in_the_hub_layout_under_40_mb() -> None:
     card = (folder / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: hamagan" in card and "license: mit" in card
     pipe = HaMaGANPipeline.from_pretrained()
-    assert set(pipe.harmonizers) == {"background", "foreground"} and set(pipe.statistics) == {"background", "foreground"}
+    assert set(pipe.harmonizers) == set(pipe.statistics) == {"background", "foreground"}
 
 
 def test_a_missing_default_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -180,6 +180,27 @@ def test_held_out_sets_use_only_their_split_and_are_the_same_on_every_call(
         held_out_photos("train")
 
 
+def test_the_people_sets_hold_the_split_s_own_portraits_with_their_alpha(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hamagan.harmonization_sets as sets
+    from hamagan.data.builder import validation_portrait
+    from hamagan.data.transforms import TRANSFORMS
+
+    monkeypatch.setenv("HAMAGAN_PHOTO_POOL", str(tmp_path))
+    _fake_pool(tmp_path, count=20)
+    monkeypatch.setattr(sets, "pool_people", lambda split, long_side: [])  # the portraits alone
+    assert [p for p, _, _ in sets.people_photos("validation")] == [validation_portrait()]
+    assert [p for p, _, _ in sets.people_photos("test")] == list(samples.TEST_PORTRAITS)
+    assert validation_portrait() not in samples.TEST_PORTRAITS
+    (_, photo, alpha), = sets.people_photos("validation", long_side=256)
+    assert max(alpha.shape) == 256 and photo.shape[:2] == alpha.shape and 0.05 < alpha.mean() < 0.95
+    cases = sets.people_cases("validation", draws=3, long_side=256)
+    assert len(cases) == 2 * len(TRANSFORMS) * 3
+    for case in cases:
+        assert np.array_equal(case.real, photo) and np.array_equal(case.alpha, alpha)
+        assert not np.array_equal(case.composite, case.real) or case.transform == "reinhard"
+
+
 def test_a_share_of_photos_turns_black_and_white_only_when_asked() -> None:
     photos = load_backgrounds(samples.background_paths()[:4], 128)
     grey = HarmonizationSettings(size=48, masks={"object": 1.0}, greyscale=1.0)
