@@ -26,18 +26,16 @@ the given trimaps' test figures are ``matting_trimap_widths`` and ``matting_engi
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.matting_refinement import timed_scores
 from benchmarks.matting_refinement_weight import weight_sets
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline
 from hamagan.data.person_scenes import person_scenes
 from hamagan.evaluation import load_matting_case
-from hamagan.metrics import matting_metrics
-from hamagan.report import pipeline_matting
 from hamagan.samples import TEST_PORTRAITS, portrait_ids
 
 HERE = Path(__file__).resolve().parent
@@ -65,11 +63,7 @@ def measure(pipe: HaMaGANPipeline, split: str, count: int, shares: tuple[float |
             row = {"set": name, "sample": case.case_id}
             for share in shares:
                 pipe.config.refine_edge = share
-                start = time.perf_counter()
-                alpha = pipeline_matting(pipe)(case.image, case.trimap)
-                row[f"seconds {share}"] = time.perf_counter() - start
-                scores = matting_metrics(alpha, case.alpha, case.trimap)
-                row[f"sad {share}"], row[f"grad {share}"] = scores["SAD"], scores["Grad"]
+                row |= timed_scores(pipe, case, share)
             rows.append(row)
         print(f"{name}: {len(cases)}", flush=True)
     for name, photos in automatic_sets(split).items():

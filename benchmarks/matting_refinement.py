@@ -51,6 +51,15 @@ def mean_scores(cases: list[MattingCase], alphas: list[np.ndarray]) -> dict[str,
     return {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
 
 
+def timed_scores(pipe: HaMaGANPipeline, case: MattingCase, key: object) -> dict[str, float]:
+    """The pipeline's matting of ``case`` as its config stands: ``seconds KEY``, ``sad KEY`` and ``grad KEY``."""
+    start = time.perf_counter()
+    alpha = pipeline_matting(pipe)(case.image, case.trimap)
+    seconds = time.perf_counter() - start
+    scores = matting_metrics(alpha, case.alpha, case.trimap)
+    return {f"seconds {key}": seconds, f"sad {key}": scores["SAD"], f"grad {key}": scores["Grad"]}
+
+
 def held_out_photos() -> list[np.ndarray]:
     """The bundled photos every recipe holds out (the last ``HELD_OUT_PHOTOS``), at long side 640."""
     return load_backgrounds(samples.background_paths(), 640)[-HELD_OUT_PHOTOS:]

@@ -17,16 +17,14 @@ loosest. Per-sample values: ``matting_solver.csv``.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.matting_refinement import timed_scores
 from benchmarks.matting_refinement_weight import weight_sets
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline
-from hamagan.metrics import matting_metrics
-from hamagan.report import pipeline_matting
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = ((1e-4, 500), (1e-5, 5000), (1e-6, 20000))
@@ -44,11 +42,7 @@ def measure(pipe: HaMaGANPipeline, count: int) -> list[dict]:
             row = {"set": name, "sample": case.case_id}
             for setting in SETTINGS:
                 pipe.config.refinement_tolerance, pipe.config.refinement_iterations = setting
-                start = time.perf_counter()
-                alpha = pipeline_matting(pipe)(case.image, case.trimap)
-                row[f"seconds {label(setting)}"] = time.perf_counter() - start
-                scores = matting_metrics(alpha, case.alpha, case.trimap)
-                row[f"sad {label(setting)}"], row[f"grad {label(setting)}"] = scores["SAD"], scores["Grad"]
+                row |= timed_scores(pipe, case, label(setting))
             rows.append(row)
         print(f"{name}: {len(cases)}", flush=True)
     return rows
