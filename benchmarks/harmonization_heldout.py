@@ -6,7 +6,9 @@ and the colourfulness the harmonized region keeps.
         --checkpoint v8=DEFAULT --checkpoint new=runs/NAME/final [--out benchmarks/harmonization_heldout]
 
 ``--gate KEEP_BELOW,FULL_FROM`` (repeatable; ``none`` for no gate) scores each checkpoint under those
-``harmonize_gate`` settings instead of its own (``hamagan.harmonization_gate``).
+``harmonize_gate`` settings instead of its own (``hamagan.harmonization_gate``). ``--people-draws N`` draws each
+transform N times per photo of people (2 by default; the validation's four photos of people need more to tell
+two models apart).
 
 Validation chooses; ``--split test`` is run once, at the end. Writes ``SPLIT.md`` (tables, and each photo of
 people's own cut), ``SPLIT.csv`` (one row per composite and method) and ``SPLIT.jpg`` (evenly spaced composites of
