@@ -42,7 +42,14 @@ from hamagan.models.colour_statistics import ColourStatisticsCorrector
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
-from hamagan.refinement import band_width, confidence_weight, network_confidence, refine_alpha
+from hamagan.refinement import (
+    MAX_ITERATIONS,
+    TOLERANCE,
+    band_width,
+    confidence_weight,
+    network_confidence,
+    refine_alpha,
+)
 from hamagan.segmentation import KEEP_CHOICES
 from hamagan.trimap import auto_trimap, load_trimap, tightened_trimap
 from hamagan.weights import WEIGHTS_NAME, load_pipeline_tensors, save_network, split_networks
@@ -143,8 +150,8 @@ class HaMaGANConfig:
     refinement_weight: float = 0.1
     refinement_weight_unsure: float | None = None
     refinement_confidence: tuple[float, float] = (0.8, 0.85)
-    refinement_tolerance: float = 1e-4
-    refinement_iterations: int = 500
+    refinement_tolerance: float = TOLERANCE
+    refinement_iterations: int = MAX_ITERATIONS
     refine_edge: float | None = None
     harmonize_gate: tuple[float, float] | None = None
     colour_statistics: list[str] = field(default_factory=list)

@@ -16,6 +16,7 @@ from scipy.ndimage import binary_dilation, binary_erosion
 from scipy.sparse.linalg import cg
 
 WINDOW = 3  # the Laplacian's window side (Levin et al.'s 3x3)
+TOLERANCE, MAX_ITERATIONS = 1e-4, 500  # the solve's defaults (benchmarks/matting_solver.txt)
 
 
 def _window_offsets(width: int) -> np.ndarray:
@@ -108,7 +109,8 @@ def confidence_weight(confidence: float, weights: tuple[float, float], span: tup
 
 
 def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, weight: float = 0.1,
-                 epsilon: float = 1e-7, tolerance: float = 1e-4, max_iterations: int = 500) -> np.ndarray:
+                 epsilon: float = 1e-7, tolerance: float = TOLERANCE, max_iterations: int = MAX_ITERATIONS
+                 ) -> np.ndarray:
     """The network's ``alpha`` (H x W, [0, 1]) refined inside the unknown region of ``trimap`` (0 / 0.5 / 1)
     for the RGB ``image`` (H x W x 3, [0, 1]); ``weight`` is mu, the pull towards confident network values.
     Known pixels (as ``paste_known`` reads the trimap) keep ``alpha``'s values. Solved by conjugate gradients

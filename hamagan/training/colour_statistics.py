@@ -138,11 +138,12 @@ def training_portraits(long_side: int = 512) -> list[tuple[np.ndarray, np.ndarra
     photos of people are read."""
     from hamagan.data.builder import validation_portrait
     from hamagan.data.pool_people import resized
-    from hamagan.samples import portrait_cutouts, portrait_ids
+    from hamagan.images import to_array
+    from hamagan.samples import portrait_ids, portrait_paths
 
-    held_out = portrait_ids("train").index(validation_portrait())
-    return [(resized(image, long_side), np.clip(resized(alpha, long_side), 0.0, 1.0))
-            for index, (image, alpha) in enumerate(portrait_cutouts("train")) if index != held_out]
+    ids = [i for i in portrait_ids("train") if i != validation_portrait()]
+    return [(resized(to_array(image, 3), long_side), np.clip(resized(to_array(alpha, 1), long_side), 0.0, 1.0))
+            for image, alpha in map(portrait_paths, ids)]
 
 
 def main() -> None:
