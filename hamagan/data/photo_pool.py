@@ -68,6 +68,9 @@ GCOMPRIS_SET_ASIDE = {
         "konarkSunTemple", "qutubMinar", "rangGhar", "canyondeChelly", "castillodeSanMarcos",
         "georgeWashingtonBirthplace", "lincolnMemorial", "navajo", "greatWallofChina", "machuPicchu"),
 }
+# GCompris's photos of musicians (a player at full length, groups on stage, a festival at night), unpacked the same way.
+GCOMPRIS_PEOPLE = {"explore_world_music": ("australia", "ireland", "italy", "japan", "mexico", "orchestra")}
+GCOMPRIS_ROLES = (("set-aside", GCOMPRIS_SET_ASIDE), ("people", GCOMPRIS_PEOPLE))
 
 POOL: dict[str, dict[str, str]] = {
     "opencv-doc": {
@@ -116,8 +119,8 @@ POOL: dict[str, dict[str, str]] = {
     "jigzo-data": {f"{JIGZO}{name}.png": "no-people" for name in (
         "bird-2x3", "blackberry-3x3", "castle-6x3", "clouds-4x4", "gorilla2-3x3", "heli-4x3", "horse-4x3",
         "tobogan-4x3", "train-2x2", "windmill-4x4")},
-    "gcompris-qt-data": {f"{GCOMPRIS}{activity}/{name}.png": "set-aside"
-                         for activity, names in GCOMPRIS_SET_ASIDE.items() for name in names},
+    "gcompris-qt-data": {f"{GCOMPRIS}{activity}/{name}.png": role
+                         for role, photos in GCOMPRIS_ROLES for activity, names in photos.items() for name in names},
 }
 
 
@@ -176,11 +179,11 @@ def qt_resources(data: bytes) -> dict[str, bytes]:
 
 
 def unpack_qt_resources(tree: Path) -> None:
-    """Write the photos of each Qt resource file ``rcc/ACTIVITY.rcc`` listed in :data:`GCOMPRIS_SET_ASIDE` as
+    """Write the photos of each Qt resource file ``rcc/ACTIVITY.rcc`` listed in :data:`GCOMPRIS_ROLES` as
     ``rcc/ACTIVITY/NAME.png`` (the resource file holds them as WebP or JPEG under ``.../resource/...``)."""
     from PIL import Image
 
-    for activity, wanted in GCOMPRIS_SET_ASIDE.items():
+    for activity, wanted in (item for _, photos in GCOMPRIS_ROLES for item in photos.items()):
         resource = tree / GCOMPRIS / f"{activity}.rcc"
         if not resource.is_file():
             continue
@@ -229,6 +232,11 @@ WHEELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "matplotlib==3.11.2": {
         "matplotlib/mpl-data/sample_data/grace_hopper.jpg": ("people", "public domain (US Navy photo)")},
+    "ultralytics==8.4.190": {
+        "ultralytics/assets/bus.jpg": ("people", "AGPL-3.0 (the package's licence; the asset carries no other)"),
+        "ultralytics/assets/zidane.jpg": ("people", "AGPL-3.0 (the package's licence; the asset carries no other)")},
+    "mahotas==1.4.19": {
+        "mahotas/demos/data/luispedro.jpg": ("people", "MIT (the package's licence; its author's portrait)")},
 }
 # The person-free photos that the person finder's false-person check saw while its rules were set (session 12);
 # the later ones are unseen by it.
