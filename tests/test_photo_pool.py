@@ -163,9 +163,15 @@ def test_gcompris_photos_are_unpacked_from_their_activitys_resource_file(tmp_pat
     (folder / "erase.rcc").write_bytes(qt_resource_file({
         "/gcompris/src/activities/erase/resource/alpaca.webp": (webp.getvalue(), False),
         "/gcompris/src/activities/erase/resource/not_listed.webp": (webp.getvalue(), False)}))
+    (folder / "explore_world_music.rcc").write_bytes(qt_resource_file({
+        "/gcompris/src/activities/explore_world_music/resource/orchestra.webp": (webp.getvalue(), False)}))
     unpack_qt_resources(tmp_path)
     np.testing.assert_array_equal(np.asarray(Image.open(folder / "erase/alpaca.png")), pixels)
     assert sorted(p.name for p in (folder / "erase").iterdir()) == ["alpaca.png"]
+    np.testing.assert_array_equal(np.asarray(Image.open(folder / "explore_world_music/orchestra.png")), pixels)
+    roles = POOL["gcompris-qt-data"]
+    assert roles[f"{GCOMPRIS}explore_world_music/orchestra.png"] == "people"
+    assert roles[f"{GCOMPRIS}erase/alpaca.png"] == "set-aside"
 
 
 def test_set_aside_photos_are_returned_only_when_asked_for_by_role(tmp_path: Path) -> None:
