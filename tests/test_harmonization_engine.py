@@ -210,6 +210,19 @@ def test_a_share_of_photos_turns_black_and_white_only_when_asked() -> None:
     assert np.abs(colour.image[..., 0] - colour.image[..., 2]).mean() > 0.01
 
 
+def test_a_colour_cast_scales_each_channel_of_the_whole_photo_and_is_drawn_only_when_asked() -> None:
+    photos = load_backgrounds(samples.background_paths()[:4], 128)
+    plain = HarmonizationSettings(size=48, masks={"object": 1.0}, untouched=1.0)
+    cast = HarmonizationSettings(size=48, masks={"object": 1.0}, untouched=1.0, cast=0.3)
+    before, after = (HarmonizationEngine(photos, [], settings, seed=5)(2) for settings in (plain, cast))
+    assert np.array_equal(before.alpha, after.alpha)
+    unclipped = (before.image > 0.05).all(-1) & (after.image < 0.99).all(-1)
+    gains = np.median(after.image[unclipped] / before.image[unclipped], axis=0)
+    assert np.ptp(gains) > 0.02 and np.all(np.abs(np.log(gains)) <= 2 * 0.3)
+    np.testing.assert_allclose(after.image[unclipped], before.image[unclipped] * gains, rtol=1e-4)
+    np.testing.assert_array_equal(after.image, after.layer_fg)  # untouched: both layers are the cast photo
+
+
 def test_engine_validation_scores_an_unchanged_composite_as_the_composite() -> None:
     from hamagan.models.harmonizer import AttentionUNetHarmonizer
     from hamagan.training.validation import validate_engine_composites

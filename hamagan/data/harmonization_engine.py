@@ -29,8 +29,10 @@ class HarmonizationSettings:
     """What the engine draws: the square ``size``, the share of each mask kind (``person``: one of the
     engine's photos of people with their own mask, the person or the rest recoloured), the transforms, the mask's
     coverage of the frame, a log-uniform re-exposure ``gamma`` of the photo, the share left ``untouched``
-    (the real photo as its own composite: layers that already agree), and the share of photos turned
-    ``greyscale`` first (black-and-white photos exist: a grey scene must stay grey)."""
+    (the real photo as its own composite: layers that already agree), the share of photos turned
+    ``greyscale`` first (black-and-white photos exist: a grey scene must stay grey), and a colour ``cast`` of the
+    whole photo before it is composited: per-channel gains drawn log-uniform within ``exp(±cast)``, then divided by
+    their mean (the real photo then says how its layers relate, not which colours one photo has; 0 draws none)."""
 
     size: int = 256
     masks: dict[str, float] = field(default_factory=lambda: {"portrait": 0.5, "silhouette": 0.3, "object": 0.2})
@@ -39,6 +41,7 @@ class HarmonizationSettings:
     gamma: tuple[float, float] = (0.7, 1.4)
     untouched: float = 0.05
     greyscale: float = 0.0
+    cast: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.masks) - set(MASK_KINDS) or set(self.transforms) - set(ALL_TRANSFORMS)
@@ -204,6 +207,9 @@ class HarmonizationEngine:
         else:
             alpha = self.shape(rng, kind)
         image = (image ** exponent).astype(np.float32)
+        if self.settings.cast > 0:  # drawn only when used: recipes without it draw as before
+            gains = np.exp(rng.uniform(-self.settings.cast, self.settings.cast, 3))
+            image = np.clip(image * (gains / gains.mean()).astype(np.float32), 0.0, 1.0)
         if grey:
             image = np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
         params = random_transform(rng, ["photo"], names=self.settings.transforms)

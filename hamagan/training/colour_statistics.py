@@ -163,6 +163,8 @@ def main() -> None:
     parser.add_argument("--people", type=float, default=0.3, help="share of masks that are real people (the pool's "
                         "training photos of people), as the shipped harmonizers' recipe draws")
     parser.add_argument("--greyscale", type=float, default=0.1, help="share of black-and-white photos, likewise")
+    parser.add_argument("--cast", type=float, default=0.0, help="a colour cast of each whole photo before it is "
+                        "composited: per-channel gains within exp(+-CAST) (HarmonizationSettings.cast)")
     parser.add_argument("--people-portraits", action="store_true", help="the HMH training portraits with their own "
                         "alpha join the photos of people (the validation and test portraits never do)")
     parser.add_argument("--direction", action="append", help="only this harmonizer's correction (repeatable; "
@@ -176,7 +178,7 @@ def main() -> None:
     people = training_people() if args.people > 0 else ()
     if args.people > 0 and args.people_portraits:
         people = (*people, *training_portraits())
-    settings = HarmonizationSettings(size=256, greyscale=args.greyscale)
+    settings = HarmonizationSettings(size=256, greyscale=args.greyscale, cast=args.cast)
     if people:
         settings.add_people(args.people)
     for offset, direction in enumerate(pipe.config.directions):
