@@ -339,6 +339,10 @@ class HaMaGANPipeline(
             return path
 
         tensors = load_pipeline_tensors(fetch, model.config.directions, model.config.colour_statistics)
+        for direction in model.config.colour_statistics:  # each correction as wide as its stored weights
+            first_layer = tensors.get(f"statistics.{direction}.net.0.weight")
+            if first_layer is not None:
+                model.statistics[direction] = ColourStatisticsCorrector(hidden=first_layer.shape[0]).eval()
         model.load_state_dict(tensors, strict=True)
         model.to(map_location).eval()
         return model

@@ -12,7 +12,13 @@ import yaml
 
 from hamagan import HaMaGANPipeline
 from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
-from hamagan.models.colour_statistics import CHANNELS, QUANTILES, STATISTICS, colour_statistics
+from hamagan.models.colour_statistics import (
+    CHANNELS,
+    QUANTILES,
+    STATISTICS,
+    ColourStatisticsCorrector,
+    colour_statistics,
+)
 from hamagan.pipeline import HaMaGANConfig, ModelNotFoundError
 from hamagan.release import assemble, load_recipe, network_digest
 from hamagan.training.colour_statistics import StatisticsSamples, draw_samples, fit_corrector, fmse_cut
@@ -94,6 +100,17 @@ def test_the_corrections_are_saved_loaded_and_released_as_network_folders(tmp_pa
         file.unlink()
     with pytest.raises(ModelNotFoundError, match="statistics_background"):
         HaMaGANPipeline.from_pretrained(tmp_path / "run")
+
+
+def test_a_correction_of_another_width_loads_as_wide_as_its_weights(tmp_path: Path) -> None:
+    pipe = _pipeline(["background"])
+    pipe.statistics["background"] = ColourStatisticsCorrector(hidden=32).eval()
+    torch.nn.init.normal_(pipe.statistics["background"].net[-1].weight, std=0.01)
+    pipe.save_pretrained(tmp_path / "run")
+    loaded = HaMaGANPipeline.from_pretrained(tmp_path / "run")
+    assert loaded.statistics["background"].net[0].out_features == 32
+    image, alpha = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
+    assert torch.equal(loaded.harmonize(image, alpha), pipe.harmonize(image, alpha))
 
 
 def test_fitting_learns_an_exposure_change_that_g_h_leaves() -> None:
