@@ -25,9 +25,9 @@
    the whole image, against the 10-px ground-truth trimap.
 5. Matting with the automatic trimap on people G_m never trained on: the HMH validation portrait
    (``--split test``: the three test portraits) at 15-50% of the frame over person-free held-out photos (G_m's
-   recipe's held-out photos; ``test``: the photo pool's test split; a photo counts as person-free where the finder
-   finds no one in it), at long side 512: whole-image SAD against the true alpha, beside the SAD with the 10-px
-   trimap of that alpha. Per scene in ``auto_trimap_heldout_<split>.csv``.
+   recipe's held-out photos; ``test``: the photo pool's test split; of the pool only its photos with nobody in
+   them, and of all only those where the finder finds no one), at long side 512: whole-image SAD against the true
+   alpha, beside the SAD with the 10-px trimap of that alpha. Per scene in ``auto_trimap_heldout_<split>.csv``.
 6. Seconds of the pipeline's trimap stage at 1920x1080 with one and two people, and its parts, beside this VM's
    matmul rate at the time (``--speed``: this section alone).
 
@@ -56,7 +56,7 @@ from hamagan.samples import BARE_PORTRAIT, TEST_PORTRAITS, background_paths, por
 from hamagan.segmentation import FinderSettings, default_finder, find_people, group_people, people_probability
 from hamagan.segmentation.detector import detection_views
 from hamagan.training.config import load_config
-from hamagan.training.loaders import training_photos
+from hamagan.training.samples import load_backgrounds
 from hamagan.trimap import WORKING_SIDE, auto_trimap, band_trimap, trimap_from_alpha, working_copy
 
 HERE = Path(__file__).resolve().parent
@@ -231,11 +231,14 @@ def portrait_matting(pipe: HaMaGANPipeline, split: str) -> list[str]:
 
 def held_out_scenes(pipe: HaMaGANPipeline, split: str, count: int = 24) -> list[str]:
     """Section 5: held-out people over person-free held-out photos, matted through the automatic trimap."""
-    if split == "validation":
-        recipe = yaml.safe_load(RELEASE.read_text())["networks"]["matting"]["recipe"]
-        portraits, photos = [VALIDATION_PORTRAIT], training_photos(load_config(HERE.parent / recipe))[1]
+    if split == "validation":  # the bundled photos G_m's recipe holds out and the pool's validation split
+        recipe = load_config(HERE.parent / yaml.safe_load(RELEASE.read_text())["networks"]["matting"]["recipe"])
+        if recipe.backgrounds != "pool":
+            raise ValueError(f"G_m's recipe draws backgrounds from {recipe.backgrounds!r}, not the photo pool")
+        paths = background_paths()[-recipe.held_out_backgrounds:] + pool_photos("no-people", split="validation")
+        portraits, photos = [VALIDATION_PORTRAIT], load_backgrounds(paths)
     else:
-        portraits, photos = list(TEST_PORTRAITS), [to_array(path) for path in pool_photos(split="test")]
+        portraits, photos = list(TEST_PORTRAITS), [to_array(path) for path in pool_photos("no-people", split="test")]
     photos = [np.asarray(p, np.float32) / (255 if p.dtype == np.uint8 else 1) for p in photos]
     photos = [p for p in photos if not find_people(working_copy(p)[0]).found]
     rng = np.random.default_rng([{"validation": 0, "test": 1}[split], 31])
