@@ -56,6 +56,7 @@ from hamagan.samples import BARE_PORTRAIT, TEST_PORTRAITS, background_paths, por
 from hamagan.segmentation import FinderSettings, default_finder, find_people, group_people, people_probability
 from hamagan.segmentation.detector import detection_views
 from hamagan.training.config import load_config
+from hamagan.training.loaders import photo_paths
 from hamagan.training.samples import load_backgrounds
 from hamagan.trimap import WORKING_SIDE, auto_trimap, band_trimap, trimap_from_alpha, working_copy
 
@@ -231,11 +232,10 @@ def portrait_matting(pipe: HaMaGANPipeline, split: str) -> list[str]:
 
 def held_out_scenes(pipe: HaMaGANPipeline, split: str, count: int = 24) -> list[str]:
     """Section 5: held-out people over person-free held-out photos, matted through the automatic trimap."""
-    if split == "validation":  # the bundled photos G_m's recipe holds out and the pool's validation split
-        recipe = load_config(HERE.parent / yaml.safe_load(RELEASE.read_text())["networks"]["matting"]["recipe"])
-        if recipe.backgrounds != "pool":
-            raise ValueError(f"G_m's recipe draws backgrounds from {recipe.backgrounds!r}, not the photo pool")
-        paths = background_paths()[-recipe.held_out_backgrounds:] + pool_photos("no-people", split="validation")
+    if split == "validation":
+        recipe = yaml.safe_load(RELEASE.read_text())["networks"]["matting"]["recipe"]
+        people = set(pool_photos("people"))
+        paths = [p for p in photo_paths(load_config(HERE.parent / recipe))[1] if p not in people]
         portraits, photos = [VALIDATION_PORTRAIT], load_backgrounds(paths)
     else:
         portraits, photos = list(TEST_PORTRAITS), [to_array(path) for path in pool_photos("no-people", split="test")]

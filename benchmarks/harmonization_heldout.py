@@ -206,7 +206,8 @@ def main() -> None:
                       + "".join(f" --checkpoint {label}={path or 'DEFAULT'}" for label, path in args.checkpoint)
                       + "".join(f" --gate {'none' if g is None else ','.join(f'{v:g}' for v in g)}" for g in args.gate)
                       + (f" --count {args.count}" if args.count != parser.get_default("count") else "")
-                      + (f" --people-draws {args.people_draws}" if args.people_draws != 2 else "")
+                      + (f" --people-draws {args.people_draws}"
+                         if args.people_draws != parser.get_default("people_draws") else "")
                       + f"`; {args.split}.jpg's columns: {columns}", "",
                       *summary(rows, [m for m in methods if m != "composite"] + ["composite"]), "",
                       *paired_differences(rows, [m for m in methods if m not in BASELINES]), "",

@@ -342,7 +342,7 @@ class HaMaGANPipeline(
         for direction in model.config.colour_statistics:  # each correction as wide as its stored weights
             first_layer = tensors.get(f"statistics.{direction}.net.0.weight")
             if first_layer is not None:
-                model.statistics[direction] = ColourStatisticsCorrector(hidden=first_layer.shape[0]).eval()
+                model.statistics[direction] = ColourStatisticsCorrector(hidden=first_layer.shape[0])
         model.load_state_dict(tensors, strict=True)
         model.to(map_location).eval()
         return model

@@ -141,7 +141,8 @@ def training_portraits(long_side: int = 512) -> list[tuple[np.ndarray, np.ndarra
     from hamagan.images import to_array
     from hamagan.samples import portrait_ids, portrait_paths
 
-    ids = [i for i in portrait_ids("train") if i != validation_portrait()]
+    held_out = validation_portrait()
+    ids = [i for i in portrait_ids("train") if i != held_out]
     return [(resized(to_array(image, 3), long_side), np.clip(resized(to_array(alpha, 1), long_side), 0.0, 1.0))
             for image, alpha in map(portrait_paths, ids)]
 

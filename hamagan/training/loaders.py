@@ -78,11 +78,11 @@ def make_loader(config: TrainConfig, stage: StageConfig, accelerator: Accelerato
                       multiprocessing_context=loader_context() if config.num_workers > 0 else None)
 
 
-def training_photos(config: TrainConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The config's background photos (``bundled``, ``pool``, a folder of JPEG/PNG files, or none), split into
-    the training photos and the held-out ones, which never reach a training sample (validation composites and
-    mattes over them): the last ``held_out_backgrounds`` of the bundled photos or the folder's, and with
-    ``pool`` also the photo pool's validation split (its training split joins the training photos; its test
+def photo_paths(config: TrainConfig) -> tuple[list[Path], list[Path]]:
+    """The files of the config's background photos (``bundled``, ``pool``, a folder of JPEG/PNG files, or none),
+    split into the training photos and the held-out ones, which never reach a training sample (validation
+    composites and mattes over them): the last ``held_out_backgrounds`` of the bundled photos or the folder's, and
+    with ``pool`` also the photo pool's validation split (its training split joins the training photos; its test
     split is never read). Without a fetched pool, ``pool`` trains on the bundled photos and says so."""
     if not config.backgrounds:
         return [], []
@@ -91,14 +91,19 @@ def training_photos(config: TrainConfig) -> tuple[list[np.ndarray], list[np.ndar
     folder = Path(config.backgrounds)
     paths = (samples.background_paths() if config.backgrounds in ("bundled", "pool")
              else sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png")))
-    photos = load_backgrounds(paths)
-    split = len(photos) - config.held_out_backgrounds
-    training, held_out = photos[:split], photos[split:]
+    split = len(paths) - config.held_out_backgrounds
+    training, held_out = paths[:split], paths[split:]
     if config.backgrounds == "pool":
         pool_training = pool_photos(split="train")
         if not pool_training:
             warnings.warn(f"the photo pool is not fetched ({default_cache()}; `python -m hamagan.data.photo_pool`"
-                          f" fetches it): training on the {len(photos)} bundled photos only", stacklevel=2)
-        training += load_backgrounds(pool_training)
-        held_out += load_backgrounds(pool_photos(split="validation"))
+                          f" fetches it): training on the {len(paths)} bundled photos only", stacklevel=3)
+        training += pool_training
+        held_out += pool_photos(split="validation")
     return training, held_out
+
+
+def training_photos(config: TrainConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The photos of :func:`photo_paths`, loaded."""
+    training, held_out = photo_paths(config)
+    return load_backgrounds(training), load_backgrounds(held_out)
