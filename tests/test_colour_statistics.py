@@ -165,3 +165,28 @@ def test_the_training_portraits_among_the_people_are_the_hmh_train_split_at_the_
         assert max(photo.shape[:2]) == 512 and photo.shape[:2] == alpha.shape
         assert abs(photo.shape[0] / photo.shape[1] - original.shape[0] / original.shape[1]) < 0.01
         assert 0.0 <= alpha.min() and alpha.max() <= 1.0 and 0.05 < alpha.mean() < 0.95
+
+
+def test_only_the_set_aside_photos_of_the_train_split_join_the_corrections_photos(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    from dataclasses import asdict
+
+    from PIL import Image
+
+    from hamagan.data.photo_pool import SPLITS, PoolPhoto, photo_split
+    from hamagan.training.colour_statistics import set_aside_photos
+
+    monkeypatch.setenv("HAMAGAN_PHOTO_POOL", str(tmp_path))
+    with pytest.warns(UserWarning, match="photo pool is not fetched"):
+        assert set_aside_photos() == []
+    (tmp_path / "pkg").mkdir()
+    rows = []
+    for role in ("no-people", "set-aside"):
+        for split in SPLITS:
+            name = next(f"pkg/{role}{i}.png" for i in range(100) if photo_split(f"pkg/{role}{i}.png") == split)
+            Image.fromarray(np.full((20, 30, 3), len(rows), np.uint8)).save(tmp_path / name)
+            rows.append(asdict(PoolPhoto(name, "pkg", "1", "CC0", role, "")))
+    (tmp_path / "manifest.json").write_text(json.dumps(rows))
+    photos = set_aside_photos()
+    assert len(photos) == 1 and photos[0].shape == (20, 30, 3) and int(photos[0][0, 0, 0]) == 3

@@ -1,11 +1,12 @@
 """Train the colour-statistics correction of a checkpoint's harmonizers (``hamagan.models.colour_statistics``).
 
 For each direction: draw engine composites at G_h's size over the harmonizers' training photos (the 32 bundled
-training photos and the photo pool's train split; by default, as the shipped harmonizers' recipe, a third of the
-masks real people in their own photos and a tenth of the photos black-and-white), keep them at the statistics'
-size with G_h's own colour-map coefficients, and fit the MLP so that G_h's map plus its change brings the adjusted
-layer to the real photo (mean squared error over the adjusted layer's coverage). G_h itself is not changed. Each
-corrector is written as a network folder (``statistics_<direction>/``) for a release recipe.
+training photos and the photo pool's train split, with ``--set-aside`` its set-aside photos' train split too; by
+default, as the shipped harmonizers' recipe, a third of the masks real people in their own photos and a tenth of the
+photos black-and-white), keep them at the statistics' size with G_h's own colour-map coefficients, and fit the MLP so
+that G_h's map plus its change brings the adjusted layer to the real photo (mean squared error over the adjusted
+layer's coverage). G_h itself is not changed. Each corrector is written as a network folder
+(``statistics_<direction>/``) for a release recipe.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m hamagan.training.colour_statistics \
         --checkpoint DEFAULT --out runs/statistics-v12 --count 16000 --epochs 40 [--direction background]
@@ -16,6 +17,7 @@ Drawing is most of the time (about 13 composites a second on one core, G_h inclu
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +149,18 @@ def training_portraits(long_side: int = 512) -> list[tuple[np.ndarray, np.ndarra
             for image, alpha in map(portrait_paths, ids)]
 
 
+def set_aside_photos() -> list[np.ndarray]:
+    """The photo pool's set-aside photos of its train split, loaded (none, with a warning, when not fetched)."""
+    from hamagan.data.photo_pool import default_cache, pool_photos
+    from hamagan.training.samples import load_backgrounds
+
+    paths = pool_photos(role="set-aside", split="train")
+    if not paths:
+        warnings.warn(f"the photo pool is not fetched ({default_cache()}; `python -m hamagan.data.photo_pool` fetches "
+                      "it): no set-aside photos join the training photos", stacklevel=2)
+    return load_backgrounds(paths)
+
+
 def main() -> None:
     from hamagan.pipeline import HaMaGANPipeline
     from hamagan.samples import portrait_cutouts
@@ -168,6 +182,9 @@ def main() -> None:
                         "composited: per-channel gains within exp(+-CAST) (HarmonizationSettings.cast)")
     parser.add_argument("--people-portraits", action="store_true", help="the HMH training portraits with their own "
                         "alpha join the photos of people (the validation and test portraits never do)")
+    parser.add_argument("--set-aside", action="store_true", help="the photo pool's set-aside photos of its train split "
+                        "(animals, monuments: kept from the person finder's settings, not from colour) join the "
+                        "training photos")
     parser.add_argument("--direction", action="append", help="only this harmonizer's correction (repeatable; "
                         "two processes can share the work); default: every harmonizer of the checkpoint")
     args = parser.parse_args()
@@ -175,6 +192,8 @@ def main() -> None:
     config = TrainConfig(stages=[{"name": "harmonization", "steps": 1}], datasets={"background": "unused"},
                          backgrounds="pool", held_out_backgrounds=8)
     photos, _ = training_photos(config)
+    if args.set_aside:
+        photos += set_aside_photos()
     shapes = [alpha for _, alpha in portrait_cutouts("train")]
     people = training_people() if args.people > 0 else ()
     if args.people > 0 and args.people_portraits:
