@@ -352,7 +352,7 @@ class HaMaGANPipeline(
         (save_directory / WEIGHTS_NAME).unlink(missing_ok=True)  # an older layout's file would shadow nothing
         configs = {"matting": asdict(self.config.matting),
                    **{f"harmonizer_{d}": asdict(self.config.harmonizer) for d in self.config.directions},
-                   **{f"statistics_{d}": {"hidden": c.net[0].out_features} for d, c in self.statistics.items()}}
+                   **{f"statistics_{d}": c.config for d, c in self.statistics.items()}}
         for folder, tensors in split_networks(self.state_dict(), self.config.directions).items():
             save_network(tensors, configs[folder], save_directory / folder)
 

@@ -3,6 +3,7 @@ network folders of a checkpoint and a release, and that fitting it learns a colo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,8 @@ def test_a_correction_of_another_width_loads_as_wide_as_its_weights(tmp_path: Pa
     pipe.save_pretrained(tmp_path / "run")
     loaded = HaMaGANPipeline.from_pretrained(tmp_path / "run")
     assert loaded.statistics["background"].net[0].out_features == 32
+    recorded = json.loads((tmp_path / "run" / "statistics_background" / "config.json").read_text())
+    assert recorded == loaded.statistics["background"].config == {"hidden": 32}
     image, alpha = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
     assert torch.equal(loaded.harmonize(image, alpha), pipe.harmonize(image, alpha))
 
@@ -169,7 +172,6 @@ def test_the_training_portraits_among_the_people_are_the_hmh_train_split_at_the_
 
 def test_only_the_set_aside_photos_of_the_train_split_join_the_corrections_photos(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
     from dataclasses import asdict
 
     from PIL import Image

@@ -61,6 +61,11 @@ class ColourStatisticsCorrector(nn.Module):
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
+    @property
+    def config(self) -> dict[str, int]:
+        """What its network folder's config.json records: the width its weights were built at."""
+        return {"hidden": self.net[0].out_features}
+
     def standardise_by(self, statistics: torch.Tensor) -> None:
         """Set the standardisation to that of ``statistics`` (N, STATISTICS), the training samples'."""
         self.feature_mean.copy_(statistics.mean(dim=0))

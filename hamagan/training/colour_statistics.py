@@ -212,7 +212,7 @@ def main() -> None:
               f"G_h {fmse_cut(None, held):.1%}, corrected {fmse_cut(corrector, held):.1%}")
         tensors = corrector.state_dict()
         folder = Path(args.out) / f"statistics_{direction}"
-        save_network(tensors, {"hidden": corrector.net[0].out_features}, folder)
+        save_network(tensors, corrector.config, folder)
         print(f"{folder}: digest {tensor_digest(tensors)}")
 
 
