@@ -342,7 +342,7 @@ class HaMaGANPipeline(
         for direction in model.config.colour_statistics:  # each correction as wide as its stored weights
             first_layer = tensors.get(f"statistics.{direction}.net.0.weight")
             if first_layer is not None:
-                model.statistics[direction] = ColourStatisticsCorrector(hidden=first_layer.shape[0])
+                model.statistics[direction] = ColourStatisticsCorrector.for_weights(first_layer)
         model.load_state_dict(tensors, strict=True)
         model.to(map_location).eval()
         return model
@@ -467,9 +467,11 @@ class HaMaGANPipeline(
         harmonizer = self.harmonizers[direction]
         target = image if apply_to is None else apply_to
         if harmonizer.transform_grid:  # the predicted colour map itself, applied at full resolution
-            coefficients = harmonizer.color_transform(small_image, small_alpha)
+            coefficients, features = harmonizer.color_transform_and_features(small_image, small_alpha)
             if direction in self.statistics:
-                coefficients = coefficients + self.statistics[direction](small_image, small_alpha)
+                correction = self.statistics[direction]
+                coefficients = coefficients + correction(small_image, small_alpha,
+                                                         features if correction.features else None)
             return apply_color_transform(coefficients, target).clamp(0, 1)
         out = harmonizer(small_image, small_alpha).clamp(0, 1)
         transform = fit_local_affine(small_image, out, radius=max(1, side // 32), eps=1e-3)

@@ -111,9 +111,31 @@ def test_a_correction_of_another_width_loads_as_wide_as_its_weights(tmp_path: Pa
     loaded = HaMaGANPipeline.from_pretrained(tmp_path / "run")
     assert loaded.statistics["background"].net[0].out_features == 32
     recorded = json.loads((tmp_path / "run" / "statistics_background" / "config.json").read_text())
-    assert recorded == loaded.statistics["background"].config == {"hidden": 32}
+    assert recorded == loaded.statistics["background"].config == {"hidden": 32, "features": 0}
     image, alpha = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
     assert torch.equal(loaded.harmonize(image, alpha), pipe.harmonize(image, alpha))
+
+
+def test_a_correction_that_reads_g_hs_features_is_saved_loaded_and_asks_for_them(tmp_path: Path) -> None:
+    pipe = _pipeline(["foreground"])
+    width = pipe.harmonizers["foreground"].head[0].in_channels
+    pipe.statistics["foreground"] = ColourStatisticsCorrector(hidden=32, features=width).eval()
+    torch.nn.init.normal_(pipe.statistics["foreground"].net[-1].weight, std=0.01)
+    image, alpha = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        corrected = pipe.harmonize(image, alpha, "foreground")
+        _, features = pipe.harmonizers["foreground"].color_transform_and_features(image, alpha)
+        correction = pipe.statistics["foreground"]
+        assert features.shape == (1, width, 1, 1)
+        assert not torch.allclose(correction(image, alpha, features), correction(image, alpha, features * 0))
+    assert not torch.equal(corrected, _pipeline([]).harmonize(image, alpha, "foreground"))
+    with pytest.raises(ValueError, match=f"reads {width} of G_h's features"):
+        correction(image, alpha)
+    pipe.save_pretrained(tmp_path / "run")
+    loaded = HaMaGANPipeline.from_pretrained(tmp_path / "run")
+    recorded = json.loads((tmp_path / "run" / "statistics_foreground" / "config.json").read_text())
+    assert recorded == loaded.statistics["foreground"].config == {"hidden": 32, "features": width}
+    assert torch.equal(loaded.harmonize(image, alpha, "foreground"), corrected)
 
 
 def test_fitting_learns_an_exposure_change_that_g_h_leaves() -> None:
@@ -152,6 +174,15 @@ def test_drawn_samples_carry_g_hs_own_coefficients() -> None:
         expected = harmonizer.color_transform(composite, alpha)
     assert torch.allclose(samples.coefficients[3:4], expected, atol=1e-5)
     assert torch.equal(samples.alpha[3:4], alpha) and not torch.equal(expected, harmonizer.identity.expand_as(expected))
+    assert samples.features is None
+    with_features = draw_samples(harmonizer, engine, "background", 5, batch=2, progress=False, features=True)
+    with torch.no_grad():
+        _, pooled = harmonizer.color_transform_and_features(composite, alpha)
+    assert with_features.features.shape == (5, harmonizer.head[0].in_channels, 1, 1)
+    assert torch.allclose(with_features.features[3:4], pooled, atol=1e-5)
+    fitted = fit_corrector(with_features, epochs=1, batch=2, log=None)
+    assert fitted.features == harmonizer.head[0].in_channels and fmse_cut(fitted, with_features) == fmse_cut(
+        fitted, with_features.part(slice(None)))
 
 
 def test_the_training_portraits_among_the_people_are_the_hmh_train_split_at_the_pools_size() -> None:

@@ -44,36 +44,55 @@ def colour_statistics(composite: torch.Tensor, alpha: torch.Tensor) -> torch.Ten
     return torch.cat([*out, weight.mean(dim=1)], dim=1)
 
 
+def correction_inputs(composite: torch.Tensor, alpha: torch.Tensor, features: torch.Tensor | None = None
+                      ) -> torch.Tensor:
+    """What a correction reads: :func:`colour_statistics`, then G_h's pooled ``features`` (N, F, 1, 1) if given."""
+    statistics = colour_statistics(composite, alpha)
+    return statistics if features is None else torch.cat([statistics, features.flatten(1).float()], dim=1)
+
+
 class ColourStatisticsCorrector(nn.Module):
     """(composite, alpha) at G_h's size -> (N, 30, 1, 1): the change to add to G_h's colour-map coefficients.
 
-    The statistics are standardised by ``feature_mean`` and ``feature_scale`` (those of the training samples,
-    stored with the weights), then a two-layer MLP; its last layer starts at zero.
+    It reads the layers' colour statistics and, with ``features`` > 0, that many of G_h's own pooled features
+    (:meth:`AttentionUNetHarmonizer.color_transform_and_features`): what G_h saw of the scene beside its colours.
+    The inputs are standardised by ``feature_mean`` and ``feature_scale`` (those of the training samples, stored
+    with the weights), then a two-layer MLP; its last layer starts at zero.
     """
 
-    def __init__(self, hidden: int = 512, dropout: float = 0.1) -> None:
+    def __init__(self, hidden: int = 512, dropout: float = 0.1, features: int = 0) -> None:
         super().__init__()
-        self.register_buffer("feature_mean", torch.zeros(STATISTICS))
-        self.register_buffer("feature_scale", torch.ones(STATISTICS))
-        self.net = nn.Sequential(nn.Linear(STATISTICS, hidden), nn.GELU(), nn.Dropout(dropout),
+        self.features = features
+        width = STATISTICS + features
+        self.register_buffer("feature_mean", torch.zeros(width))
+        self.register_buffer("feature_scale", torch.ones(width))
+        self.net = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout),
                                  nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout),
                                  nn.Linear(hidden, COEFFICIENTS))
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
+    @classmethod
+    def for_weights(cls, first_layer: torch.Tensor) -> ColourStatisticsCorrector:
+        """A corrector shaped for stored weights, from its first layer's weight (hidden, inputs)."""
+        return cls(hidden=first_layer.shape[0], features=first_layer.shape[1] - STATISTICS)
+
     @property
     def config(self) -> dict[str, int]:
-        """What its network folder's config.json records: the width its weights were built at."""
-        return {"hidden": self.net[0].out_features}
+        """What its network folder's config.json records: the widths its weights were built at."""
+        return {"hidden": self.net[0].out_features, "features": self.features}
 
     def standardise_by(self, statistics: torch.Tensor) -> None:
-        """Set the standardisation to that of ``statistics`` (N, STATISTICS), the training samples'."""
+        """Set the standardisation to that of ``statistics`` (N, inputs), the training samples'."""
         self.feature_mean.copy_(statistics.mean(dim=0))
         self.feature_scale.copy_(statistics.std(dim=0).clamp_min(1e-6))
 
     def from_statistics(self, statistics: torch.Tensor) -> torch.Tensor:
-        """(N, STATISTICS) -> (N, 30, 1, 1)."""
+        """(N, inputs) from :func:`correction_inputs` -> (N, 30, 1, 1)."""
         return self.net((statistics - self.feature_mean) / self.feature_scale)[..., None, None]
 
-    def forward(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-        return self.from_statistics(colour_statistics(composite, alpha))
+    def forward(self, composite: torch.Tensor, alpha: torch.Tensor, features: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        if (features is None) != (self.features == 0):
+            raise ValueError(f"this correction reads {self.features} of G_h's features: pass exactly those")
+        return self.from_statistics(correction_inputs(composite, alpha, features))

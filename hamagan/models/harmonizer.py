@@ -178,9 +178,17 @@ class AttentionUNetHarmonizer(nn.Module):
 
     def color_transform(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """The quadratic colour map's coefficients (N, 30, n, n) for ``transform_grid=n`` models."""
+        return self.color_transform_and_features(composite, alpha)[0]
+
+    def color_transform_and_features(self, composite: torch.Tensor, alpha: torch.Tensor
+                                     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`color_transform` and, for ``masked_pooling`` models, the features its head reads: the outermost
+        decoder's channels averaged over the portrait, then over the background (N, 4 * base_channels, 1, 1);
+        otherwise None."""
         if not self.transform_grid:
             raise ValueError("this harmonizer outputs an image, not a colour transform (transform_grid=0)")
         out = self._unet(composite, alpha).float()
+        features = None
         if self.head is not None:  # features averaged over the portrait and over the background, then mapped
             weight = functional.interpolate(alpha.float(), size=out.shape[2:], mode="area")
             pooled = [(out * w).sum(dim=(2, 3), keepdim=True) / w.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
@@ -191,7 +199,7 @@ class AttentionUNetHarmonizer(nn.Module):
                 statistics = layer_statistics(composite, alpha).to(features.dtype)
                 before_tanh = before_tanh + self.statistics_head(torch.cat([features, statistics], dim=1))
             out = self.head[1](before_tanh).float()
-        return out + self.identity
+        return out + self.identity, features
 
     def forward(self, composite: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         if self.transform_grid:  # in float32 even under autocast: bf16 would round the colours

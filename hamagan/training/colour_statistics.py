@@ -29,27 +29,33 @@ from tqdm import tqdm
 
 from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
 from hamagan.data.hmh import adjusted_coverage
-from hamagan.models.colour_statistics import STATISTICS_SIDE, ColourStatisticsCorrector, colour_statistics
+from hamagan.models.colour_statistics import STATISTICS_SIDE, ColourStatisticsCorrector, correction_inputs
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
 
 
 @dataclass
 class StatisticsSamples:
-    """Composites at the statistics' size (N, 3, S, S), their alpha (N, 1, S, S), the real photos and the
-    direction's G_h coefficients (N, 30, 1, 1)."""
+    """Composites at the statistics' size (N, 3, S, S), their alpha (N, 1, S, S), the real photos, the
+    direction's G_h coefficients (N, 30, 1, 1) and, for a correction that reads them, G_h's pooled features
+    (N, F, 1, 1)."""
 
     composite: torch.Tensor
     alpha: torch.Tensor
     real: torch.Tensor
     coefficients: torch.Tensor
     direction: str
+    features: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.composite)
 
     def part(self, rows: slice) -> StatisticsSamples:
         return StatisticsSamples(self.composite[rows], self.alpha[rows], self.real[rows], self.coefficients[rows],
-                                 self.direction)
+                                 self.direction, None if self.features is None else self.features[rows])
+
+    def corrector(self) -> ColourStatisticsCorrector:
+        """An untrained (zero) corrector that reads what these samples carry."""
+        return ColourStatisticsCorrector(features=0 if self.features is None else self.features.shape[1])
 
     def coverage(self) -> torch.Tensor:
         """Where the adjusted layer shows (N, 1, S, S)."""
@@ -63,14 +69,22 @@ def _to_tensor(arrays: list[np.ndarray]) -> torch.Tensor:
 
 @torch.no_grad()
 def draw_samples(harmonizer: AttentionUNetHarmonizer, engine: HarmonizationEngine, direction: str, count: int,
-                 batch: int = 64, progress: bool = True) -> StatisticsSamples:
-    """``count`` composites of ``engine`` (positions 0 ..), each with ``harmonizer``'s coefficients on it."""
+                 batch: int = 64, progress: bool = True, features: bool = False) -> StatisticsSamples:
+    """``count`` composites of ``engine`` (positions 0 ..), each with ``harmonizer``'s coefficients on it (and
+    its pooled features, with ``features``)."""
     size = (STATISTICS_SIDE, STATISTICS_SIDE)
     parts: dict[str, list[torch.Tensor]] = {"composite": [], "alpha": [], "real": [], "coefficients": []}
+    if features:
+        parts["features"] = []
     for start in tqdm(range(0, count, batch), desc=f"drawing {direction} composites", disable=not progress):
         draws = [engine(position, direction) for position in range(start, min(count, start + batch))]
         composite, alpha = _to_tensor([d.composite for d in draws]), _to_tensor([d.alpha for d in draws])
-        parts["coefficients"].append(harmonizer.color_transform(composite, alpha).float())
+        coefficients, pooled = harmonizer.color_transform_and_features(composite, alpha)
+        parts["coefficients"].append(coefficients.float())
+        if features:
+            if pooled is None:
+                raise ValueError("only a masked_pooling harmonizer has pooled features to read")
+            parts["features"].append(pooled.float())
         parts["composite"].append(functional.interpolate(composite, size=size, mode="area"))
         parts["alpha"].append(functional.interpolate(alpha, size=size, mode="area"))
         parts["real"].append(functional.interpolate(_to_tensor([d.image for d in draws]), size=size, mode="area"))
@@ -79,9 +93,10 @@ def draw_samples(harmonizer: AttentionUNetHarmonizer, engine: HarmonizationEngin
 
 @torch.no_grad()
 def statistics_of(samples: StatisticsSamples, chunk: int = 1024) -> torch.Tensor:
-    """:func:`colour_statistics` of every sample (N, STATISTICS), a chunk at a time (its quantiles sort a copy)."""
-    return torch.cat([colour_statistics(samples.composite[start:start + chunk], samples.alpha[start:start + chunk])
-                      for start in range(0, len(samples), chunk)])
+    """:func:`correction_inputs` of every sample (N, inputs), a chunk at a time (its quantiles sort a copy)."""
+    rows = [slice(start, start + chunk) for start in range(0, len(samples), chunk)]
+    return torch.cat([correction_inputs(samples.composite[r], samples.alpha[r],
+                                        None if samples.features is None else samples.features[r]) for r in rows])
 
 
 def corrected_error(corrector: ColourStatisticsCorrector, statistics: torch.Tensor, samples: StatisticsSamples,
@@ -99,7 +114,7 @@ def fit_corrector(samples: StatisticsSamples, epochs: int = 40, batch: int = 256
     """A corrector fitted to ``samples`` (AdamW, one-cycle schedule)."""
     torch.manual_seed(seed)
     statistics = statistics_of(samples)
-    corrector = ColourStatisticsCorrector()
+    corrector = samples.corrector()
     corrector.standardise_by(statistics)
     batch = max(1, min(batch, len(samples)))
     steps_per_epoch = max(1, len(samples) // batch)
@@ -130,7 +145,7 @@ def fmse_cut(corrector: ColourStatisticsCorrector | None, samples: StatisticsSam
     area = (coverage.sum(dim=(1, 2, 3)) * 3).clamp_min(1e-6)
     plain = ((samples.composite - samples.real).square() * coverage).sum(dim=(1, 2, 3)) / area
     if corrector is None:
-        corrector = ColourStatisticsCorrector().eval()  # zero change: G_h alone
+        corrector = samples.corrector().eval()  # zero change: G_h alone
     statistics = statistics_of(samples)
     return 1 - corrected_error(corrector, statistics, samples, index).mean().item() / plain.mean().item()
 
@@ -185,6 +200,8 @@ def main() -> None:
     parser.add_argument("--set-aside", action="store_true", help="the photo pool's set-aside photos of its train split "
                         "(animals, monuments: kept from the person finder's settings, not from colour) join the "
                         "training photos")
+    parser.add_argument("--features", action="store_true", help="the correction reads G_h's pooled features "
+                        "beside the colour statistics")
     parser.add_argument("--direction", action="append", help="only this harmonizer's correction (repeatable; "
                         "two processes can share the work); default: every harmonizer of the checkpoint")
     args = parser.parse_args()
@@ -205,7 +222,8 @@ def main() -> None:
         if args.direction and direction not in args.direction:
             continue
         engine = HarmonizationEngine(photos, shapes, settings, seed=args.seed * 100 + offset, people=people)
-        samples = draw_samples(pipe.harmonizers[direction], engine, direction, args.count + args.held_in)
+        samples = draw_samples(pipe.harmonizers[direction], engine, direction, args.count + args.held_in,
+                               features=args.features)
         held, fit = samples.part(slice(None, args.held_in)), samples.part(slice(args.held_in, None))
         corrector = fit_corrector(fit, args.epochs, seed=args.seed)
         print(f"{direction}: fMSE cut on {len(held)} held-in composites (training photos, other draws): "
