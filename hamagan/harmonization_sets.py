@@ -21,7 +21,7 @@ from hamagan import samples
 from hamagan.data.builder import validation_portrait
 from hamagan.data.harmonization_engine import HarmonizationEngine, HarmonizationSettings
 from hamagan.data.hmh import DIRECTIONS, layers_by_direction
-from hamagan.data.photo_pool import default_cache, pool_photos
+from hamagan.data.photo_pool import not_fetched, pool_photos
 from hamagan.data.pool_people import pool_people, resized
 from hamagan.data.transforms import TRANSFORMS, apply_transform, random_transform
 from hamagan.images import to_array
@@ -48,8 +48,7 @@ def held_out_photos(split: str) -> list[Path]:
     """The split's photos (see the module docstring); the pool must be fetched."""
     pool = pool_photos(split=_check(split))
     if not pool:
-        raise FileNotFoundError(f"the photo pool is not fetched ({default_cache()}): `python -m "
-                                f"hamagan.data.photo_pool` fetches it")
+        raise FileNotFoundError(not_fetched(f"the held-out {split} photos are the pool's"))
     bundled = bundled_held_out() if split == "validation" else []
     return bundled + pool
 

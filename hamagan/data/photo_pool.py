@@ -279,6 +279,12 @@ def default_cache() -> Path:
     return Path(os.environ.get("HAMAGAN_PHOTO_POOL", Path.home() / ".cache" / "hamagan" / "photo-pool"))
 
 
+def not_fetched(consequence: str) -> str:
+    """What to say where the pool is wanted but not fetched: where it belongs, how to fetch it, and ``consequence``."""
+    return (f"the photo pool is not fetched ({default_cache()}; `python -m hamagan.data.photo_pool` fetches it): "
+            f"{consequence}")
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -75,6 +75,8 @@ def draw_samples(harmonizer: AttentionUNetHarmonizer, engine: HarmonizationEngin
     size = (STATISTICS_SIDE, STATISTICS_SIDE)
     parts: dict[str, list[torch.Tensor]] = {"composite": [], "alpha": [], "real": [], "coefficients": []}
     if features:
+        if harmonizer.head is None:
+            raise ValueError("only a masked_pooling harmonizer has pooled features to read")
         parts["features"] = []
     for start in tqdm(range(0, count, batch), desc=f"drawing {direction} composites", disable=not progress):
         draws = [engine(position, direction) for position in range(start, min(count, start + batch))]
@@ -82,8 +84,6 @@ def draw_samples(harmonizer: AttentionUNetHarmonizer, engine: HarmonizationEngin
         coefficients, pooled = harmonizer.color_transform_and_features(composite, alpha)
         parts["coefficients"].append(coefficients.float())
         if features:
-            if pooled is None:
-                raise ValueError("only a masked_pooling harmonizer has pooled features to read")
             parts["features"].append(pooled.float())
         parts["composite"].append(functional.interpolate(composite, size=size, mode="area"))
         parts["alpha"].append(functional.interpolate(alpha, size=size, mode="area"))
@@ -166,13 +166,12 @@ def training_portraits(long_side: int = 512) -> list[tuple[np.ndarray, np.ndarra
 
 def set_aside_photos() -> list[np.ndarray]:
     """The photo pool's set-aside photos of its train split, loaded (none, with a warning, when not fetched)."""
-    from hamagan.data.photo_pool import default_cache, pool_photos
+    from hamagan.data.photo_pool import not_fetched, pool_photos
     from hamagan.training.samples import load_backgrounds
 
     paths = pool_photos(role="set-aside", split="train")
     if not paths:
-        warnings.warn(f"the photo pool is not fetched ({default_cache()}; `python -m hamagan.data.photo_pool` fetches "
-                      "it): no set-aside photos join the training photos", stacklevel=2)
+        warnings.warn(not_fetched("no set-aside photos join the training photos"), stacklevel=2)
     return load_backgrounds(paths)
 
 

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 from hamagan.data.hmh import load_rows as read_rows
 from hamagan.data.hmh import move_sources
-from hamagan.data.photo_pool import default_cache, pool_photos
+from hamagan.data.photo_pool import not_fetched, pool_photos
 from hamagan.data.pool_people import pool_people
 from hamagan.training.config import StageConfig, TrainConfig
 from hamagan.training.samples import (
@@ -50,8 +50,7 @@ def training_people() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     when the pool is not fetched."""
     people = tuple((photo, mask) for _, photo, mask in pool_people("train"))
     if not people:
-        warnings.warn(f"the photo pool is not fetched ({default_cache()}; `python -m hamagan.data.photo_pool` fetches "
-                      "it): the harmonization engine draws no person masks", stacklevel=2)
+        warnings.warn(not_fetched("the harmonization engine draws no person masks"), stacklevel=2)
     return people
 
 
@@ -96,8 +95,7 @@ def photo_paths(config: TrainConfig) -> tuple[list[Path], list[Path]]:
     if config.backgrounds == "pool":
         pool_training = pool_photos(split="train")
         if not pool_training:
-            warnings.warn(f"the photo pool is not fetched ({default_cache()}; `python -m hamagan.data.photo_pool`"
-                          f" fetches it): training on the {len(paths)} bundled photos only", stacklevel=3)
+            warnings.warn(not_fetched(f"training on the {len(paths)} bundled photos only"), stacklevel=3)
         training += pool_training
         held_out += pool_photos(split="validation")
     return training, held_out
