@@ -12,6 +12,12 @@
    the finder finds and confirms in the people photos, cut out by its own mask, placed at 4-20% of the frame
    and by its edge over the split's half of the bundled photos; found with and without the close pose look
    that a person no face or pose confirms must pass (``FinderSettings.min_close_pose``).
+   Composites over the photo pool (``--composites`` alone): 160 scenes of one person at 5-50% of the frame, one
+   by its edge, or two, over the pool's person-free photos (validation: its training and validation splits, the
+   twelve non-test portraits and the training and validation people photos' real-face cut-outs; test: the test
+   splits and the three test portraits); the finder's mask with the colour vote (shipped,
+   :mod:`hamagan.segmentation.agreement`) and as the union of each person's masks. Per scene in
+   ``auto_trimap_pool_<split>.csv``.
 2. False persons: the 40 bundled photos and the photo pool's first 37 person-free photos (both seen while
    choosing the settings: the pool was meant as a held-out test, and its first run, 8 of 37 false
    persons, is what made a selfie region need a face or a pose detection's head), and the pool's later
@@ -53,7 +59,14 @@ from hamagan.evaluation import load_matting_case
 from hamagan.images import array_to_tensor, tensor_to_array, to_array
 from hamagan.metrics import matting_metrics
 from hamagan.samples import BARE_PORTRAIT, TEST_PORTRAITS, background_paths, portrait_ids, portrait_paths
-from hamagan.segmentation import FinderSettings, default_finder, find_people, group_people, people_probability
+from hamagan.segmentation import (
+    FinderSettings,
+    default_finder,
+    find_people,
+    group_people,
+    paint_people,
+    people_probability,
+)
 from hamagan.segmentation.detector import detection_views
 from hamagan.training.config import load_config
 from hamagan.training.loaders import photo_paths
@@ -145,6 +158,52 @@ def real_face_cutouts() -> list[tuple[str, Cutout]]:
             box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
             out.append((path.name, Cutout(image[box], probability[box], rows[-1] >= image.shape[0] - 2)))
     return out
+
+
+def pool_composites(split: str, count: int = 160) -> list[str]:
+    """People over the photo pool's person-free photos, as the finder paints them with the colour vote (shipped)
+    and as the union of each person's masks; the finder's mask > 0.5 against the true alpha > 0.5."""
+    cache = default_cache()
+    splits = ("train", "validation") if split == "validation" else ("test",)
+    photos = [to_array(p, channels=3) for s in splits for p in pool_photos("no-people", split=s)]
+    photos = [p for p in photos if not find_people(working_copy(p)[0]).found]
+    ids = TEST_PORTRAITS if split == "test" else [p for p in portrait_ids() if p not in TEST_PORTRAITS]
+    people_splits = {p.name: photo_split(p.relative_to(cache).as_posix()) for p in pool_photos("people")}
+    cutouts = [load_cutout(p) for p in ids]
+    cutouts += [c for name, c in real_face_cutouts() if people_splits.get(name) in splits]
+    rng = np.random.default_rng([{"validation": 0, "test": 1}[split], 36])
+    rows = []
+    for index in range(count):
+        photo = photos[rng.integers(len(photos))]
+        kind = str(rng.choice(["one", "edge", "two"], p=[0.6, 0.15, 0.25]))
+        if kind == "two":
+            pair = rng.choice(len(cutouts), 2, replace=False)
+            scene = make_scene(photo, [cutouts[i] for i in pair], list(rng.uniform(0.04, 0.25, 2)), rng)
+        else:
+            scene = make_scene(photo, [cutouts[rng.integers(len(cutouts))]], [rng.uniform(0.05, 0.5)], rng,
+                               cut=rng.uniform(0.2, 0.5) if kind == "edge" else 0.0)
+        scale = 512 / max(scene.image.shape[:2])
+        size = (round(scene.image.shape[1] * scale), round(scene.image.shape[0] * scale))
+        image = cv2.resize(scene.image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        truth = cv2.resize(scene.alpha, size, interpolation=cv2.INTER_AREA) > 0.5
+        shipped = find_people(image)
+        union = paint_people(image, group_people(shipped.people), None)
+        rows.append({"scene": index, "kind": kind, "found": shipped.found,
+                     "iou": iou(shipped.probability > 0.5, truth) if shipped.found else 0.0,
+                     "iou_union": iou(union > 0.5, truth) if shipped.found else 0.0})
+    write_rows(HERE / f"auto_trimap_pool_{split}.csv", rows)
+    lines = [f"## Composites over the photo pool ({split}): {len(photos)} person-free photos, {len(cutouts)} people; "
+             "the finder's mask > 0.5 against the true alpha > 0.5", "",
+             "| kind | scenes | IoU, union of each person's masks | IoU, colour vote (shipped) | better / worse |",
+             "|---|---|---|---|---|"]
+    for kind in ("one", "edge", "two", "all"):
+        chosen = [r for r in rows if kind in (r["kind"], "all")]
+        before, after = (np.array([r[k] for r in chosen]) for k in ("iou_union", "iou"))
+        lines.append(f"| {kind} | {len(chosen)} | {before.mean():.3f} | **{after.mean():.3f}** | "
+                     f"{np.sum(after > before + 0.01)} / {np.sum(after < before - 0.01)} |")
+    missed = sum(not r["found"] for r in rows)
+    return lines + ["", f"without a cut-out: {missed} of {len(rows)}; "
+                    f"per scene: benchmarks/auto_trimap_pool_{split}.csv", ""]
 
 
 def real_faces(split: str) -> list[str]:
@@ -315,13 +374,17 @@ def main() -> None:
     parser.add_argument("--split", choices=["validation", "test"], default="validation")
     parser.add_argument("--speed", action="store_true", help="only the seconds at 1920x1080")
     parser.add_argument("--matting", action="store_true", help="only the matting with the automatic trimap")
+    parser.add_argument("--composites", action="store_true", help="only the composites over the photo pool")
     parser.add_argument("--checkpoint", help="a pipeline folder to score instead of the bundled model")
     args = parser.parse_args()
     pipe = HaMaGANPipeline.from_pretrained(args.checkpoint) if args.checkpoint else HaMaGANPipeline.from_pretrained()
     matting = [lambda: portrait_matting(pipe, args.split), lambda: held_out_scenes(pipe, args.split)]
     sections = matting if args.matting else [lambda: speed(pipe)]
-    if not (args.speed or args.matting):
-        sections = [lambda: proxy_scenes(pipe, args.split), lambda: real_faces(args.split), false_persons, groups,
+    if args.composites:
+        sections = [lambda: pool_composites(args.split)]
+    if not (args.speed or args.matting or args.composites):
+        sections = [lambda: proxy_scenes(pipe, args.split), lambda: pool_composites(args.split),
+                    lambda: real_faces(args.split), false_persons, groups,
                     *matting, *sections]
     for section in sections:
         print("\n".join(section()), flush=True)

@@ -10,7 +10,14 @@ import pytest
 from hamagan.data.person_scenes import group_scene, load_cutout, make_scene, person_scenes
 from hamagan.images import to_array
 from hamagan.samples import BACKGROUNDS, BARE_PORTRAIT
-from hamagan.segmentation import FinderSettings, PersonCandidate, default_finder, find_people, people_probability
+from hamagan.segmentation import (
+    FinderSettings,
+    PersonCandidate,
+    default_finder,
+    find_people,
+    group_people,
+    paint_people,
+)
 from hamagan.segmentation.detector import ANCHORS, detection_views
 from hamagan.segmentation.face import FaceDetector, face_views
 from hamagan.segmentation.people import _on_mask
@@ -72,7 +79,8 @@ def test_selfie_masks_are_painted_mirror_averaged_while_decisions_read_the_plain
     assert any(np.abs(c.painted - c.probability).max() > 0.05 for c in averaged if c.painted is not None)
     people = find_people(scene.image)
     assert people.message == find_people(scene.image, finder=plain_finder).message == "found 2 people"
-    np.testing.assert_array_equal(people.probability, people_probability(people.people, scene.image.shape[:2]))
+    np.testing.assert_array_equal(people.probability, paint_people(scene.image, group_people(people.people),
+                                                                    finder.colour_vote))
     assert any(c.painted is not None for c in people.people)  # the map shows the averaged look
 
 

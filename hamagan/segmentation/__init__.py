@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hamagan.segmentation.agreement import RING, colour_vote
 from hamagan.segmentation.people import FinderSettings, PersonCandidate, PersonFinder, same_person
 
 __all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
-           "group_people", "people_probability"]
+           "group_people", "paint_people", "people_probability"]
 
 KEEP_CHOICES = ("all", "largest")
 
@@ -85,16 +86,44 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
         which = "it" if count == 1 else f"{unsure} of them"
         message += (f", but no face or clear body pose confirms {which}: if the cut-out is not a person, draw or "
                     "upload a trimap")
-    return PeopleMask(people_probability(people, image.shape[:2]), people, message)
+    return PeopleMask(paint_people(image, groups, finder.colour_vote), people, message)
 
 
-def people_probability(candidates: list[PersonCandidate], shape: tuple[int, int]) -> np.ndarray:
-    """The candidates' probabilities (:attr:`PersonCandidate.shown`) painted into one HxW map (the highest where they
+def people_probability(candidates: list[PersonCandidate], shape: tuple[int, int], origin: tuple[int, int] = (0, 0)
+                       ) -> np.ndarray:
+    """The candidates' probabilities (:attr:`PersonCandidate.shown`) painted into one map of ``shape`` whose
+    top-left pixel is the frame's ``origin`` (row, column), holding their boxes (the highest where they
     overlap; 0 elsewhere)."""
     probability = np.zeros(shape, np.float32)
     for c in candidates:
         top, bottom, left, right = c.box
+        top, bottom, left, right = top - origin[0], bottom - origin[0], left - origin[1], right - origin[1]
         np.maximum(probability[top:bottom, left:right], c.shown, out=probability[top:bottom, left:right])
+    return probability
+
+
+def paint_people(image: np.ndarray, groups: list[list[PersonCandidate]], keep_above: float | None) -> np.ndarray:
+    """The people's map (HxW): each person (a group of candidates) painted by :func:`colour_vote` over their
+    masks (the group look's face candidates on top, as they are), the highest where people overlap; with
+    ``keep_above`` None, or a person with one mask, their union (:func:`people_probability`)."""
+    height, width = image.shape[:2]
+    probability = np.zeros((height, width), np.float32)
+    for group in groups:
+        masks = [c for c in group if c.source != "face"]
+        if keep_above is None or len(masks) < 2:
+            np.maximum(probability, people_probability(group, (height, width)), out=probability)
+            continue
+        top, bottom = min(c.box[0] for c in masks), max(c.box[1] for c in masks)
+        left, right = min(c.box[2] for c in masks), max(c.box[3] for c in masks)
+        margin = int(RING * max(bottom - top, right - left)) + 1
+        top, left = max(top - margin, 0), max(left - margin, 0)
+        bottom, right = min(bottom + margin, height), min(right + margin, width)
+        maps = [people_probability([c], (bottom - top, right - left), (top, left)) for c in masks]
+        voted = colour_vote(image[top:bottom, left:right], maps, keep_above)
+        np.maximum(probability[top:bottom, left:right], voted, out=probability[top:bottom, left:right])
+        faces = [c for c in group if c.source == "face"]
+        if faces:
+            np.maximum(probability, people_probability(faces, (height, width)), out=probability)
     return probability
 
 

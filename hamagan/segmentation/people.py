@@ -262,6 +262,10 @@ class PersonFinder:
     # Paint the selfie segmenter's masks with its probability averaged with that of the mirrored crop (one more
     # call a look); every decision still reads the plain probability that the settings were chosen on.
     mirror_selfie: bool = True
+    # Where a person's masks disagree, keep a region only one of them holds unless its colours are the
+    # background's (:func:`hamagan.segmentation.agreement.colour_vote`'s ``keep_above``; None: paint the union).
+    # Chosen on composites over the photo pool's training and validation photos (benchmarks/README.md).
+    colour_vote: float | None = 0.3
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
         """The candidates that :attr:`settings` takes for people, and the people of the group look where those
