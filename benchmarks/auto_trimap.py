@@ -83,6 +83,19 @@ def iou(mask: np.ndarray, truth: np.ndarray) -> float:
     return float(np.count_nonzero(mask & truth) / union) if union else 1.0
 
 
+def person_free(photos: list[np.ndarray]) -> list[np.ndarray]:
+    """The photos in which the finder finds no one (so that the only person in a scene is the one placed)."""
+    return [p for p in photos if not find_people(working_copy(p)[0]).found]
+
+
+def at_long_side_512(scene: PersonScene) -> tuple[np.ndarray, np.ndarray]:
+    """A scene's image (float32) and alpha (float64) at the reference recipe's long side 512."""
+    scale = 512 / max(scene.image.shape[:2])
+    size = (round(scene.image.shape[1] * scale), round(scene.image.shape[0] * scale))
+    return (cv2.resize(scene.image, size, interpolation=cv2.INTER_AREA).astype(np.float32),
+            cv2.resize(scene.alpha, size, interpolation=cv2.INTER_AREA).astype(np.float64))
+
+
 def scenes_of(split: str) -> list[PersonScene]:
     scenes = person_scenes(split, seed={"validation": 0, "test": 1}[split])
     for pid in portrait_ids():
@@ -165,8 +178,7 @@ def pool_composites(split: str, count: int = 160) -> list[str]:
     and as the union of each person's masks; the finder's mask > 0.5 against the true alpha > 0.5."""
     cache = default_cache()
     splits = ("train", "validation") if split == "validation" else ("test",)
-    photos = [to_array(p, channels=3) for s in splits for p in pool_photos("no-people", split=s)]
-    photos = [p for p in photos if not find_people(working_copy(p)[0]).found]
+    photos = person_free([to_array(p, channels=3) for s in splits for p in pool_photos("no-people", split=s)])
     ids = TEST_PORTRAITS if split == "test" else [p for p in portrait_ids() if p not in TEST_PORTRAITS]
     people_splits = {p.name: photo_split(p.relative_to(cache).as_posix()) for p in pool_photos("people")}
     cutouts = [load_cutout(p) for p in ids]
@@ -182,10 +194,8 @@ def pool_composites(split: str, count: int = 160) -> list[str]:
         else:
             scene = make_scene(photo, [cutouts[rng.integers(len(cutouts))]], [rng.uniform(0.05, 0.5)], rng,
                                cut=rng.uniform(0.2, 0.5) if kind == "edge" else 0.0)
-        scale = 512 / max(scene.image.shape[:2])
-        size = (round(scene.image.shape[1] * scale), round(scene.image.shape[0] * scale))
-        image = cv2.resize(scene.image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-        truth = cv2.resize(scene.alpha, size, interpolation=cv2.INTER_AREA) > 0.5
+        image, alpha = at_long_side_512(scene)
+        truth = alpha > 0.5
         shipped = find_people(image)
         union = paint_people(image, group_people(shipped.people), None)
         rows.append({"scene": index, "kind": kind, "found": shipped.found,
@@ -298,17 +308,13 @@ def held_out_scenes(pipe: HaMaGANPipeline, split: str, count: int = 24) -> list[
         portraits, photos = [VALIDATION_PORTRAIT], load_backgrounds(paths)
     else:
         portraits, photos = list(TEST_PORTRAITS), [to_array(path) for path in pool_photos("no-people", split="test")]
-    photos = [np.asarray(p, np.float32) / (255 if p.dtype == np.uint8 else 1) for p in photos]
-    photos = [p for p in photos if not find_people(working_copy(p)[0]).found]
+    photos = person_free([np.asarray(p, np.float32) / (255 if p.dtype == np.uint8 else 1) for p in photos])
     rng = np.random.default_rng([{"validation": 0, "test": 1}[split], 31])
     rows = []
     for index in range(count):
         portrait = portraits[index % len(portraits)]
         scene = make_scene(photos[index % len(photos)], [load_cutout(portrait)], [rng.uniform(0.15, 0.5)], rng)
-        scale = 512 / max(scene.image.shape[:2])
-        size = (round(scene.image.shape[1] * scale), round(scene.image.shape[0] * scale))
-        image = cv2.resize(scene.image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-        alpha = cv2.resize(scene.alpha, size, interpolation=cv2.INTER_AREA).astype(np.float64)
+        image, alpha = at_long_side_512(scene)
         alpha = np.where(alpha > 0.98, 1.0, np.where(alpha < 0.02, 0.0, alpha))  # resampling's near-0/1 values
         automatic = pipe(image)
         reference = tensor_to_array(pipe.matte(array_to_tensor(image),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hamagan.segmentation.agreement import RING, colour_vote
-from hamagan.segmentation.people import FinderSettings, PersonCandidate, PersonFinder, same_person
+from hamagan.segmentation.people import FinderSettings, PersonCandidate, PersonFinder, group_box, same_person
 
 __all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
            "group_people", "paint_people", "people_probability"]
@@ -113,8 +113,7 @@ def paint_people(image: np.ndarray, groups: list[list[PersonCandidate]], keep_ab
         if keep_above is None or len(masks) < 2:
             np.maximum(probability, people_probability(group, (height, width)), out=probability)
             continue
-        top, bottom = min(c.box[0] for c in masks), max(c.box[1] for c in masks)
-        left, right = min(c.box[2] for c in masks), max(c.box[3] for c in masks)
+        top, bottom, left, right = group_box(masks)
         margin = int(RING * max(bottom - top, right - left)) + 1
         top, left = max(top - margin, 0), max(left - margin, 0)
         bottom, right = min(bottom + margin, height), min(right + margin, width)

@@ -201,6 +201,12 @@ def _covered(candidate: PersonCandidate, others: list[PersonCandidate]) -> float
     return float(np.count_nonzero(mask & covered) / pixels) if pixels else 0.0
 
 
+def group_box(candidates: list[PersonCandidate]) -> Box:
+    """The box (top, bottom, left, right) that holds every candidate's box."""
+    return (min(c.box[0] for c in candidates), max(c.box[1] for c in candidates),
+            min(c.box[2] for c in candidates), max(c.box[3] for c in candidates))
+
+
 def _on_mask(candidate: PersonCandidate, x: float, y: float) -> bool:
     """Whether the pixel at (x, y) lies on ``candidate``'s mask."""
     return _holds(candidate.probability, candidate.box, x, y)
@@ -380,8 +386,7 @@ class PersonFinder:
     def close_pose(self, image: np.ndarray, group: list[PersonCandidate]) -> float:
         """The pose detector's best score in squares framed closely on a person (a group of candidates) for a
         detection whose head lies on their mask; 0 when there is none."""
-        top, bottom = min(c.box[0] for c in group), max(c.box[1] for c in group)
-        left, right = min(c.box[2] for c in group), max(c.box[3] for c in group)
+        top, bottom, left, right = group_box(group)
         best = 0.0
         for margin in CLOSE_POSE_MARGINS:
             view = Region(((left + right) / 2, (top + bottom) / 2), margin * max(bottom - top, right - left))
