@@ -94,9 +94,8 @@ def draw_samples(harmonizer: AttentionUNetHarmonizer, engine: HarmonizationEngin
 @torch.no_grad()
 def statistics_of(samples: StatisticsSamples, chunk: int = 1024) -> torch.Tensor:
     """:func:`correction_inputs` of every sample (N, inputs), a chunk at a time (its quantiles sort a copy)."""
-    rows = [slice(start, start + chunk) for start in range(0, len(samples), chunk)]
-    return torch.cat([correction_inputs(samples.composite[r], samples.alpha[r],
-                                        None if samples.features is None else samples.features[r]) for r in rows])
+    parts = [samples.part(slice(start, start + chunk)) for start in range(0, len(samples), chunk)]
+    return torch.cat([correction_inputs(part.composite, part.alpha, part.features) for part in parts])
 
 
 def corrected_error(corrector: ColourStatisticsCorrector, statistics: torch.Tensor, samples: StatisticsSamples,
