@@ -16,11 +16,12 @@ import numpy as np
 
 COLOUR_BINS = 12  # per RGB channel
 RING = 0.075  # width of the background ring around the person, in their masks' box's longer side
+PRIOR = 1.0  # counts given to every histogram bin (10 did no better: benchmarks/README.md)
 
 
-def colour_histogram(codes: np.ndarray, prior: float = 1.0) -> np.ndarray:
-    """A normalised histogram of colour codes (:func:`colour_codes`), each bin given ``prior`` counts."""
-    counts = np.bincount(codes, minlength=COLOUR_BINS**3).astype(np.float64) + prior
+def colour_histogram(codes: np.ndarray) -> np.ndarray:
+    """A normalised histogram of colour codes (:func:`colour_codes`), each bin given :data:`PRIOR` counts."""
+    counts = np.bincount(codes, minlength=COLOUR_BINS**3).astype(np.float64) + PRIOR
     return counts / counts.sum()
 
 
