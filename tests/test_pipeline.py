@@ -171,6 +171,31 @@ def test_matting_flip_makes_the_alpha_mirror_symmetric(small_config: HaMaGANConf
     np.testing.assert_array_equal(flipped[0][~unknown], trimap[~unknown])  # the known regions stay as given
 
 
+def test_matting_band_width_runs_g_m_where_the_band_is_that_wide(small_config: HaMaGANConfig, portrait,
+                                                                  monkeypatch) -> None:
+    from hamagan.refinement import band_width
+    from hamagan.trimap import trimap_from_alpha
+
+    image, alpha = portrait
+    narrow, wide = trimap_from_alpha(alpha, radius=3), trimap_from_alpha(alpha, radius=12)
+    widest = (band_width(narrow) + band_width(wide)) / 2
+    pipe = HaMaGANPipeline(dataclasses.replace(small_config, matting_band_width=widest))
+    pipe.matting_bf16 = False
+    sizes = []
+    network_pass = HaMaGANPipeline._network_pass
+    monkeypatch.setattr(HaMaGANPipeline, "_network_pass",
+                        lambda self, x, t: sizes.append(tuple(x.shape[2:])) or network_pass(self, x, t))
+    assert pipe(image, narrow).alpha.shape == alpha.shape and sizes.pop() == alpha.shape  # narrow: as it is
+    out = pipe(image, wide)
+    shrunk = sizes.pop()
+    assert abs(shrunk[0] - alpha.shape[0] * widest / band_width(wide)) <= 1 and out.alpha.shape == alpha.shape
+    unknown = wide == 0.5
+    np.testing.assert_array_equal(out.alpha[~unknown], wide[~unknown])  # the known regions stay as given
+    assert 0.01 < out.alpha[unknown].mean() < 0.99
+    with pytest.raises(ValueError, match="matting_band_width"):
+        dataclasses.replace(small_config, matting_band_width=0)
+
+
 def test_bf16_is_fast_only_where_the_hardware_has_it(monkeypatch) -> None:
     from hamagan import hardware
 

@@ -1,0 +1,149 @@
+"""Choosing, on validation, the widest unknown band G_m is run on (``matting_band_width``).
+
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.matting_scale \\
+        [--checkpoint PATH] [--count 48] [--width 32 --width 48 ...]
+
+G_m was trained on 256-px crops with bands of 5-60 px at long side 512 scaled to the crop (about 2.5-30 px). Run
+on a whole image at long side 512 it errs inside wide bands in ways it does not on the same image shrunk (a `/tmp`
+probe, 2026-12-07: on 512-px engine samples, G_m alone's SAD falls from 14.1 to 5.0 on the training portraits over
+held-out photos when shrunk to half). With ``matting_band_width`` the pipeline shrinks each image so that its
+trimap's band is at most that wide, runs G_m there, enlarges its alpha back and refines the edge at the working
+size as before. (A first run of this benchmark shrank by the subject's size instead, ``--side`` 256 and 320: it
+helped wide bands and hurt narrow ones, 5-10 px, and failed the rule below; ``matting_scale_subject.txt``.)
+
+Validation only (never the test portraits or the test seed), the pipeline's default matte in float32 for each
+candidate band width and without one (today): the refinement weight benchmark's seven sets at 320 px
+(``matting_refinement_weight.weight_sets``), the held-out strands, training portraits and validation portrait over
+held-out photos drawn at 512 px (half the count), and the validation portrait placed at 15-50% of the frame over
+the person-free validation photos (``auto_trimap.held_out_people``; SAD with its 10-px trimap, and whole-image
+SAD with the automatic trimap).
+
+The rule, fixed before the run: a width is adopted when, over the sets, its mean SAD as a share of today's is
+below 0.97, its mean Grad share below 1, and no set's SAD share is above 1.03; of those, the lowest mean SAD
+share. The matting's time at long side 512 is checked apart (``benchmarks.matting_speed``). Per set and width:
+``matting_scale.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.auto_trimap import held_out_people
+from benchmarks.matting_refinement import PORTRAIT_SEED, as_cases, held_out_photos
+from benchmarks.matting_refinement_weight import weight_sets
+from benchmarks.rows import write_rows
+from hamagan import HaMaGANPipeline, samples
+from hamagan.data.builder import validation_portrait
+from hamagan.data.matting_engine import EngineSettings, MattingEngine
+from hamagan.evaluation import MattingCase
+from hamagan.images import to_array
+from hamagan.metrics import matting_metrics
+from hamagan.report import pipeline_matting
+from hamagan.training.validation import held_out_mattes, held_out_portrait_mattes
+from hamagan.trimap import trimap_from_alpha
+
+HERE = Path(__file__).resolve().parent
+LARGE = 512
+AUTOMATIC = "validation portrait in a scene, automatic trimap"
+
+
+def large_sets(count: int) -> dict[str, list[MattingCase]]:
+    """The held-out strands, training portraits and validation portrait over held-out photos, drawn at 512 px."""
+    held_out = held_out_photos()
+    image, alpha = samples.portrait_paths(validation_portrait())
+    cutout = (to_array(image, 3), to_array(alpha, 1))
+    portraits = EngineSettings(size=LARGE, families={"portrait": 0.5, "portrait_texture": 0.25, "merged": 0.25})
+    engine = MattingEngine(held_out, samples.portrait_cutouts("train"), portraits, seed=PORTRAIT_SEED)
+    return {f"held-out strands at {LARGE}": as_cases(held_out_mattes(held_out, count=count, size=LARGE)),
+            f"portraits over held-out photos at {LARGE}": as_cases([engine(i) for i in range(count)]),
+            f"validation portrait over held-out photos at {LARGE}": as_cases(
+                held_out_portrait_mattes(held_out, [cutout], count=count, size=LARGE))}
+
+
+def scene_sets(count: int) -> dict[str, list[MattingCase]]:
+    """The validation portrait small in the frame, with its 10-px trimap, and for the automatic trimap (the set
+    ``AUTOMATIC``) with an all-unknown trimap: the region its whole-image scores are taken over."""
+    people = [(f"{i}", image.astype(np.float64), alpha) for i, (_, image, alpha) in
+              enumerate(held_out_people("validation", count))]
+    return {"validation portrait in a scene, 10-px trimap": [
+                MattingCase(i, image, alpha, trimap_from_alpha(alpha, 10).astype(np.float64))
+                for i, image, alpha in people],
+            AUTOMATIC: [MattingCase(i, image, alpha, np.full(alpha.shape, 0.5)) for i, image, alpha in people]}
+
+
+def scores(pipe: HaMaGANPipeline, case: MattingCase, automatic: bool) -> tuple[float, float]:
+    """SAD and Grad of the default matte over the trimap's unknown region; ``automatic``: of the pipeline's alpha
+    with its own trimap, over the whole image."""
+    if automatic:
+        alpha = pipe(case.image.astype(np.float32)).alpha.astype(np.float64)
+        result = matting_metrics(alpha, case.alpha, case.trimap)
+    else:
+        result = matting_metrics(pipeline_matting(pipe)(case.image, case.trimap), case.alpha, case.trimap)
+    return result["SAD"], result["Grad"]
+
+
+def measure(pipe: HaMaGANPipeline, sets: dict[str, list[MattingCase]], widths: list[int | None]) -> list[dict]:
+    rows = []
+    for name, cases in sets.items():
+        for position, case in enumerate(cases):
+            row = {"set": name, "case": case.case_id}
+            for width in widths:
+                pipe.config.matting_band_width = width
+                row[f"sad {width}"], row[f"grad {width}"] = scores(pipe, case, name == AUTOMATIC)
+            rows.append(row)
+            print(f"\r{name}: {position + 1} / {len(cases)}", end="", file=sys.stderr)
+        print(file=sys.stderr)
+    return rows
+
+
+def report(rows: list[dict], widths: list[int | None]) -> list[str]:
+    """Per set, mean SAD / Grad by width; the shares of today's (None) and the rule's verdict."""
+    names = list(dict.fromkeys(r["set"] for r in rows))
+    lines = ["| set | samples | " + " | ".join(f"width {width}" for width in widths) + " |",
+             "|---|---|" + "---|" * len(widths)]
+    shares: dict[int | None, dict[str, list[float]]] = {width: {"sad": [], "grad": []} for width in widths}
+    for name in names:
+        chosen = [r for r in rows if r["set"] == name]
+        means = {(key, width): float(np.mean([r[f"{key} {width}"] for r in chosen]))
+                 for key in ("sad", "grad") for width in widths}
+        for width in widths:
+            for key in ("sad", "grad"):
+                shares[width][key].append(means[key, width] / means[key, None])
+        lines.append(f"| {name} | {len(chosen)} | " + " | ".join(
+            f"{means['sad', width]:.3f} / {means['grad', width]:.3f}" for width in widths) + " |")
+    lines += ["", "| width | mean SAD share | mean Grad share | largest SAD share | passes the rule |",
+              "|---|---|---|---|---|"]
+    passing = {}
+    for width in widths[1:]:
+        sad, grad = np.mean(shares[width]["sad"]), np.mean(shares[width]["grad"])
+        largest = max(shares[width]["sad"])
+        if sad < 0.97 and grad < 1 and largest <= 1.03:
+            passing[width] = sad
+        lines.append(f"| {width} | {sad:.3f} | {grad:.3f} | {largest:.3f} | {'yes' if width in passing else 'no'} |")
+    verdict = f"adopt width {min(passing, key=passing.get)}" if passing else "keep G_m at the working size"
+    return lines + ["", f"Rule: {verdict} (speed checked apart, benchmarks.matting_speed)."]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--checkpoint", default=None, help="a pipeline folder (default: the bundled model)")
+    parser.add_argument("--count", type=int, default=48)
+    parser.add_argument("--width", type=int, action="append", help="a candidate matting_band_width (repeatable)")
+    args = parser.parse_args()
+    widths = [None, *(args.width or [32, 48])]
+    pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
+    pipe.matting_bf16 = False
+    sets = {**weight_sets(args.count), **large_sets(args.count // 2), **scene_sets(args.count // 2)}
+    rows = measure(pipe, sets, widths)
+    write_rows(HERE / "matting_scale.csv", rows)
+    print(f"checkpoint: {args.checkpoint or 'the bundled model'}, float32; SAD / Grad over the unknown region "
+          "(the scenes' automatic trimap: the whole image)\n")
+    print("\n".join(report(rows, widths)))
+
+
+if __name__ == "__main__":
+    main()
