@@ -405,12 +405,12 @@ class HaMaGANPipeline(
             return self._network_pass(image, trimap)
         alphas = []
         for one_image, one_trimap in zip(image.split(1), trimap.split(1), strict=True):
-            full = tuple(one_image.shape[2:])
-            scale = min(1.0, widest / max(band_width(tensor_to_array(one_trimap.cpu())), 1e-6))
-            size = (max(1, round(full[0] * scale)), max(1, round(full[1] * scale)))
-            if size == full:
+            width = band_width(tensor_to_array(one_trimap.cpu()))
+            if width <= widest:
                 alphas.append(self._network_pass(one_image, one_trimap))
                 continue
+            full = tuple(one_image.shape[2:])
+            size = (max(1, round(full[0] * widest / width)), max(1, round(full[1] * widest / width)))
             alpha = self._network_pass(resize(one_image, size), resize_trimap(one_trimap, size))
             alphas.append(paste_known(resize(alpha, full), one_trimap))
         return torch.cat(alphas)
