@@ -35,8 +35,9 @@ WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 PORTRAIT_SEED = 10**6 + 1
 
 
-def portrait_samples(photos: list[np.ndarray], count: int) -> list:
-    settings = EngineSettings(size=320, families={"portrait": 0.5, "portrait_texture": 0.25, "merged": 0.25})
+def portrait_samples(photos: list[np.ndarray], count: int, size: int = 320) -> list:
+    """The training portraits recoloured and merged over ``photos``: ``count`` seeded engine samples of ``size``."""
+    settings = EngineSettings(size=size, families={"portrait": 0.5, "portrait_texture": 0.25, "merged": 0.25})
     engine = MattingEngine(photos, samples.portrait_cutouts("train"), settings, seed=PORTRAIT_SEED)
     return [engine(position) for position in range(count)]
 

@@ -49,14 +49,18 @@ CONFIDENCES = (None, 0.6, 0.7, 0.75, 0.8, 0.85)
 FAMILY_SEED = 10**6 + 7
 
 
+def validation_cutout() -> tuple[np.ndarray, np.ndarray]:
+    """The validation portrait's foreground and alpha."""
+    image, alpha = samples.portrait_paths(validation_portrait())
+    return to_array(image, 3), to_array(alpha, 1)
+
+
 def weight_sets(count: int) -> dict[str, list]:
     """The gate's validation sets, the validation portrait over held-out photos, and lace, smoke and blur."""
     held_out = held_out_photos()
     sets = validation_sets(count, held_out)
-    image, alpha = samples.portrait_paths(validation_portrait())
-    cutout = (to_array(image, 3), to_array(alpha, 1))
     sets["validation portrait over held-out photos"] = as_cases(
-        held_out_portrait_mattes(held_out, [cutout], count=count, size=320))
+        held_out_portrait_mattes(held_out, [validation_cutout()], count=count, size=320))
     for family in ("lace", "smoke", "blur"):
         engine = MattingEngine(held_out, settings=EngineSettings(size=320, families={family: 1.0}), seed=FAMILY_SEED)
         sets[family] = as_cases([engine(position) for position in range(count // 3)])

@@ -33,14 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.auto_trimap import held_out_people
-from benchmarks.matting_refinement import PORTRAIT_SEED, as_cases, held_out_photos
-from benchmarks.matting_refinement_weight import weight_sets
+from benchmarks.matting_refinement import as_cases, held_out_photos, portrait_samples
+from benchmarks.matting_refinement_weight import validation_cutout, weight_sets
 from benchmarks.rows import write_rows
-from hamagan import HaMaGANPipeline, samples
-from hamagan.data.builder import validation_portrait
-from hamagan.data.matting_engine import EngineSettings, MattingEngine
+from hamagan import HaMaGANPipeline
 from hamagan.evaluation import MattingCase
-from hamagan.images import to_array
 from hamagan.metrics import matting_metrics
 from hamagan.report import pipeline_matting
 from hamagan.training.validation import held_out_mattes, held_out_portrait_mattes
@@ -54,14 +51,10 @@ AUTOMATIC = "validation portrait in a scene, automatic trimap"
 def large_sets(count: int) -> dict[str, list[MattingCase]]:
     """The held-out strands, training portraits and validation portrait over held-out photos, drawn at 512 px."""
     held_out = held_out_photos()
-    image, alpha = samples.portrait_paths(validation_portrait())
-    cutout = (to_array(image, 3), to_array(alpha, 1))
-    portraits = EngineSettings(size=LARGE, families={"portrait": 0.5, "portrait_texture": 0.25, "merged": 0.25})
-    engine = MattingEngine(held_out, samples.portrait_cutouts("train"), portraits, seed=PORTRAIT_SEED)
     return {f"held-out strands at {LARGE}": as_cases(held_out_mattes(held_out, count=count, size=LARGE)),
-            f"portraits over held-out photos at {LARGE}": as_cases([engine(i) for i in range(count)]),
+            f"portraits over held-out photos at {LARGE}": as_cases(portrait_samples(held_out, count, LARGE)),
             f"validation portrait over held-out photos at {LARGE}": as_cases(
-                held_out_portrait_mattes(held_out, [cutout], count=count, size=LARGE))}
+                held_out_portrait_mattes(held_out, [validation_cutout()], count=count, size=LARGE))}
 
 
 def scene_sets(count: int) -> dict[str, list[MattingCase]]:
