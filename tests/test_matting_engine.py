@@ -124,3 +124,18 @@ def test_matting_crops_draw_their_engine_share(tiny_hmh, photos) -> None:
     assert 3 <= from_engine.count(True) <= 13  # about half come from the engine
     with pytest.raises(ValueError, match="engine_share"):
         SampleOptions(engine_share=1.5)
+
+
+def test_matting_crops_take_one_of_their_sizes_per_batch(tiny_hmh, photos) -> None:
+    from hamagan.data.hmh import load_rows
+
+    rows = load_rows(str(tiny_hmh), "train")
+    options = SampleOptions(kind="crop", size=96, crop_sizes=(64, 96), engine_share=0.5, batch_size=4)
+    samples = HMHSamples(rows, options, photos, seed=2)
+    sides = [samples[p]["image"].shape[-1] for p in range(32)]
+    batches = [set(sides[first:first + 4]) for first in range(0, 32, 4)]
+    assert all(len(sizes) == 1 for sizes in batches)  # a batch stacks: one size in it
+    assert {side for sizes in batches for side in sizes} == {64, 96}
+    assert all(samples[p]["trimap"].shape[-1] == side for p, side in enumerate(sides[:8]))
+    with pytest.raises(ValueError, match="crop_sizes"):
+        SampleOptions(crop_sizes=(100,))

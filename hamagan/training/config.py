@@ -160,7 +160,8 @@ class TrainConfig(SampleRecipe):
         the harmonization stage only (the joint stage's critic must see real photos as I)."""
         fresh = self.fresh_background if stage.name == "harmonization" else 0.0
         return SampleOptions(**{**self.recipe(), "fresh_background": fresh},
-                             kind="crop" if stage.name == "matting" else "full", size=self.size)
+                             kind="crop" if stage.name == "matting" else "full", size=self.size,
+                             batch_size=self.batch_size)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -25,7 +25,10 @@ Two kinds:
   all: the real image is its own composite, so that the harmonizer also sees layers that already agree.
 With probability ``engine_share`` a matting crop comes from the matting data engine instead
 (:mod:`hamagan.data.matting_engine`: procedural hair, smoke, lace and blurred shapes, and the rows' own
-cut-outs, over the background photos), strand styles ``engine_styles``; a share ``finder_trimaps`` of the
+cut-outs, over the background photos), strand styles ``engine_styles``; with ``crop_sizes``, each batch of matting
+crops (the engine's too) is drawn at one of those sizes, chosen by a seed and the batch's place in the stream, so
+that G_m learns its working scale and smaller ones (the run's ``size`` stays the validation size); a share
+``finder_trimaps`` of the
 matting crops, the engine's and the rows', get a trimap as the person finder makes it (a band around a coarse,
 drifting copy of the mask: :func:`hamagan.data.matting_engine.finder_trimap`) instead of one grown from the
 alpha; with probability
@@ -75,6 +78,7 @@ class SampleRecipe:
     untouched: float = 0.0
     engine_share: float = 0.0
     engine_styles: tuple[str, ...] = ("straight", "curly")
+    crop_sizes: tuple[int, ...] = ()
     finder_trimaps: float = 0.0
     harmonization_engine: float = 0.0
     harmonization_transforms: tuple[str, ...] = ALL_TRANSFORMS
@@ -105,6 +109,9 @@ class SampleRecipe:
             raise ValueError(f"harmonization_untouched is a share of the harmonization engine's composites (0 to 1), "
                              f"got {self.harmonization_untouched}")
         self.engine_styles = tuple(self.engine_styles)
+        self.crop_sizes = tuple(self.crop_sizes)
+        if any(size < 32 or size % 32 for size in self.crop_sizes):
+            raise ValueError(f"crop_sizes are multiples of 32 (G_m's stride), got {self.crop_sizes}")
         self.harmonization_transforms = tuple(self.harmonization_transforms)
 
     def recipe(self) -> dict:
@@ -114,10 +121,12 @@ class SampleRecipe:
 
 @dataclass(kw_only=True)
 class SampleOptions(SampleRecipe):
-    """How one stage draws samples from rows: the recipe, the kind ("crop" or "full") and size."""
+    """How one stage draws samples from rows: the recipe, the kind ("crop" or "full") and size; ``batch_size``:
+    the stream's positions that share one of the ``crop_sizes``."""
 
     kind: str = "crop"
     size: int = 256
+    batch_size: int = 1
     edge_centred: float = 0.8
     flip: bool = True
 
@@ -189,19 +198,31 @@ class HMHSamples(Dataset):
         self.shuffle = shuffle
         self._cache: dict[int, HMHRow] | None = {} if cache else None
         self._permutations: dict[int, np.ndarray] = {}
-        self._engine: MattingEngine | None = None
+        self._engines: dict[int, MattingEngine] = {}
         self._harmonization_engine: HarmonizationEngine | None = None
 
     @property
     def engine(self) -> MattingEngine:
-        """The matting data engine over the background photos and the rows' cut-outs (made on first use)."""
-        if self._engine is None:
+        """The matting data engine over the background photos and the rows' cut-outs, at the options' size."""
+        return self.engine_at(self.options.size)
+
+    def engine_at(self, size: int) -> MattingEngine:
+        """The matting data engine drawing ``size`` squares (made on first use)."""
+        if size not in self._engines:
             rows = [self._row(index) for index in range(len(self.rows))]
             cutouts = [(row.floats("foreground"), row.floats("alpha")) for row in rows]
-            settings = EngineSettings(size=self.options.size, styles=self.options.engine_styles,
+            settings = EngineSettings(size=size, styles=self.options.engine_styles,
                                       finder_bands=self.options.finder_trimaps)
-            self._engine = MattingEngine(self.backgrounds, cutouts, settings, seed=self.seed)
-        return self._engine
+            self._engines[size] = MattingEngine(self.backgrounds, cutouts, settings, seed=self.seed)
+        return self._engines[size]
+
+    def crop_size(self, position: int) -> int:
+        """The size of the matting crop at ``position``: one of ``crop_sizes`` per batch, else the options' size."""
+        sizes = self.options.crop_sizes
+        if not sizes:
+            return self.options.size
+        batch = position // self.options.batch_size
+        return sizes[int(np.random.default_rng([self.seed, 3, batch]).integers(len(sizes)))]
 
     @property
     def harmonization_engine(self) -> HarmonizationEngine:
@@ -241,11 +262,11 @@ class HMHSamples(Dataset):
         row = self._row(self.row_index(position))
         uses_engine = self.options.kind == "crop" and self.options.engine_share and self.backgrounds
         if uses_engine and rng.random() < self.options.engine_share:  # drawn only when used: older recipes unchanged
-            drawn = self.engine(position)
+            drawn = self.engine_at(self.crop_size(position))(position)
             return {k: _to_tensor(getattr(drawn, k)) for k in ("image", "alpha", "foreground", "background",
                                                                 "trimap")}
         if self.options.kind == "crop":
-            sample = self._crop(rng, row)
+            sample = self._crop(rng, row, self.crop_size(position))
         elif self.options.harmonization_engine and rng.random() < self.options.harmonization_engine:
             sample = self._engine_composite(position, row.direction)
         elif self.backgrounds and rng.random() < self.options.fresh_background:
@@ -262,8 +283,7 @@ class HMHSamples(Dataset):
         out["trimap"] = _to_tensor(finder_trimap(rng, alpha, radius) if finder else trimap_from_alpha(alpha, radius))
         return out
 
-    def _crop(self, rng: np.random.Generator, row: HMHRow) -> dict[str, np.ndarray]:
-        size = self.options.size
+    def _crop(self, rng: np.random.Generator, row: HMHRow, size: int) -> dict[str, np.ndarray]:
         picked = {k: row.layers[k] for k in ("image", "alpha", "foreground", "background")}
         scaled = _scale_layers(picked, float(rng.uniform(*self.options.scale)), size)
         alpha = scaled["alpha"]
