@@ -24,21 +24,18 @@ Two kinds:
   images, with portrait-shaped masks). With probability ``untouched`` a fresh composite gets no transform at
   all: the real image is its own composite, so that the harmonizer also sees layers that already agree.
 With probability ``engine_share`` a matting crop comes from the matting data engine instead
-(:mod:`hamagan.data.matting_engine`: procedural hair, smoke, lace and blurred shapes, and the rows' own
-cut-outs, over the background photos), strand styles ``engine_styles``; with ``crop_sizes``, each batch of matting
-crops (the engine's too) is drawn at one of those sizes, chosen by a seed and the batch's place in the stream, so
-that G_m learns its working scale and smaller ones (the run's ``size`` stays the validation size); a share
-``finder_trimaps`` of the
-matting crops, the engine's and the rows', get a trimap as the person finder makes it (a band around a coarse,
-drifting copy of the mask: :func:`hamagan.data.matting_engine.finder_trimap`) instead of one grown from the
-alpha; with probability
-``harmonization_engine`` a harmonization sample comes from the harmonization engine
-(:mod:`hamagan.data.harmonization_engine`: one background photo on both sides of a portrait's, a person's or
-an object's mask, one side recoloured by one of ``harmonization_transforms``, the real photo the target; a share
+(:mod:`hamagan.data.matting_engine`: procedural hair, smoke, lace and blurred shapes, and the rows' own cut-outs,
+over the background photos), strand styles ``engine_styles``; with ``crop_sizes``, each batch of matting crops (the
+engine's too) is drawn at one of those sizes, chosen by a seed and the batch's place in the stream, so that G_m
+learns its working scale and smaller ones (the run's ``size`` stays the validation size); a share ``finder_trimaps``
+of the matting crops, the engine's and the rows', get a trimap as the person finder makes it (a band around a
+coarse, drifting copy of the mask: :func:`hamagan.data.matting_engine.finder_trimap`) instead of one grown from the
+alpha; with probability ``harmonization_engine`` a harmonization sample comes from the harmonization engine
+(:mod:`hamagan.data.harmonization_engine`: one background photo on both sides of a portrait's, a person's or an
+object's mask, one side recoloured by one of ``harmonization_transforms``, the real photo the target; a share
 ``harmonization_greyscale`` of the photos turned black-and-white first; a share ``harmonization_people`` of its
-masks are real people's, on their own photos: the photo pool's training photos of people, with the person
-finder's masks; a share ``harmonization_untouched`` of its composites left as the real photo, layers that already
-agree).
+masks are real people's, on their own photos: the photo pool's training photos of people, with the person finder's
+masks; a share ``harmonization_untouched`` of its composites left as the real photo, layers that already agree).
 """
 
 from __future__ import annotations
