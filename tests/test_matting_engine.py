@@ -119,7 +119,7 @@ def test_matting_crops_draw_their_engine_share(tiny_hmh, photos) -> None:
     mixed = HMHSamples(rows, SampleOptions(kind="crop", size=64, engine_share=0.5), photos, seed=1)
     drawn = [mixed[p] for p in range(16)]
     assert all(d["image"].shape == (3, 64, 64) and d["trimap"].shape == (1, 64, 64) for d in drawn)
-    from_engine = [bool((mixed.engine(p).image == d["image"].permute(1, 2, 0).numpy()).all())
+    from_engine = [bool((mixed.engine_at(64)(p).image == d["image"].permute(1, 2, 0).numpy()).all())
                    for p, d in enumerate(drawn)]
     assert 3 <= from_engine.count(True) <= 13  # about half come from the engine
     with pytest.raises(ValueError, match="engine_share"):

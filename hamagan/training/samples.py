@@ -198,13 +198,9 @@ class HMHSamples(Dataset):
         self._engines: dict[int, MattingEngine] = {}
         self._harmonization_engine: HarmonizationEngine | None = None
 
-    @property
-    def engine(self) -> MattingEngine:
-        """The matting data engine over the background photos and the rows' cut-outs, at the options' size."""
-        return self.engine_at(self.options.size)
-
     def engine_at(self, size: int) -> MattingEngine:
-        """The matting data engine drawing ``size`` squares (made on first use)."""
+        """The matting data engine over the background photos and the rows' cut-outs, drawing ``size`` squares
+        (made on first use)."""
         if size not in self._engines:
             rows = [self._row(index) for index in range(len(self.rows))]
             cutouts = [(row.floats("foreground"), row.floats("alpha")) for row in rows]
