@@ -26,7 +26,7 @@ from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
 from hamagan.training.config import StageConfig, load_config, resolve_config
-from hamagan.training.ema import recompute_batch_norm
+from hamagan.training.ema import hold_batch_norm, recompute_batch_norm
 from hamagan.training.losses import (
     colourfulness,
     critic_loss,
@@ -169,6 +169,19 @@ def test_samples_depend_on_position_only_and_ranks_share_nothing(tiny_hmh: Path)
     assert sample["image"].shape == (3, 64, 64) and set(torch.unique(sample["trimap"]).tolist()) <= {0, 0.5, 1}
 
 
+def test_log_uniform_trimap_radii_draw_narrower_bands_within_the_same_bounds(tiny_hmh: Path) -> None:
+    rows = load_rows(str(tiny_hmh), "train")
+    unknown = {}
+    for log in (False, True):
+        samples = HMHSamples(rows, SampleOptions(size=64, trimap_radius=(1, 12), trimap_radius_log=log), seed=4)
+        drawn = [samples[p] for p in range(24)]
+        unknown[log] = torch.stack([(d["trimap"] == 0.5).float().mean() for d in drawn])
+        narrowest = HMHSamples(rows, SampleOptions(size=64, trimap_radius=(1, 1), trimap_radius_log=log), seed=4)
+        # No radius below the lower bound: every band at least as wide as the narrowest one.
+        assert all((d["trimap"] == 0.5).sum() >= (narrowest[p]["trimap"] == 0.5).sum() for p, d in enumerate(drawn))
+    assert unknown[True].mean() < 0.8 * unknown[False].mean()
+
+
 def test_losses_are_well_posed() -> None:
     real, fake = torch.tensor([1.0, 2.0]), [torch.tensor([0.5]), torch.tensor([1.5]), torch.tensor([0.0])]
     # mean over kinds (0.5 + 1.5 + 0) / 3 = 0.667; minus real mean 1.5; drift 1e-3 * mean(1, 4) = 0.0025.
@@ -211,27 +224,48 @@ def test_recompute_batch_norm_measures_the_model_s_own_statistics() -> None:
     assert int(model[1].num_batches_tracked) == 3
 
 
+def test_held_batch_norm_keeps_its_statistics_while_the_rest_of_the_model_trains() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5)).train()
+    model[1].running_mean.fill_(0.3)
+    before = copy.deepcopy(model[1].state_dict())
+    hold_batch_norm(model)
+    x = torch.randn(2, 3, 8, 8) * 3 + 2
+    model(x).sum().backward()
+    assert model.training and model[2].training and not model[1].training
+    assert all(torch.equal(before[k], v) for k, v in model[1].state_dict().items())
+    torch.testing.assert_close(model[1](model[0](x)), model[1].eval()(model[0](x)))  # normalised by the old ones
+    assert model[1].weight.grad is not None  # its scale still trains
+
+
 def test_averaged_generators_are_exported_with_their_own_batch_norm_statistics(tiny_hmh: Path,
                                                                                 tmp_path: Path) -> None:
     exports = {}
-    for batches in (0, 2):
+    for batches, frozen in ((0, ()), (2, ()), (2, ("matting",))):
+        name = f"run-{batches}{'-frozen' if frozen else ''}"
         config = _tiny_config(tmp_path, tiny_hmh, ema_decay=0.5, bn_calibration_batches=batches, eval_every=100,
-                              output_dir=str(tmp_path / f"run-{batches}"),
+                              output_dir=str(tmp_path / name), frozen_batch_norm=list(frozen),
                               stages=[{"name": "matting", "steps": 3}])
         # One thread: two runs compared bit for bit (with two, 1 in 8 pairs differed by up to 6e-5 in G_m's weights).
         done = subprocess.run([sys.executable, str(ROOT / "train/train.py"), "--config", str(config)],
                               capture_output=True, text=True, timeout=300,
                               env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
         assert done.returncode == 0, done.stderr[-2000:]
-        exports[batches] = read_checkpoint_tensors(tmp_path / f"run-{batches}/final")
-        stage = read_checkpoint_tensors(tmp_path / f"run-{batches}/stages/0-matting-background")
-        assert all(torch.equal(stage[k], exports[batches][k]) for k in stage)  # the final export is the last stage's
-    plain, calibrated = exports[0], exports[2]
+        exports[name] = read_checkpoint_tensors(tmp_path / name / "final")
+        stage = read_checkpoint_tensors(tmp_path / name / "stages/0-matting-background")
+        assert all(torch.equal(stage[k], exports[name][k]) for k in stage)  # the final export is the last stage's
+    plain, calibrated, frozen = exports["run-0"], exports["run-2"], exports["run-2-frozen"]
     statistics = [k for k in plain if k.endswith(BN_STATISTICS)]
     # Same averaged weights; G_m's statistics measured anew; the harmonizers (not trained) left as they were.
     assert all(torch.equal(plain[k], calibrated[k]) for k in plain if k not in statistics or "harmonizers" in k)
     changed = [k for k in statistics if not torch.equal(plain[k], calibrated[k])]
     assert changed and all(k.startswith("matting.") for k in changed)
+    # Frozen: G_m's statistics are still the ones it started with (a fresh layer's 0 and 1), and its weights trained
+    # otherwise than the plain run's, normalised by them.
+    matting = [k for k in statistics if k.startswith("matting.")]
+    assert all(torch.all(frozen[k] == 0) for k in matting if k.endswith("running_mean"))
+    assert all(torch.all(frozen[k] == 1) for k in matting if k.endswith("running_var"))
+    assert any(not torch.equal(frozen[k], plain[k]) for k in frozen if k.startswith("matting.") and k not in matting)
 
 
 def test_matting_stages_with_the_engine_validate_on_held_out_strands_and_portraits(tiny_hmh: Path,
@@ -431,6 +465,8 @@ def test_config_checks() -> None:
         load_config(ROOT / "train/configs/tiny.yaml", {"own_scene": 0.6, "photo_cutout": 0.5})
     with pytest.raises(ValueError, match="untouched is a share"):
         load_config(ROOT / "train/configs/tiny.yaml", {"untouched": 1.5})
+    with pytest.raises(ValueError, match="frozen_batch_norm names generators"):
+        load_config(ROOT / "train/configs/tiny.yaml", {"frozen_batch_norm": ["critic/background"]})
     with pytest.raises(ValueError, match="select_by must name a validation metric"):
         load_config(ROOT / "train/configs/tiny.yaml", {"select_by": "matting_SAD"})
     for path in sorted((ROOT / "train/configs").rglob("*.yaml")):  # every committed recipe still loads

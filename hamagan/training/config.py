@@ -88,7 +88,10 @@ class TrainConfig(SampleRecipe):
     must hold (network folder name, as ``matting`` or ``harmonizer_background``, to its tensor digest).
     With ``ema_decay`` > 0, the averaged generators' batch-norm statistics are recomputed over
     ``bn_calibration_batches`` training batches before they are validated or exported (0 keeps the live
-    model's statistics, as runs before 2026-11-28 did). ``select_by`` names a validation metric as logged
+    model's statistics, as runs before 2026-11-28 did). ``frozen_batch_norm`` names generators ("matting",
+    "harmonizer/<direction>") whose batch-norm layers keep the statistics they start with (``init_from``'s)
+    throughout the run and in the export: for fine-tuning on crops or batches unlike those the statistics were
+    made on. ``select_by`` names a validation metric as logged
     (``val/foreground_engine_fMSE``, lower is better; with ``ema_decay`` > 0 a ``val_ema/`` one, since the export
     writes the averaged generators): the generators of the evaluation where it was lowest are exported to
     OUTPUT/best too, with that evaluation's metrics and step in its ``metrics.json``.
@@ -112,6 +115,7 @@ class TrainConfig(SampleRecipe):
     critic_widths: tuple[int, ...] = (64, 128, 256, 512)
     ema_decay: float = 0.999
     bn_calibration_batches: int = 16
+    frozen_batch_norm: tuple[str, ...] = ()
     init_from: str | None = None
     init_harmonizers_from: str | None = None
     init_digests: dict[str, str] = field(default_factory=dict)
@@ -129,6 +133,10 @@ class TrainConfig(SampleRecipe):
         super().__post_init__()
         self.validation_sources = tuple(self.validation_sources)
         self.critic_widths = tuple(self.critic_widths)
+        self.frozen_batch_norm = tuple(self.frozen_batch_norm)
+        generator_names = {"matting", *(f"harmonizer/{d}" for d in self.model.directions)}
+        if unknown := set(self.frozen_batch_norm) - generator_names:
+            raise ValueError(f"frozen_batch_norm names generators ({sorted(generator_names)}), got {sorted(unknown)}")
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
         if self.select_by is not None and not self.select_by.startswith(("val/", "val_ema/")):

@@ -43,6 +43,14 @@ class EMA:
         self.shadow = {k: v.clone().float() for k, v in state.items()}
 
 
+def hold_batch_norm(model: nn.Module) -> None:
+    """Put ``model``'s batch-norm layers in evaluation mode: they normalise by their running statistics and leave
+    them as they are, whatever the rest of the model does (their scales and shifts still train)."""
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.eval()
+
+
 @torch.no_grad()
 def recompute_batch_norm(model: nn.Module, inputs: Iterable[tuple[torch.Tensor, ...]]) -> None:
     """Replace ``model``'s batch-norm statistics by the plain average of its own batch statistics over

@@ -4,7 +4,8 @@ count or resumed run draws the same sample at the same position.
 Two kinds:
 - ``"crop"`` (matting): a random scale (0.6-1.2), a ``size`` crop centred near the soft edge, flips, and
   with probability ``1 - keep_original`` a Deep-Image-Matting composite of the foreground over another
-  background photo; the trimap is regrown from the alpha with a random radius.
+  background photo; the trimap is regrown from the alpha with a random radius from ``trimap_radius``, uniform or,
+  with ``trimap_radius_log``, log-uniform (as many narrow bands as wide ones).
 - ``"full"`` (harmonization, joint): the whole row resized to a ``size`` square, as G_h runs at inference,
   with the layers the joint step needs: real image I, foreground F, inpainted background B, and the two
   layers of the disharmonious composite (the adjusted one and the real image). With probability
@@ -66,6 +67,7 @@ class SampleRecipe:
 
     scale: tuple[float, float] = (0.6, 1.2)
     trimap_radius: tuple[int, int] = (3, 15)
+    trimap_radius_log: bool = False
     keep_original: float = 0.3
     fresh_background: float = 0.0
     background_gamma: tuple[float, float] = (1.0, 1.0)
@@ -269,12 +271,18 @@ class HMHSamples(Dataset):
         if self.options.flip and rng.random() < 0.5:
             sample = {k: v[:, ::-1] for k, v in sample.items()}
         alpha = sample["alpha"].astype(np.float32) / 255.0
-        radius = int(rng.integers(self.options.trimap_radius[0], self.options.trimap_radius[1] + 1))
+        radius = self._trimap_radius(rng)
         out = {k: _to_tensor(v) for k, v in sample.items()}
         finder = self.options.kind == "crop" and self.options.finder_trimaps and (
             rng.random() < self.options.finder_trimaps)  # drawn only when used: older recipes unchanged
         out["trimap"] = _to_tensor(finder_trimap(rng, alpha, radius) if finder else trimap_from_alpha(alpha, radius))
         return out
+
+    def _trimap_radius(self, rng: np.random.Generator) -> int:
+        low, high = self.options.trimap_radius
+        if self.options.trimap_radius_log:
+            return int(np.floor(_log_uniform(rng, (low, high + 1))))
+        return int(rng.integers(low, high + 1))
 
     def _crop(self, rng: np.random.Generator, row: HMHRow, size: int) -> dict[str, np.ndarray]:
         picked = {k: row.layers[k] for k in ("image", "alpha", "foreground", "background")}

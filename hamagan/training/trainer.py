@@ -18,7 +18,7 @@ from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.models.indexnet import matting_input
 from hamagan.pipeline import HaMaGANPipeline
 from hamagan.training.config import StageConfig, TrainConfig
-from hamagan.training.ema import EMA, recompute_batch_norm
+from hamagan.training.ema import EMA, hold_batch_norm, recompute_batch_norm
 from hamagan.training.loaders import make_samples
 from hamagan.training.steps import disharmonious, harmonization_step, joint_step, matting_step
 from hamagan.weights import split_networks, tensor_digest
@@ -132,6 +132,10 @@ class Trainer:
         stage = self.config.stages[stage_index]
         optimizers = self.optimizers[stage_index]
         harmonizer = f"harmonizer/{stage.direction}"
+        if stage.name == "joint":
+            self.models["matting"].train(stage.joint.update_matting)
+        for name in self.config.frozen_batch_norm:
+            hold_batch_norm(self.models[name])
         if stage.name == "matting":
             losses = matting_step(self.accelerator, self.models["matting"], optimizers["matting"], batch,
                                   stage.composition_weight, stage.gradient_weight, stage.laplacian_weight)
@@ -140,7 +144,6 @@ class Trainer:
                                         stage.direction, stage.harmonization_loss,
                                         colourfulness_weight=stage.colourfulness_weight)
         else:
-            self.models["matting"].train(stage.joint.update_matting)
             losses = joint_step(self.accelerator, self.models["matting"], self.models[harmonizer],
                                 self.models[f"critic/{stage.direction}"], optimizers, batch, stage.joint,
                                 stage.direction, stage_step, patch_places(self.config.seed, stage_index, stage_step))
@@ -187,8 +190,8 @@ class Trainer:
 
     def calibrate(self, name: str, target: nn.Module) -> None:
         """Batch-norm statistics of ``target``'s own weights (generator ``name``) over ``bn_calibration_batches``
-        fixed training batches; nothing when that is 0."""
-        if not self.config.bn_calibration_batches:
+        fixed training batches; nothing when that is 0 or the generator's statistics are frozen."""
+        if not self.config.bn_calibration_batches or name in self.config.frozen_batch_norm:
             return
         device = self.accelerator.device
         inputs = calibration_inputs(self.config, name, self.backgrounds, device)
