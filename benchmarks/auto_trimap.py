@@ -299,9 +299,10 @@ def portrait_matting(pipe: HaMaGANPipeline, split: str) -> list[str]:
     return lines + [""]
 
 
-def held_out_people(split: str, count: int = 24) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def held_out_people(split: str, count: int = 24) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
     """Held-out portraits (the validation portrait, or the test three) placed at 15-50% of the frame over the
-    split's person-free held-out photos, at long side 512: (portrait, image, alpha) per scene, seeded."""
+    split's person-free held-out photos, at long side 512: (portrait, image, alpha, photo index) per scene,
+    seeded."""
     if split == "validation":
         recipe = yaml.safe_load(RELEASE.read_text())["networks"]["matting"]["recipe"]
         people = set(pool_photos("people"))
@@ -317,14 +318,14 @@ def held_out_people(split: str, count: int = 24) -> list[tuple[str, np.ndarray, 
         scene = make_scene(photos[index % len(photos)], [load_cutout(portrait)], [rng.uniform(0.15, 0.5)], rng)
         image, alpha = at_long_side_512(scene)
         alpha = np.where(alpha > 0.98, 1.0, np.where(alpha < 0.02, 0.0, alpha))  # resampling's near-0/1 values
-        scenes.append((portrait, image, alpha))
+        scenes.append((portrait, image, alpha, index % len(photos)))
     return scenes
 
 
 def held_out_scenes(pipe: HaMaGANPipeline, split: str, count: int = 24) -> list[str]:
     """Section 5: held-out people over person-free held-out photos, matted through the automatic trimap."""
-    rows = []
-    for index, (portrait, image, alpha) in enumerate(held_out_people(split, count)):
+    rows, scenes = [], held_out_people(split, count)
+    for index, (portrait, image, alpha, _) in enumerate(scenes):
         automatic = pipe(image)
         reference = tensor_to_array(pipe.matte(array_to_tensor(image),
                                                array_to_tensor(trimap_from_alpha(alpha, 10).astype(np.float32))))
@@ -334,7 +335,8 @@ def held_out_scenes(pipe: HaMaGANPipeline, split: str, count: int = 24) -> list[
     write_rows(HERE / f"auto_trimap_heldout_{split}.csv", rows)
     found = [r for r in rows if r["found"]]
     auto, ten = (np.array([r[k] for r in found]) for k in ("sad_automatic", "sad_10px"))
-    return [f"## Held-out people over the person-free held-out photos ({split}; long side 512), whole image",
+    photos = len({photo for *_, photo in scenes})
+    return [f"## Held-out people over {photos} person-free held-out photos ({split}; long side 512), whole image",
             "", "| scenes | found | SAD automatic, mean / median (found) | SAD 10-px trimap, mean | ratio of means |",
             "|---|---|---|---|---|",
             f"| {len(rows)} | {len(found)} | {auto.mean():.3f} / {np.median(auto):.3f} | {ten.mean():.3f} | "

@@ -60,7 +60,7 @@ def large_sets(count: int) -> dict[str, list[MattingCase]]:
 def scene_sets(count: int) -> dict[str, list[MattingCase]]:
     """The validation portrait small in the frame, with its 10-px trimap, and for the automatic trimap (the set
     ``AUTOMATIC``) with an all-unknown trimap: the region its whole-image scores are taken over."""
-    people = [(f"{i}", image.astype(np.float64), alpha) for i, (_, image, alpha) in
+    people = [(f"{i}", image.astype(np.float64), alpha) for i, (_, image, alpha, _) in
               enumerate(held_out_people("validation", count))]
     return {"validation portrait in a scene, 10-px trimap": [
                 MattingCase(i, image, alpha, trimap_from_alpha(alpha, 10).astype(np.float64))

@@ -126,6 +126,21 @@ def test_matting_crops_draw_their_engine_share(tiny_hmh, photos) -> None:
         SampleOptions(engine_share=1.5)
 
 
+def test_matting_crops_draw_the_engine_families_they_name(tiny_hmh, photos) -> None:
+    from hamagan.data.hmh import load_rows
+
+    rows = load_rows(str(tiny_hmh), "train")
+    options = SampleOptions(kind="crop", size=64, engine_share=1.0, engine_families={"blur": 1.0, "smoke": 1.0})
+    samples = HMHSamples(rows, options, photos, seed=1)
+    drawn = [samples.engine_at(64)(p) for p in range(12)]
+    assert {d.family for d in drawn} == {"blur", "smoke"}
+    assert all(torch.equal(samples[p]["alpha"][0], torch.from_numpy(d.alpha)) for p, d in enumerate(drawn[:3]))
+    default = HMHSamples(rows, SampleOptions(kind="crop", size=64, engine_share=1.0), photos, seed=1)
+    assert len({default.engine_at(64)(p).family for p in range(12)}) > 2  # unset: the engine's own mix
+    with pytest.raises(ValueError, match="unknown families"):
+        SampleOptions(engine_families={"fog": 1.0})
+
+
 def test_matting_crops_take_one_of_their_sizes_per_batch(tiny_hmh, photos) -> None:
     from hamagan.data.hmh import load_rows
 

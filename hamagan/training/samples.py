@@ -26,7 +26,8 @@ Two kinds:
   all: the real image is its own composite, so that the harmonizer also sees layers that already agree.
 With probability ``engine_share`` a matting crop comes from the matting data engine instead
 (:mod:`hamagan.data.matting_engine`: procedural hair, smoke, lace and blurred shapes, and the rows' own cut-outs,
-over the background photos), strand styles ``engine_styles``; with ``crop_sizes``, each batch of matting crops (the
+over the background photos), strand styles ``engine_styles``, family shares ``engine_families`` (the engine's own
+when unset); with ``crop_sizes``, each batch of matting crops (the
 engine's too) is drawn at one of those sizes, chosen by a seed and the batch's place in the stream, so that G_m
 learns its working scale and smaller ones (the run's ``size`` stays the validation size); a share ``finder_trimaps``
 of the matting crops, the engine's and the rows', get a trimap as the person finder makes it (a band around a
@@ -77,6 +78,7 @@ class SampleRecipe:
     untouched: float = 0.0
     engine_share: float = 0.0
     engine_styles: tuple[str, ...] = ("straight", "curly")
+    engine_families: dict[str, float] | None = None
     crop_sizes: tuple[int, ...] = ()
     finder_trimaps: float = 0.0
     harmonization_engine: float = 0.0
@@ -108,6 +110,8 @@ class SampleRecipe:
             raise ValueError(f"harmonization_untouched is a share of the harmonization engine's composites (0 to 1), "
                              f"got {self.harmonization_untouched}")
         self.engine_styles = tuple(self.engine_styles)
+        if self.engine_families is not None:
+            EngineSettings(families=self.engine_families)  # its checks: known families, shares that add up
         self.crop_sizes = tuple(self.crop_sizes)
         if any(size < 32 or size % 32 for size in self.crop_sizes):
             raise ValueError(f"crop_sizes are multiples of 32 (G_m's stride), got {self.crop_sizes}")
@@ -206,8 +210,9 @@ class HMHSamples(Dataset):
         if size not in self._engines:
             rows = [self._row(index) for index in range(len(self.rows))]
             cutouts = [(row.floats("foreground"), row.floats("alpha")) for row in rows]
+            families = {"families": self.options.engine_families} if self.options.engine_families else {}
             settings = EngineSettings(size=size, styles=self.options.engine_styles,
-                                      finder_bands=self.options.finder_trimaps)
+                                      finder_bands=self.options.finder_trimaps, **families)
             self._engines[size] = MattingEngine(self.backgrounds, cutouts, settings, seed=self.seed)
         return self._engines[size]
 
