@@ -465,6 +465,8 @@ def test_config_checks() -> None:
         load_config(ROOT / "train/configs/tiny.yaml", {"own_scene": 0.6, "photo_cutout": 0.5})
     with pytest.raises(ValueError, match="untouched is a share"):
         load_config(ROOT / "train/configs/tiny.yaml", {"untouched": 1.5})
+    with pytest.raises(ValueError, match="log-uniform trimap radii start at 1"):
+        load_config(ROOT / "train/configs/tiny.yaml", {"trimap_radius": [0, 10], "trimap_radius_log": True})
     with pytest.raises(ValueError, match="frozen_batch_norm names generators"):
         load_config(ROOT / "train/configs/tiny.yaml", {"frozen_batch_norm": ["critic/background"]})
     with pytest.raises(ValueError, match="select_by must name a validation metric"):

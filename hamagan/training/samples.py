@@ -109,6 +109,8 @@ class SampleRecipe:
         if not 0 <= self.harmonization_untouched <= 1:
             raise ValueError(f"harmonization_untouched is a share of the harmonization engine's composites (0 to 1), "
                              f"got {self.harmonization_untouched}")
+        if self.trimap_radius_log and self.trimap_radius[0] < 1:
+            raise ValueError(f"log-uniform trimap radii start at 1 or more, got {self.trimap_radius}")
         self.engine_styles = tuple(self.engine_styles)
         if self.engine_families is not None:
             EngineSettings(families=self.engine_families)  # its checks: known families, shares that add up
