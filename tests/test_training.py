@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 
 from hamagan.data.hmh import folds, load_rows, move_sources
 from hamagan.metrics import colourfulness as measured_colourfulness
+from hamagan.metrics import harmonization_metrics
 from hamagan.models.discriminator import SelfAttentionCritic
 from hamagan.models.harmonizer import AttentionUNetHarmonizer
 from hamagan.models.indexnet import IndexNetMatting
@@ -30,6 +31,7 @@ from hamagan.training.ema import hold_batch_norm, recompute_batch_norm
 from hamagan.training.losses import (
     colourfulness,
     critic_loss,
+    foreground_normalised_mse,
     generator_adversarial,
     gradient_loss,
     laplacian_loss,
@@ -149,6 +151,33 @@ def test_colourfulness_loss_measures_the_metric_and_pulls_a_grey_output_back_to_
     assert (colourfulness(stepped, weight) > colourfulness(dull.detach(), weight)).all()
     with pytest.raises(ValueError, match="colourfulness_weight"):
         StageConfig(name="harmonization", steps=1, colourfulness_weight=-1)
+
+
+def test_foreground_normalised_mse_is_the_metrics_fmse_and_weighs_small_regions_as_large(tiny_hmh: Path) -> None:
+    generator = torch.Generator().manual_seed(0)
+    target = 0.9 * torch.rand(2, 3, 32, 32, generator=generator)  # in [0, 1] after the error too
+    weight = torch.zeros(2, 1, 32, 32)
+    weight[0, :, :4, :4] = 1  # a small region
+    weight[1, :, :, :16] = 1  # half the image
+    prediction = target + 0.1 * weight  # the same error per pixel inside each region, none outside
+    expected = [harmonization_metrics(prediction[i].permute(1, 2, 0).numpy(), target[i].permute(1, 2, 0).numpy(),
+                                      weight[i, 0].numpy())["fMSE"] / 255**2 for i in range(2)]
+    assert expected == pytest.approx([0.01, 0.01])
+    assert foreground_normalised_mse(prediction, target, weight, min_area=1).item() == pytest.approx(0.01)
+    # A plain mean weights the half-image region 32 times as much as the small one.
+    plain = [(prediction[i] - target[i]).square().mean().item() for i in range(2)]
+    assert plain[1] == pytest.approx(32 * plain[0])
+    # Below min_area the region counts as min_area pixels (an empty region gives no division by zero).
+    assert foreground_normalised_mse(prediction[:1], target[:1], weight[:1], min_area=32).item() == pytest.approx(0.005)
+    assert foreground_normalised_mse(target, target, torch.zeros_like(weight)).item() == 0
+    rows = load_rows(str(tiny_hmh), "train")
+    batch = _batch(rows, "full", n=2)
+    torch.manual_seed(0)
+    _, harmonizer, _ = _models()
+    logged = harmonization_step(Accelerator(cpu=True), harmonizer, torch.optim.SGD(harmonizer.parameters(), lr=0.0),
+                                batch, "foreground", "fn_mse")
+    assert set(logged) == {"harmonization_fn_mse"} and logged["harmonization_fn_mse"] > 0
+    assert StageConfig(name="harmonization", steps=1, harmonization_loss="fn_mse").harmonization_loss == "fn_mse"
 
 
 def test_samples_depend_on_position_only_and_ranks_share_nothing(tiny_hmh: Path) -> None:

@@ -11,7 +11,7 @@ import yaml
 
 from hamagan.pipeline import HaMaGANConfig
 from hamagan.training.samples import SampleOptions, SampleRecipe
-from hamagan.training.steps import JointSettings
+from hamagan.training.steps import HARMONIZATION_LOSSES, JointSettings
 
 STAGES = ("matting", "harmonization", "joint")
 
@@ -24,7 +24,8 @@ class StageConfig:
     (index blocks, ASPP, decoder, head); IndexNet trains the decoder 100x faster than a pretrained encoder,
     the paper fine-tunes with 1e-5 / 1e-7. ``schedule`` is "cosine" (to 0 after ``warmup`` linear steps)
     or "constant". ``composition_weight``, ``gradient_weight`` and ``laplacian_weight`` add those matting losses
-    to the alpha loss; ``harmonization_loss`` is G_h's reconstruction loss in its own stage, "l1" or "mse", and
+    to the alpha loss; ``harmonization_loss`` is G_h's reconstruction loss in its own stage, "l1", "mse" or
+    "fn_mse" (squared error per image over its adjusted region's area, as fMSE takes it), and
     ``colourfulness_weight`` adds that times the squared gap between the harmonized and the real adjusted layer's
     colourfulness (Hasler and Süsstrunk's, on [0, 1] colours) to it.
     """
@@ -50,8 +51,9 @@ class StageConfig:
             self.joint = JointSettings(**self.joint)
         if self.name not in STAGES:
             raise ValueError(f"stage name must be one of {STAGES}, got {self.name!r}")
-        if self.harmonization_loss not in ("l1", "mse"):
-            raise ValueError(f"harmonization_loss must be 'l1' or 'mse', got {self.harmonization_loss!r}")
+        if self.harmonization_loss not in HARMONIZATION_LOSSES:
+            raise ValueError(f"harmonization_loss must be one of {HARMONIZATION_LOSSES}, "
+                             f"got {self.harmonization_loss!r}")
         if self.colourfulness_weight < 0:
             raise ValueError(f"colourfulness_weight must be at least 0, got {self.colourfulness_weight}")
         if self.schedule not in ("cosine", "constant"):

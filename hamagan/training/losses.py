@@ -88,6 +88,17 @@ def colourfulness(image: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return (variance.sum(dim=1) + 1e-8).sqrt() + 0.3 * (mean.square().sum(dim=1) + 1e-8).sqrt()
 
 
+def foreground_normalised_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
+                               min_area: float = 100.0) -> torch.Tensor:
+    """Each image's squared error summed over pixels and channels, divided by 3 x its region's area (the sum of
+    ``weight``, (N, 1, H, W), at least ``min_area`` pixels), averaged over the batch: fMSE as the metric takes
+    it, on [0, 1] colours. A small region counts as much as a large one, where a plain mean weights each image
+    by its region's area (Sofiiuk et al., 2021, FN-MSE). The error is expected to vanish outside the region."""
+    squared = (prediction - target).square().sum(dim=(1, 2, 3))
+    area = weight.sum(dim=(1, 2, 3)).clamp_min(min_area)
+    return (squared / (3 * area)).mean()
+
+
 def critic_loss(real_scores: torch.Tensor, fake_scores: list[torch.Tensor], form: str = "wgan",
                 drift: float = 1e-3) -> torch.Tensor:
     """l_D over the real image's scores and the scores of each kind of fake (I_c, I_d, I_h).

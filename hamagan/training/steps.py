@@ -21,10 +21,13 @@ from hamagan.training.losses import (
     colourfulness,
     composition_loss,
     critic_loss,
+    foreground_normalised_mse,
     generator_adversarial,
     gradient_loss,
     laplacian_loss,
 )
+
+HARMONIZATION_LOSSES = ("l1", "mse", "fn_mse")
 
 
 @dataclass
@@ -111,7 +114,8 @@ def land_change(output: torch.Tensor, composite: torch.Tensor, alpha: torch.Tens
 def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimizer: torch.optim.Optimizer,
                        batch: dict[str, torch.Tensor], direction: str = "background", loss_form: str = "l1",
                        max_grad_norm: float | None = 1.0, colourfulness_weight: float = 0.0) -> dict[str, float]:
-    """G_h alone: L1 (or squared error, ``loss_form="mse"``) between its output on the disharmonious
+    """G_h alone: L1 (or squared error, ``loss_form="mse"``; or squared error per image over its adjusted
+    region's area, ``"fn_mse"``: :func:`foreground_normalised_mse`) between its output on the disharmonious
     composite (true alpha), landed on the adjusted layer, and the real image; plus ``colourfulness_weight``
     times the squared difference of the adjusted layer's colourfulness (:func:`colourfulness`) between
     the output and the real image.
@@ -119,19 +123,23 @@ def harmonization_step(accelerator: Accelerator, harmonizer: nn.Module, optimize
     The disharmony is ambiguous (a white wall, or a wall brightened to white?): L1 picks the likelier
     reading, squared error the mean of the readings, which is what fMSE rewards; a mean of tints that
     disagree is greyer than any of them, which the colourfulness term counters."""
-    if loss_form not in ("l1", "mse"):
-        raise ValueError(f"harmonization loss must be 'l1' or 'mse', got {loss_form!r}")
+    if loss_form not in HARMONIZATION_LOSSES:
+        raise ValueError(f"harmonization loss must be one of {HARMONIZATION_LOSSES}, got {loss_form!r}")
     with accelerator.accumulate(harmonizer):
         with accelerator.autocast():
             composite = disharmonious(batch, batch["alpha"])
             output = harmonizer(composite, batch["alpha"]).float()
         landed = land_change(output, composite, batch["alpha"], direction)
-        error = landed - batch["image"]
-        reconstruction = error.abs().mean() if loss_form == "l1" else error.square().mean()
+        coverage = hmh.adjusted_coverage(batch["alpha"], direction)
+        if loss_form == "fn_mse":
+            reconstruction = foreground_normalised_mse(landed, batch["image"], coverage)
+        elif loss_form == "mse":
+            reconstruction = (landed - batch["image"]).square().mean()
+        else:
+            reconstruction = (landed - batch["image"]).abs().mean()
         logged = {f"harmonization_{loss_form}": reconstruction}
         loss = reconstruction
         if colourfulness_weight:
-            coverage = hmh.adjusted_coverage(batch["alpha"], direction)
             gap = (colourfulness(landed, coverage) - colourfulness(batch["image"], coverage)).square()
             logged["harmonization_colourfulness"] = gap.mean()
             loss = loss + colourfulness_weight * gap.mean()
