@@ -22,7 +22,7 @@
    choosing the settings: the pool was meant as a held-out test, and its first run, 8 of 37 false
    persons, is what made a selfie region need a face or a pose detection's head), and the pool's later
    person-free photos, which no setting has seen (``photo_pool.SEEN_BY_FINDER``); and the pool's set-aside
-   photos (animals and monuments, 84), whose training split is looked at and whose other splits are only counted.
+   photos (animals and monuments, 88), whose training split is looked at and whose other splits are only counted.
 3. People photos without masks (the bundled astronaut and the pool's): people found. A group of twelve
    small people with real faces (``person_scenes.group_scene``) at four sizes: faces on the mask with and
    without the group look, and the finder's milliseconds.
@@ -135,7 +135,8 @@ def false_persons() -> list[str]:
     sets = [("bundled photos (seen while choosing the settings)", background_paths(), True),
             ("photo pool, first 37 (seen: see the docstring)", seen, True),
             ("photo pool, the rest (no setting was chosen on them; looked at on 2026-12-04)", unseen, True),
-            ("set aside, its training split (GCompris's animals and monuments; looked at on 2026-12-06)", looked_at,
+            ("set aside, its training split (GCompris's animals and monuments, looked at on 2026-12-06; Darknet's "
+             "animals, 2026-12-07)", looked_at,
              True),
             ("set aside, its validation and test splits (counted, never looked at)",
              [p for p in aside if p not in looked_at], False)]

@@ -49,6 +49,7 @@ KPHOTOALBUM = "usr/share/kphotoalbum/demo/"
 JXL = "usr/share/libjxl-testdata/"
 JIGZO = "usr/share/games/jigzo/puzzles/00_default/"
 GCOMPRIS = "usr/share/gcompris-qt/rcc/"
+DARKNET = "usr/share/darknet/data/"
 # GCompris's photos of animals and monuments (not those with people or statues in view), each unpacked from
 # its activity's Qt resource file (:func:`unpack_qt_resources`) as ``rcc/ACTIVITY/NAME.png``.
 GCOMPRIS_SET_ASIDE = {
@@ -119,6 +120,10 @@ POOL: dict[str, dict[str, str]] = {
     "jigzo-data": {f"{JIGZO}{name}.png": "no-people" for name in (
         "bird-2x3", "blackberry-3x3", "castle-6x3", "clouds-4x4", "gorilla2-3x3", "heli-4x3", "horse-4x3",
         "tobogan-4x3", "train-2x2", "windmill-4x4")},
+    # Darknet's example photos (not scream.jpg, a painting): four of animals set aside, a person walking a dog
+    # beside a horse, and a beach with small people.
+    "darknet": {**{f"{DARKNET}{name}.jpg": "set-aside" for name in ("dog", "eagle", "giraffe", "horses")},
+                **{f"{DARKNET}{name}.jpg": "people" for name in ("kite", "person")}},
     "gcompris-qt-data": {f"{GCOMPRIS}{activity}/{name}.png": role
                          for role, photos in GCOMPRIS_ROLES for activity, names in photos.items() for name in names},
 }
