@@ -386,6 +386,8 @@ class HaMaGANPipeline(
                automatic: bool = False) -> tuple[torch.Tensor, bool]:
         """:meth:`matte`'s alpha, and whether the config's rules refined any image's whole band (``automatic``:
         the trimap is the person finder's)."""
+        if not ((trimap > 0) & (trimap < 1)).any():  # nothing to solve (no person found): the trimap is the alpha
+            return paste_known(torch.zeros_like(trimap), trimap), False
         full = tuple(image.shape[2:])
         size = fit_size(*full, self.config.matting_max_side)
         small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)

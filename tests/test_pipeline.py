@@ -53,10 +53,13 @@ def test_file_inputs_of_every_mode(tmp_path: Path, small_pipe: HaMaGANPipeline) 
         assert out.alpha.shape == (40, 60) and out.composite is None and out.harmonized is None
 
 
-def test_no_unknown_region_returns_the_trimap(small_pipe: HaMaGANPipeline) -> None:
+def test_no_unknown_region_returns_the_trimap(small_pipe: HaMaGANPipeline, monkeypatch) -> None:
     trimap = band_trimap(32, 32, band=0)
     out = small_pipe(np.random.default_rng(0).random((32, 32, 3)), trimap)
     np.testing.assert_array_equal(out.alpha, trimap / 255.0)
+    # Nothing to solve, so G_m is not run (a photo with no person found answers without it).
+    monkeypatch.setattr(small_pipe, "_network_alpha", lambda *args: pytest.fail("G_m ran on a known trimap"))
+    np.testing.assert_array_equal(small_pipe(np.zeros((32, 32, 3)), trimap).alpha, trimap / 255.0)
 
 
 def test_real_portrait_outputs_keep_the_untouched_layer(small_pipe: HaMaGANPipeline, portrait) -> None:
