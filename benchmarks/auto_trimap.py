@@ -18,11 +18,11 @@
    splits and the three test portraits); the finder's mask with the colour vote (shipped,
    :mod:`hamagan.segmentation.agreement`) and as the union of each person's masks. Per scene in
    ``auto_trimap_pool_<split>.csv``.
-2. False persons: the 40 bundled photos and the photo pool's first 37 person-free photos (both seen while
+2. False persons: the 40 bundled photos and the photo pool's first 36 person-free photos (both seen while
    choosing the settings: the pool was meant as a held-out test, and its first run, 8 of 37 false
    persons, is what made a selfie region need a face or a pose detection's head), and the pool's later
    person-free photos, which no setting has seen (``photo_pool.SEEN_BY_FINDER``); and the pool's set-aside
-   photos (animals and monuments, 88), whose training split is looked at and whose other splits are only counted.
+   photos (animals and monuments, 92), whose training split is looked at and whose other splits are only counted.
 3. People photos without masks (the bundled astronaut and the pool's): people found. A group of twelve
    small people with real faces (``person_scenes.group_scene``) at four sizes: faces on the mask with and
    without the group look, and the finder's milliseconds.
@@ -34,8 +34,8 @@
    recipe's held-out photos; ``test``: the photo pool's test split; of the pool only its photos with nobody in
    them, and of all only those where the finder finds no one), at long side 512: whole-image SAD against the true
    alpha, beside the SAD with the 10-px trimap of that alpha. Per scene in ``auto_trimap_heldout_<split>.csv``.
-6. Seconds of the pipeline's trimap stage at 1920x1080 with one and two people, and its parts, beside this VM's
-   matmul rate at the time (``--speed``: this section alone).
+6. Seconds of the pipeline's trimap stage at 1920x1080 with one and two people and with no one (where the tile
+   look runs), and its parts, beside this VM's matmul rate at the time (``--speed``: this section alone).
 
 ``--matting`` runs sections 4 and 5 alone; ``--checkpoint`` scores another pipeline folder than the bundled model.
 """
@@ -133,11 +133,10 @@ def false_persons() -> list[str]:
     aside = pool_photos("set-aside")
     looked_at = [p for p in aside if photo_split(p.relative_to(cache).as_posix()) == "train"]
     sets = [("bundled photos (seen while choosing the settings)", background_paths(), True),
-            ("photo pool, first 37 (seen: see the docstring)", seen, True),
+            (f"photo pool, first {len(seen)} (seen: see the docstring)", seen, True),
             ("photo pool, the rest (no setting was chosen on them; looked at on 2026-12-04)", unseen, True),
             ("set aside, its training split (GCompris's animals and monuments, looked at on 2026-12-06; Darknet's "
-             "animals, 2026-12-07)", looked_at,
-             True),
+             "and Gradio's animals, 2026-12-07)", looked_at, True),
             ("set aside, its validation and test splits (counted, never looked at)",
              [p for p in aside if p not in looked_at], False)]
     for name, paths, named in sets:
@@ -367,6 +366,12 @@ def _speed_row(pipe: HaMaGANPipeline, name: str, image: np.ndarray) -> str:
             f"{ms[3]} ({len(regions)}) | {asked} | {ms[4]} |")
 
 
+def nobody_1080p() -> np.ndarray:
+    """A bundled photo with no one in it (a stormy sky over fields) at 1920x1080: the finder's every look runs."""
+    storm = next(p for p in background_paths() if p.name == "mate-Storm.jpg")
+    return cv2.resize(to_array(storm), (1920, 1080), interpolation=cv2.INTER_AREA)
+
+
 def two_people_1080p() -> np.ndarray:
     """Two bundled portraits, 12% of the frame each, over a bundled photo at 1920x1080."""
     image = cv2.resize(to_array(background_paths()[16]), (1920, 1080), interpolation=cv2.INTER_AREA)
@@ -384,7 +389,8 @@ def speed(pipe: HaMaGANPipeline) -> list[str]:
             f"matmul now: {matmul_gflops():.0f} GFLOP/s)", "",
             "| photo | found | pipeline trimap stage | working copy | first look | detector | bodies (regions) | "
             "faces asked | band |", "|---|---|---|---|---|---|---|---|---|",
-            _speed_row(pipe, "one person", one), _speed_row(pipe, "two people", pair), ""]
+            _speed_row(pipe, "one person", one), _speed_row(pipe, "two people", pair),
+            _speed_row(pipe, "no one", nobody_1080p()), ""]
 
 
 def main() -> None:

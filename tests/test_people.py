@@ -109,6 +109,18 @@ def test_a_group_of_small_people_is_found_by_their_faces() -> None:
     assert (people.probability > 0.5).mean() < 0.25  # the people, not the sky between them
 
 
+def test_the_tile_look_finds_a_person_too_small_for_the_looks_at_the_whole_frame() -> None:
+    """The astronaut's photo at 48 px in a 640x427 sky (her face about 10 px): no look at the whole frame and no
+    face search finds her; the pose detector through small squares does (0.93, presence 1.0)."""
+    image, faces = group_scene(48, rows=1, per_row=1)
+    without = find_people(image, finder=dataclasses.replace(default_finder(), tile_look=False))
+    assert not without.found
+    found = find_people(image)
+    assert found.message == "found 1 person"
+    x, y = faces[0]
+    assert found.probability[y, x] > 0.5 and (found.probability > 0.5).mean() < 0.02  # her, not the sky
+
+
 def test_the_group_look_segments_the_person_under_a_face_with_the_landmark_model() -> None:
     """Under each face the group look finds, the pose detector's close look frames that person for the landmark
     model, whose mask holds their face and (but for one neighbour measured) no other; a face box on empty sky has

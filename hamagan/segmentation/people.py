@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from hamagan.segmentation.body import BodySegmenter
-from hamagan.segmentation.detector import PoseDetector, detection_views
+from hamagan.segmentation.detector import PersonDetection, PoseDetector, detection_views
 from hamagan.segmentation.face import HEAD_MARGIN, FaceDetector, face_views
 from hamagan.segmentation.regions import Region
 from hamagan.segmentation.selfie import SelfieSegmenter
@@ -40,6 +40,7 @@ CLOSE_FRAMING = (6.0, 1.5)  # head and shoulders, as the selfie segmenter was ma
 BODY_FRAMING = (12.0, 4.5)  # a whole standing body
 CLOSE_POSE_MARGINS = (1.1, 1.5)  # sides of the pose detector's close looks at a person / their box's longer side
 FACE_ON_HEAD = 0.75  # the most a pose detection's head centre may lie from a face's centre, in face sizes
+POSE_TILES = (160, 224)  # the tile look's squares (pixels at the finder's 640): 1.4 and 1 times the detector's 224
 
 
 @dataclass
@@ -272,6 +273,8 @@ class PersonFinder:
     # background's (:func:`hamagan.segmentation.agreement.colour_vote`'s ``keep_above``; None: paint the union).
     # Chosen on composites over the photo pool's training and validation photos (benchmarks/README.md).
     colour_vote: float | None = 0.3
+    # Where no one is found, the pose detector looks again through small squares (:meth:`tile_candidates`).
+    tile_look: bool = True
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
         """The candidates that :attr:`settings` takes for people, and the people of the group look where those
@@ -284,7 +287,33 @@ class PersonFinder:
         if (sum(c.area for c in people) < self.settings.group_look_below
                 or _unexplained(first_look, people) >= self.settings.group_look_unexplained):
             people += [c for c in self.face_candidates(image, people) if self.settings.face_person(c)]
+        if not people and self.tile_look:
+            people = self.tile_candidates(image)
         return people
+
+    def tile_candidates(self, image: np.ndarray) -> list[PersonCandidate]:
+        """The tile look: the pose detector through overlapping squares of :data:`POSE_TILES` pixels, each
+        detection of at least ``strong_detection`` segmented by the landmark model, and those :meth:`strong`
+        by :class:`FinderSettings` (people whose faces are 10-20 px at the working size, whom the looks at the
+        whole frame miss: players at the back of an orchestra, a passer-by under an arcade)."""
+        height, width = image.shape[:2]
+        views = [view for side in POSE_TILES if side < min(height, width)
+                 for view in face_views(height, width, side)]
+        found = (self._pose_candidate(image, d) for d in self.detector(image, self.settings.strong_detection, views))
+        return [c for c in found if c is not None and self.settings.strong(c) and c.area <= self.settings.max_area]
+
+    def _pose_candidate(self, image: np.ndarray, detection: PersonDetection, face: float | None = None
+                        ) -> PersonCandidate | None:
+        """A detection segmented by the landmark model in the square it frames (None where that lies outside)."""
+        height, width = image.shape[:2]
+        region = detection.body_region()
+        presence, probability = self.body(image, region)
+        pasted = region.paste(probability, height, width)
+        if pasted is None:
+            return None
+        values, box = pasted
+        return PersonCandidate("pose", values, box, detection.score, presence, detection.box, 0.0,
+                               *_evidence(values, height * width), face)
 
     def face_candidates(self, image: np.ndarray, people: list[PersonCandidate]) -> list[PersonCandidate]:
         """The group look: under each face that the face detector, searching the photo square by square, and the
@@ -406,11 +435,9 @@ class PersonFinder:
         support for selfie regions)."""
         image = np.asarray(image, np.float32)
         height, width = image.shape[:2]
-        frame_pixels = height * width
         first_look, first_shown = self._selfie_look(image)
         found: list[PersonCandidate] = []
         for detection in self.detector(image, self.settings.min_support, detection_views(height, width)):
-            region = detection.body_region()
             face = None
             if detection.score < self.settings.min_detection:  # segmented only with a face where its head is
                 face = self.face(image, detection.box, HEAD_MARGIN)
@@ -418,13 +445,9 @@ class PersonFinder:
                     found.append(PersonCandidate("pose", np.zeros((0, 0), np.float32), (0, 0, 0, 0),
                                                  detection.score, 0.0, detection.box, 0.0, 0.0, 0.0, 0.0, face))
                     continue
-            presence, probability = self.body(image, region)
-            pasted = region.paste(probability, height, width)
-            if pasted is None:
-                continue
-            values, box = pasted
-            found.append(PersonCandidate("pose", values, box, detection.score, presence, detection.box, 0.0,
-                                         *_evidence(values, frame_pixels), face))
+            candidate = self._pose_candidate(image, detection, face)
+            if candidate is not None:
+                found.append(candidate)
         found.extend(self._selfie_candidates(image, first_look, first_shown, [c for c in found if c.area > 0]))
         return first_look, found
 
