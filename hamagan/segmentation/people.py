@@ -280,7 +280,8 @@ class PersonFinder:
         """The candidates that :attr:`settings` takes for people, and the people of the group look where those
         cover less than ``group_look_below`` of the frame, or where the selfie segmenter's first look paints at
         least ``group_look_unexplained`` of the frame as people that none of them covers (a group around a
-        table: the pose detector finds two of six, and the selfie region holding all six is left out)."""
+        table: the pose detector finds two of six, and the selfie region holding all six is left out); where
+        none of these finds anyone, the people of the tile look (:meth:`tile_candidates`)."""
         image = np.asarray(image, np.float32)
         first_look, candidates = self.candidates(image)
         people = self.settings.select(candidates, lambda c: self.face_score(image, c))
