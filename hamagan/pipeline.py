@@ -41,7 +41,7 @@ from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_ar
 from hamagan.models.colour_statistics import ColourStatisticsCorrector
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
-from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known
+from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known, unknown_mask
 from hamagan.refinement import (
     MAX_ITERATIONS,
     TOLERANCE,
@@ -386,7 +386,7 @@ class HaMaGANPipeline(
                automatic: bool = False) -> tuple[torch.Tensor, bool]:
         """:meth:`matte`'s alpha, and whether the config's rules refined any image's whole band (``automatic``:
         the trimap is the person finder's)."""
-        if not ((trimap > 0) & (trimap < 1)).any():  # nothing to solve (no person found): the trimap is the alpha
+        if not unknown_mask(trimap).any():  # nothing to solve (no person found): the trimap is the alpha
             return paste_known(torch.zeros_like(trimap), trimap), False
         full = tuple(image.shape[2:])
         size = fit_size(*full, self.config.matting_max_side)

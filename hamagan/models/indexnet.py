@@ -32,9 +32,14 @@ def matting_input(image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
     return torch.cat([(image - mean) / std, trimap], dim=1)
 
 
+def unknown_mask(trimap: torch.Tensor) -> torch.Tensor:
+    """Where a trimap in [0, 1] (0 / 0.5 / 1) is unknown: within 0.25 of 0.5; the rest rounds to 0 or 1."""
+    return (trimap - 0.5).abs() < 0.25
+
+
 def paste_known(alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
     """``alpha`` clipped to [0, 1] in the trimap's unknown region, the trimap's known values elsewhere."""
-    return torch.where((trimap - 0.5).abs() < 0.25, alpha.clamp(0, 1), trimap.round())
+    return torch.where(unknown_mask(trimap), alpha.clamp(0, 1), trimap.round())
 
 
 class DepthwiseIndexBlock(nn.Module):
