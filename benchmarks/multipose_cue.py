@@ -121,9 +121,12 @@ def main() -> None:
              "set aside, the rest": [p for p in aside if p not in in_training],
              "people photos": [BARE_PORTRAIT, *pool_photos("people")]}
     sets = {name: [kept_people(working_copy(p)[0], multipose) for p in group] for name, group in paths.items()}
-    scenes = scenes_of("validation")
-    sets["proxy scenes, validation"] = [kept_people(working_copy(s.image)[0], multipose) for s in scenes[:-15]]
-    sets["bundled portraits as they are"] = [kept_people(working_copy(s.image)[0], multipose) for s in scenes[-15:]]
+    scenes = scenes_of("validation")  # the proxy scenes, then each bundled portrait as it is ("photo <id>")
+    as_they_are = [s.name.startswith("photo ") for s in scenes]
+    sets["proxy scenes, validation"] = [kept_people(working_copy(s.image)[0], multipose)
+                                        for s, whole in zip(scenes, as_they_are, strict=True) if not whole]
+    sets["bundled portraits as they are"] = [kept_people(working_copy(s.image)[0], multipose)
+                                             for s, whole in zip(scenes, as_they_are, strict=True) if whole]
     people_sets = {"people photos", "proxy scenes, validation", "bundled portraits as they are"}
     print("## MoveNet MultiPose as a check on people no face or strong pose confirms", "")
     print("Person-free sets: photos with a false person left. People sets: photos left without a cut-out / people "
