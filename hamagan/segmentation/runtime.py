@@ -9,7 +9,8 @@ import numpy as np
 
 
 class LiteModel:
-    """One interpreter for a float32 model with a single NHWC input; calls are serialised by a lock."""
+    """One interpreter for a model with a single NHWC input (float32, or int32 pixels); calls are serialised by a
+    lock."""
 
     def __init__(self, path: Path, num_threads: int = 2) -> None:
         from ai_edge_litert.interpreter import Interpreter
@@ -27,8 +28,9 @@ class LiteModel:
         return int(height), int(width)
 
     def __call__(self, pixels: np.ndarray) -> list[np.ndarray]:
-        """The model's outputs (first batch item of each, copied) for one HxWx3 float32 input."""
+        """The model's outputs (first batch item of each, copied) for one HxWx3 input, cast to the input's type."""
         with self._lock:
-            self._interpreter.set_tensor(self._input["index"], np.ascontiguousarray(pixels, np.float32)[None])
+            self._interpreter.set_tensor(self._input["index"],
+                                         np.ascontiguousarray(pixels, self._input["dtype"])[None])
             self._interpreter.invoke()
             return [self._interpreter.get_tensor(index)[0].copy() for index in self._outputs]
