@@ -360,11 +360,16 @@ def test_a_person_no_face_or_strong_pose_confirms_needs_a_movenet_pose(monkeypat
     assert not figure.found and "something like a person" in figure.message
     monkeypatch.setattr(finder, "multipose", lambda image: [_pose_over(image, settings.min_multipose)])
     assert find_people(image, finder=finder).message == "found 1 person"
+    # A person whose blurred face MoveNet's low score does not stop: the face mesh confirms the face.
+    monkeypatch.setattr(finder, "multipose", lambda image: [_pose_over(image, 0.0)])
+    monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.9)
+    assert find_people(image, finder=finder).message == "found 1 person"
     monkeypatch.setattr(finder, "multipose", lambda image: pytest.fail("MoveNet asked about a confirmed person"))
-    monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.9)  # a face: MoveNet is not asked
+    monkeypatch.setattr(finder, "face_score", lambda image, candidate: pytest.fail("a face asked twice"))
+    known_face = dataclasses.replace(pose, detection=settings.min_detection / 2, face=0.9)
+    monkeypatch.setattr(finder, "people", lambda image: [known_face])  # a face already confirmed: not asked
     assert find_people(image, finder=finder).message == "found 1 person"
     strong = dataclasses.replace(pose, detection=settings.strong_detection, face=None)
-    monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.0)
     monkeypatch.setattr(finder, "people", lambda image: [strong])  # a strong pose detection: nor here
     assert find_people(image, finder=finder).message == "found 1 person"
     monkeypatch.setattr(finder, "settings", dataclasses.replace(settings, min_multipose=None))

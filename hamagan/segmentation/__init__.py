@@ -96,18 +96,21 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
 
 
 def posed_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder: PersonFinder) -> list[bool]:
-    """Whether each person (a group of candidates) passes MoveNet's check: those whom a face or a strong pose
-    detection confirms (:meth:`PersonFinder.surely_person`) pass as they are, the others need a MoveNet pose of
-    at least ``min_multipose`` on their mask. MoveNet runs once, and only where someone needs it."""
-    threshold = finder.settings.min_multipose
+    """Whether each person (a group of candidates) passes MoveNet's check: a pose detection of ``strong_detection``,
+    a MoveNet pose of at least ``min_multipose`` on their mask or a face the face mesh confirms. Faces already
+    asked are read first; MoveNet runs once, where someone needs it, and faces are asked only where it fails."""
+    settings = finder.settings
     poses = None
     passed = []
     for group in groups:
-        if threshold is None or finder.surely_person(image, group):
+        if settings.min_multipose is None or any(
+                c.source == "pose" and c.detection >= settings.strong_detection
+                or c.face is not None and c.face >= settings.min_face for c in group):
             passed.append(True)
             continue
         poses = finder.multipose(image) if poses is None else poses
-        passed.append(best_score_on(poses, people_probability(group, image.shape[:2]) > 0.5) >= threshold)
+        mask = people_probability(group, image.shape[:2]) > 0.5
+        passed.append(best_score_on(poses, mask) >= settings.min_multipose or finder.has_face(image, group))
     return passed
 
 

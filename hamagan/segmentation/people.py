@@ -419,18 +419,14 @@ class PersonFinder:
     def confirmed(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
         """Whether a person (a group of candidates) has a pose detection of at least ``min_detection`` or a
         face the face mesh confirms (asked only when no detection decides; answers kept in ``face``)."""
-        return self._confirmed(image, group, self.settings.min_detection)
-
-    def surely_person(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
-        """Whether a person (a group of candidates) has a pose detection of at least ``strong_detection`` or a
-        face the face mesh confirms: MoveNet's check (``min_multipose``) does not apply to them."""
-        return self._confirmed(image, group, self.settings.strong_detection)
-
-    def _confirmed(self, image: np.ndarray, group: list[PersonCandidate], min_detection: float) -> bool:
-        settings = self.settings
-        if any(c.source == "pose" and c.detection >= min_detection for c in group):
+        if any(c.source == "pose" and c.detection >= self.settings.min_detection for c in group):
             return True
-        return any(settings._has_face(c, lambda c: self.face_score(image, c)) for c in group)
+        return self.has_face(image, group)
+
+    def has_face(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
+        """Whether the face mesh confirms a face on one of a person's candidates (each asked once, kept in
+        ``face``)."""
+        return any(self.settings._has_face(c, lambda c: self.face_score(image, c)) for c in group)
 
     def close_pose(self, image: np.ndarray, group: list[PersonCandidate]) -> float:
         """The pose detector's best score in squares framed closely on a person (a group of candidates) for a
