@@ -25,6 +25,7 @@ from hamagan.data.photo_pool import SEEN_BY_FINDER, default_cache, photo_split, 
 from hamagan.samples import BARE_PORTRAIT, background_paths
 from hamagan.segmentation import PersonFinder, default_finder, find_people, group_people, people_probability
 from hamagan.segmentation.multipose import best_score_on
+from hamagan.segmentation.people import detected
 from hamagan.trimap import working_copy
 
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3)
@@ -40,9 +41,8 @@ def kept_people(image: np.ndarray, finder: PersonFinder) -> list[tuple[float, bo
     """Each person ``finder`` keeps: MoveNet's score on them, and whether a face or a strong pose detection
     confirms them."""
     poses = finder.multipose(image)
-    strong = finder.settings.strong_detection
     return [(best_score_on(poses, people_probability(group, image.shape[:2]) > 0.5),
-             any(c.source == "pose" and c.detection >= strong for c in group) or finder.has_face(image, group))
+             detected(group, finder.settings.strong_detection) or finder.has_face(image, group))
             for group in group_people(find_people(image, finder=finder).people)]
 
 

@@ -23,7 +23,14 @@ import numpy as np
 
 from hamagan.segmentation.agreement import RING, colour_vote
 from hamagan.segmentation.multipose import best_score_on
-from hamagan.segmentation.people import FinderSettings, PersonCandidate, PersonFinder, group_box, same_person
+from hamagan.segmentation.people import (
+    FinderSettings,
+    PersonCandidate,
+    PersonFinder,
+    detected,
+    group_box,
+    same_person,
+)
 
 __all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
            "group_people", "paint_people", "people_probability", "posed_people"]
@@ -103,9 +110,8 @@ def posed_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder:
     poses = None
     passed = []
     for group in groups:
-        if settings.min_multipose is None or any(
-                c.source == "pose" and c.detection >= settings.strong_detection
-                or c.face is not None and c.face >= settings.min_face for c in group):
+        if (settings.min_multipose is None or detected(group, settings.strong_detection)
+                or any(c.face is not None and c.face >= settings.min_face for c in group)):
             passed.append(True)
             continue
         poses = finder.multipose(image) if poses is None else poses

@@ -185,6 +185,11 @@ class FinderSettings:
         return candidate.face >= self.min_face
 
 
+def detected(group: list[PersonCandidate], min_score: float) -> bool:
+    """Whether one of a person's candidates is a pose detection of at least ``min_score``."""
+    return any(c.source == "pose" and c.detection >= min_score for c in group)
+
+
 def _unexplained(first_look: np.ndarray, people: list[PersonCandidate]) -> float:
     """Share of the frame that the first look (HxW) paints as people (above 0.5) and no one in ``people`` covers."""
     painted = first_look > 0.5
@@ -419,9 +424,7 @@ class PersonFinder:
     def confirmed(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
         """Whether a person (a group of candidates) has a pose detection of at least ``min_detection`` or a
         face the face mesh confirms (asked only when no detection decides; answers kept in ``face``)."""
-        if any(c.source == "pose" and c.detection >= self.settings.min_detection for c in group):
-            return True
-        return self.has_face(image, group)
+        return detected(group, self.settings.min_detection) or self.has_face(image, group)
 
     def has_face(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
         """Whether the face mesh confirms a face on one of a person's candidates (each asked once, kept in
