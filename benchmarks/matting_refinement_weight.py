@@ -41,7 +41,7 @@ from hamagan.report import pipeline_matting
 from hamagan.training.validation import held_out_portrait_mattes
 
 HERE = Path(__file__).resolve().parent
-UNSURE, MIDDLE, SURE = (3e-5,), 3e-4, 3e-3
+UNSURE, MIDDLE, SURE = (3e-5, 3e-6, 3e-7), 3e-4, 3e-3
 WEIGHTS = (*UNSURE, MIDDLE, SURE)
 SPANS = [(low, high) for low in (0.6, 0.7, 0.75, 0.8, 0.85) for high in (0.8, 0.85, 0.9, 0.95) if high > low]
 BANDS = (0, 20, 30, 40, 50, 60, 70, 80, 100, None)
