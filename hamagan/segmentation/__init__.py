@@ -111,7 +111,7 @@ def posed_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder:
     passed = []
     for group in groups:
         if (settings.min_multipose is None or detected(group, settings.strong_detection)
-                or any(c.face is not None and c.face >= settings.min_face for c in group)):
+                or any(settings.face_known(c) for c in group)):
             passed.append(True)
             continue
         poses = finder.multipose(image) if poses is None else poses

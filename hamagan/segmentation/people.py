@@ -178,11 +178,15 @@ class FinderSettings:
                 and candidate.confidence >= self.confirm_confidence and candidate.area <= self.max_area
                 and _on_mask(candidate, (x0 + x1) / 2, (y0 + y1) / 2))
 
+    def face_known(self, candidate: PersonCandidate) -> bool:
+        """Whether the face detector, already asked, found a face where the candidate's should be."""
+        return candidate.face is not None and candidate.face >= self.min_face
+
     def _has_face(self, candidate: PersonCandidate, face_score: Callable[[PersonCandidate], float]) -> bool:
         """Whether the face detector finds a face where the candidate's should be (asked once, kept)."""
         if candidate.face is None:
             candidate.face = face_score(candidate)
-        return candidate.face >= self.min_face
+        return self.face_known(candidate)
 
 
 def detected(group: list[PersonCandidate], min_score: float) -> bool:
