@@ -21,6 +21,7 @@ MODEL_PATH = Path(__file__).resolve().parent / "movenet_multipose_lightning.tfli
 KEYPOINTS = 17
 SURE_KEYPOINT = 0.2  # a keypoint counts where its score reaches this (MoveNet's own demos draw from 0.2 up)
 MIN_SURE_KEYPOINTS = 3  # a pose needs this many sure keypoints to be placed on anyone
+PERSON_SCORE = 3 * KEYPOINTS + 4  # each row: the keypoints, then the box (4 values), then the person score
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class MultiPose:
         poses = []
         for row in people:
             keypoints = row[:3 * KEYPOINTS].reshape(KEYPOINTS, 3).astype(np.float64)
-            poses.append(Pose(float(row[55]), keypoints[:, 0] * side / scale, keypoints[:, 1] * side / scale,
+            poses.append(Pose(float(row[PERSON_SCORE]), keypoints[:, 0] * side / scale, keypoints[:, 1] * side / scale,
                               keypoints[:, 2]))
         return poses
 
