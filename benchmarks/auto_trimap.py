@@ -96,6 +96,11 @@ def at_long_side_512(scene: PersonScene) -> tuple[np.ndarray, np.ndarray]:
             cv2.resize(scene.alpha, size, interpolation=cv2.INTER_AREA).astype(np.float64))
 
 
+def snapped(alpha: np.ndarray) -> np.ndarray:
+    """``alpha`` with resampling's near-0 and near-1 values (within 0.02) set to 0 and 1."""
+    return np.where(alpha > 0.98, 1.0, np.where(alpha < 0.02, 0.0, alpha))
+
+
 def scenes_of(split: str) -> list[PersonScene]:
     scenes = person_scenes(split, seed={"validation": 0, "test": 1}[split])
     for pid in portrait_ids():
@@ -317,8 +322,7 @@ def held_out_people(split: str, count: int = 24) -> list[tuple[str, np.ndarray, 
         portrait = portraits[index % len(portraits)]
         scene = make_scene(photos[index % len(photos)], [load_cutout(portrait)], [rng.uniform(0.15, 0.5)], rng)
         image, alpha = at_long_side_512(scene)
-        alpha = np.where(alpha > 0.98, 1.0, np.where(alpha < 0.02, 0.0, alpha))  # resampling's near-0/1 values
-        scenes.append((portrait, image, alpha, index % len(photos)))
+        scenes.append((portrait, image, snapped(alpha), index % len(photos)))
     return scenes
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.auto_trimap import at_long_side_512, held_out_people, iou
+from benchmarks.auto_trimap import at_long_side_512, held_out_people, iou, snapped
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline
 from hamagan.data.person_scenes import person_scenes
@@ -51,7 +51,7 @@ def validation_scenes() -> list[tuple[str, np.ndarray, np.ndarray]]:
         scenes.append(("non-test portraits", case.image.astype(np.float32), case.alpha))
     for scene in person_scenes("validation", seed=0):
         image, alpha = at_long_side_512(scene)
-        scenes.append(("proxy scenes", image, np.where(alpha > 0.98, 1.0, np.where(alpha < 0.02, 0.0, alpha))))
+        scenes.append(("proxy scenes", image, snapped(alpha)))
     return scenes
 
 
