@@ -47,6 +47,7 @@ from hamagan.refinement import (
     TOLERANCE,
     band_width,
     confidence_weight,
+    edge_width_ratio,
     network_confidence,
     refine_alpha,
 )
@@ -116,6 +117,10 @@ class HaMaGANConfig:
         refine_below_confidence: with ``refine_matting`` off, refine a given trimap's alpha anyway where G_m's
             mean confidence ``(2 alpha - 1)^2`` over its band is below this, whatever the band's width (hair,
             fur, smoke G_m is unsure of). None: never.
+        refine_soft_edge: with ``refine_matting`` off, refine a given trimap's whole band anyway, at
+            ``refinement_weight_unsure``, where the image's edge is at least this many times as wide as G_m's
+            (:func:`hamagan.refinement.edge_width_ratio`): a motion-blurred or defocused edge that G_m cut hard,
+            sure of itself, where the colour-line model draws the ramp. None: never.
         refinement_weight: that refinement's pull towards G_m's confident values (mu).
         refinement_weight_unsure: mu for an image whose band G_m is unsure of as a whole (mean confidence
             ``(2 alpha - 1)^2`` over the band below ``refinement_confidence[0]``), log-linear up to
@@ -152,6 +157,7 @@ class HaMaGANConfig:
     refine_matting: bool = False
     refine_from_band: float | None = None
     refine_below_confidence: float | None = None
+    refine_soft_edge: float | None = None
     refinement_weight: float = 0.1
     refinement_weight_unsure: float | None = None
     refinement_confidence: tuple[float, float] = (0.8, 0.85)
@@ -175,6 +181,8 @@ class HaMaGANConfig:
             raise ValueError(f"matting_band_width must be positive or None, got {self.matting_band_width}")
         if self.refine_edge is not None and self.refine_edge <= 0:
             raise ValueError(f"refine_edge must be positive or None, got {self.refine_edge}")
+        if self.refine_soft_edge is not None and self.refine_soft_edge <= 0:
+            raise ValueError(f"refine_soft_edge must be positive or None, got {self.refine_soft_edge}")
         if self.harmonize_gate is not None:
             self.harmonize_gate = tuple(float(v) for v in self.harmonize_gate)
             if len(self.harmonize_gate) != 2 or not 0 <= self.harmonize_gate[0] <= self.harmonize_gate[1]:
@@ -392,7 +400,8 @@ class HaMaGANPipeline(
         size = fit_size(*full, self.config.matting_max_side)
         small_image, small_trimap = resize(image, size), resize_trimap(trimap, size)
         alpha = self._network_alpha(small_image, small_trimap)
-        plans = [self._refinement(t, a, refine, automatic) for t, a in zip(small_trimap, alpha, strict=True)]
+        plans = [self._refinement(i, t, a, refine, automatic)
+                 for i, t, a in zip(small_image, small_trimap, alpha, strict=True)]
         if any(plan is not None for plan in plans):
             alpha = self._refine(small_image, alpha, plans)
         if size != full:
@@ -431,14 +440,16 @@ class HaMaGANPipeline(
             raw = mirror_averaged(network, network_input) if self.config.matting_flip else network(network_input)
         return paste_known(raw.float(), padded_trimap)[:, :, :height, :width]
 
-    def _refinement(self, trimap: torch.Tensor, alpha: torch.Tensor, refine: bool | None, automatic: bool
-                    ) -> Refinement | None:
-        """How to refine one image's alpha (trimap and alpha 1 x H x W, at G_m's working size), None to leave it.
+    def _refinement(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, refine: bool | None,
+                    automatic: bool) -> Refinement | None:
+        """How to refine one image's alpha (image 3 x H x W, trimap and alpha 1 x H x W, at G_m's working size),
+        None to leave it.
 
         ``refine`` True refines the whole band, False nothing. By default the config's rules refine a given
-        trimap's whole band (``refine_matting``, ``refine_from_band``, ``refine_below_confidence``; an automatic
-        trimap's only with ``refine_matting``), and otherwise, with ``refine_edge``, the band around G_m's edge.
-        mu follows G_m's confidence over the band refined."""
+        trimap's whole band (``refine_matting``, ``refine_from_band``, ``refine_below_confidence``,
+        ``refine_soft_edge``; an automatic trimap's only with ``refine_matting``), and otherwise, with
+        ``refine_edge``, the band around G_m's edge. mu follows G_m's confidence over the band refined, and is
+        ``refinement_weight_unsure`` for a soft edge G_m cut hard."""
         config = self.config
         if refine is False:
             return None
@@ -449,6 +460,10 @@ class HaMaGANPipeline(
             or (config.refine_below_confidence is not None and confidence < config.refine_below_confidence))
         if whole:
             return Refinement(trimap_array, self.refinement_weight_for(confidence), whole_band=True)
+        if not automatic and config.refine_soft_edge is not None and edge_width_ratio(
+                tensor_to_array(image[None].cpu()), alpha_array, trimap_array) >= config.refine_soft_edge:
+            return Refinement(trimap_array, config.refinement_weight_unsure or config.refinement_weight,
+                              whole_band=True)
         if config.refine_edge is None:
             return None
         edge = tightened_trimap(trimap_array, alpha_array, config.refine_edge * max(trimap_array.shape))
@@ -588,8 +603,8 @@ class HaMaGANPipeline(
         with clock("matting"):
             alpha, refined = self._matte(pixels, trimap_t, refine, automatic=trimap is None)
         if refined and refine is None and trimap is not None and not self.config.refine_matting:
-            message = ("refined the matte by the matting Laplacian: your trimap's unknown band is wide, or the "
-                       "network was unsure of much of it")
+            message = ("refined the matte by the matting Laplacian: your trimap's unknown band is wide, the network "
+                       "was unsure of much of it, or the photo's edge is softer than the network's")
         with clock("foreground"):
             foreground = estimate_foreground(pixels, alpha, self.config.foreground_method)
         result = {"alpha": alpha, "trimap": trimap_t, "foreground": foreground}

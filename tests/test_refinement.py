@@ -13,6 +13,7 @@ from hamagan.pipeline import HaMaGANConfig
 from hamagan.refinement import (
     band_width,
     confidence_weight,
+    edge_width_ratio,
     network_confidence,
     refine_alpha,
     unknown_system,
@@ -236,3 +237,53 @@ def test_a_given_trimap_whose_band_g_m_is_unsure_of_is_refined_by_default(small_
         np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), plain)
     finally:
         small_pipe.config.refine_below_confidence = None
+
+
+def _disc(blur: float, size: int = 96) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A red disc on blue, defocused by ``blur`` pixels (Gaussian), its hard alpha and a 24-px trimap."""
+    rows, cols = np.mgrid[:size, :size]
+    from_centre = np.hypot(rows - size / 2, cols - size / 2)
+    hard = (from_centre < size / 4).astype(np.float64)
+    alpha = ndimage.gaussian_filter(hard, blur) if blur else hard
+    image = alpha[..., None] * np.array([0.9, 0.2, 0.1]) + (1 - alpha[..., None]) * np.array([0.1, 0.3, 0.8])
+    return image, hard, np.where(np.abs(from_centre - size / 4) < 12, 0.5, hard)
+
+
+def test_the_edge_width_ratio_tells_a_soft_edge_cut_hard_from_a_matte_that_follows_the_image() -> None:
+    sharp_image, hard, trimap = _disc(0)
+    soft_image = _disc(4)[0]
+    assert 0.8 < edge_width_ratio(sharp_image, hard, trimap) < 1.25
+    assert edge_width_ratio(soft_image, hard, trimap) > 2.5  # a 4-px defocus cut hard
+    soft_alpha = ndimage.gaussian_filter(hard, 4)
+    assert 0.8 < edge_width_ratio(soft_image, soft_alpha, trimap) < 1.25  # the ramp drawn as the image shows it
+    flat = np.full_like(soft_image, 0.5)
+    assert edge_width_ratio(flat, hard, trimap) == 0.0  # no contrast: nothing to compare
+    assert edge_width_ratio(soft_image, hard, np.round(trimap)) == 0.0  # no unknown region
+
+
+def test_a_given_trimap_over_a_soft_edge_g_m_cut_hard_is_refined_whole_at_the_unsure_weight(
+        small_pipe: HaMaGANPipeline) -> None:
+    image, _, trimap = _disc(4)
+    image_t, trimap_t = array_to_tensor(image.astype(np.float32)), array_to_tensor(trimap.astype(np.float32))
+    plain = tensor_to_array(small_pipe.matte(image_t, trimap_t, refine=False))
+    ratio = edge_width_ratio(image, plain, trimap)
+    config = small_pipe.config
+    assert config.refine_below_confidence is None and config.refine_from_band is None and ratio > 0
+    weight, unsure = config.refinement_weight, config.refinement_weight_unsure
+    try:
+        config.refinement_weight, config.refinement_weight_unsure = 0.5, 0.001
+        config.refine_soft_edge = ratio * 0.99
+        refined = tensor_to_array(small_pipe.matte(image_t, trimap_t))
+        expected = refine_alpha(tensor_to_array(image_t), trimap, plain, 0.001)
+        np.testing.assert_allclose(refined, expected, atol=1e-5)
+        assert "softer" in small_pipe(image.astype(np.float32), trimap.astype(np.float32)).message
+        automatic, refined_whole = small_pipe._matte(image_t, trimap_t, None, automatic=True)
+        assert not refined_whole  # the person finder's trimaps are not refined whole by this rule
+        assert not np.array_equal(tensor_to_array(automatic), refined)
+        config.refine_soft_edge = ratio * 1.01
+        np.testing.assert_array_equal(tensor_to_array(small_pipe.matte(image_t, trimap_t)), plain)
+        with pytest.raises(ValueError, match="refine_soft_edge"):
+            HaMaGANConfig(refine_soft_edge=0.0)
+    finally:
+        config.refinement_weight, config.refinement_weight_unsure = weight, unsure
+        config.refine_soft_edge = None
