@@ -141,8 +141,8 @@ def edge_width_ratio(image: np.ndarray, alpha: np.ndarray, trimap: np.ndarray, s
     keep = (image_contrast > min_contrast) & (alpha_contrast > 0.5)
     if not keep.any():
         return 0.0
-    ratio = (image_contrast / np.maximum(image_slope, 1e-6)) / (alpha_contrast / slope)
-    return float(np.median(ratio[keep]))
+    image_width = image_contrast[keep] / np.maximum(image_slope[keep], 1e-6)
+    return float(np.median(image_width / (alpha_contrast[keep] / slope[keep])))
 
 
 def confidence_weight(confidence: float, weights: tuple[float, float], span: tuple[float, float]) -> float:
