@@ -7,7 +7,8 @@ The committed file was made by the code before the speed work (commit a19f781):
     # config.json without the keys added since (refine_matting, refinement_weight), in its checkpoint folder
     PYTHONPATH=/tmp/hamagan-a19f781 python tests/data/make_pipeline_golden.py tests/data/pipeline_a19f781.npz
 
-Remade for version 9's G_m (2026-12-02) and for versions 10 and 11's harmonizers (2026-12-03); their layer
+Remade for version 9's G_m (2026-12-02), for versions 10 and 11's harmonizers (2026-12-03) and for version 14's
+G_m (2026-12-07, the colour-statistics modules left out of the state dict, as the test leaves them); their layer
 statistics came after a19f781, so that worktree was given today's ``hamagan/models/harmonizer.py`` and a
 ``layer_statistics`` field in its ``HarmonizerConfig`` (at this size the copied module applies the colour
 map in one piece, as a19f781's did).
