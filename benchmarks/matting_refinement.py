@@ -33,11 +33,12 @@ from hamagan.training.validation import held_out_mattes
 HELD_OUT_PHOTOS = 8
 WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 PORTRAIT_SEED = 10**6 + 1
+PORTRAIT_FAMILIES = {"portrait": 0.5, "portrait_texture": 0.25, "merged": 0.25}  # recoloured and merged too
 
 
 def portrait_samples(photos: list[np.ndarray], count: int, size: int = 320) -> list:
     """The training portraits recoloured and merged over ``photos``: ``count`` seeded engine samples of ``size``."""
-    settings = EngineSettings(size=size, families={"portrait": 0.5, "portrait_texture": 0.25, "merged": 0.25})
+    settings = EngineSettings(size=size, families=PORTRAIT_FAMILIES)
     engine = MattingEngine(photos, samples.portrait_cutouts("train"), settings, seed=PORTRAIT_SEED)
     return [engine(position) for position in range(count)]
 

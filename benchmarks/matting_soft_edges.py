@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.auto_trimap import snapped
-from benchmarks.matting_refinement import HELD_OUT_PHOTOS, as_cases
+from benchmarks.matting_refinement import HELD_OUT_PHOTOS, PORTRAIT_FAMILIES, as_cases
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline, samples
 from hamagan.data.matting_engine import EngineSettings, MattingEngine
@@ -36,7 +36,6 @@ from hamagan.trimap import trimap_from_alpha
 
 HERE = Path(__file__).resolve().parent
 CALIBRATION_SEED = 424242
-PORTRAIT_FAMILIES = {"portrait": 0.5, "portrait_texture": 0.25, "merged": 0.25}
 
 
 def calibration_sets(count: int) -> dict[str, list[MattingCase]]:
