@@ -33,7 +33,7 @@ from hamagan.segmentation.people import (
 )
 
 __all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
-           "group_people", "paint_people", "people_probability", "posed_people"]
+           "group_people", "kept_people", "paint_people", "people_probability", "posed_people"]
 
 KEEP_CHOICES = ("all", "largest")
 
@@ -73,16 +73,16 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
     (most false persons are of that kind: benchmarks/README.md, "Automatic trimaps") is kept only where the
     pose detector's close look (:meth:`PersonFinder.close_pose`) reaches ``min_close_pose``, and with a
     warning; one whom no face and no pose detection of ``strong_detection`` confirms, only where MoveNet finds
-    their pose (:func:`posed_people`)."""
+    their pose (:func:`posed_people`). Where no one is kept, the tile look's people
+    (:meth:`PersonFinder.tile_candidates`), checked the same way."""
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
     image = np.asarray(image, np.float32)
     finder = finder or default_finder()
     groups = group_people(finder.people(image))
-    confirmed = [finder.confirmed(image, group) for group in groups]
-    kept = [(group, sure) for group, sure, posed in zip(groups, confirmed, posed_people(image, groups, finder),
-                                                         strict=True)
-            if posed and (sure or finder.close_pose(image, group) >= finder.settings.min_close_pose)]
+    kept = kept_people(image, groups, finder)
+    if not kept and finder.tile_look:
+        kept = kept_people(image, group_people(finder.tile_candidates(image)), finder)
     if not kept:
         doubted = " (something like a person, but no face or body pose confirms it)" if groups else ""
         return PeopleMask(np.zeros(image.shape[:2], np.float32), [],
@@ -102,16 +102,28 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
     return PeopleMask(paint_people(image, groups, finder.colour_vote), people, message)
 
 
+def kept_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder: PersonFinder
+                ) -> list[tuple[list[PersonCandidate], bool]]:
+    """The people (groups of candidates) that pass MoveNet's check (:func:`posed_people`) and are confirmed
+    (:meth:`PersonFinder.confirmed`) or found by the pose detector's close look, each with whether it was
+    confirmed."""
+    confirmed = [finder.confirmed(image, group) for group in groups]
+    return [(group, sure) for group, sure, posed in zip(groups, confirmed, posed_people(image, groups, finder),
+                                                         strict=True)
+            if posed and (sure or finder.close_pose(image, group) >= finder.settings.min_close_pose)]
+
+
 def posed_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder: PersonFinder) -> list[bool]:
     """Whether each person (a group of candidates) passes MoveNet's check: a pose detection of ``strong_detection``,
-    a MoveNet pose of at least ``min_multipose`` on their mask or a face the face mesh confirms. Faces already
+    a MoveNet pose of at least ``min_multipose`` on their mask (or the tile look's pose of them alone) or a face the
+    face mesh confirms. Faces already
     asked are read first; MoveNet runs once, where someone needs it, and faces are asked only where it fails."""
     settings = finder.settings
     poses = None
     passed = []
     for group in groups:
         if (settings.min_multipose is None or detected(group, settings.strong_detection)
-                or any(settings.face_known(c) for c in group)):
+                or any(settings.face_known(c) or settings.posed(c) for c in group)):
             passed.append(True)
             continue
         poses = finder.multipose(image) if poses is None else poses

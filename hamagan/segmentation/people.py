@@ -28,7 +28,7 @@ import numpy as np
 from hamagan.segmentation.body import BodySegmenter
 from hamagan.segmentation.detector import PersonDetection, PoseDetector, detection_views
 from hamagan.segmentation.face import HEAD_MARGIN, FaceDetector, face_views
-from hamagan.segmentation.multipose import MultiPose
+from hamagan.segmentation.multipose import MultiPose, best_score_on
 from hamagan.segmentation.regions import Region
 from hamagan.segmentation.selfie import SelfieSegmenter
 
@@ -44,6 +44,7 @@ BODY_FRAMING = (12.0, 4.5)  # a whole standing body
 CLOSE_POSE_MARGINS = (1.1, 1.5)  # sides of the pose detector's close looks at a person / their box's longer side
 FACE_ON_HEAD = 0.75  # the most a pose detection's head centre may lie from a face's centre, in face sizes
 POSE_TILES = (160, 224)  # the tile look's squares (pixels at the finder's 640): 1.4 and 1 times the detector's 224
+ALONE_SIDE = 2.0  # the side of MoveNet's look at a tile-look person, in their mask's longer sides
 
 
 @dataclass
@@ -63,6 +64,7 @@ class PersonCandidate:
     face: float | None = None  # the face detector's score around the head, once asked
     faces: int = 0  # face candidates: the group look's faces on the mask (its own and those it covers)
     painted: np.ndarray | None = None  # what the people's map shows instead of ``probability``, where it differs
+    multipose: float | None = None  # MoveNet's best pose on the mask in a square around the candidate, once asked
 
     @property
     def shown(self) -> np.ndarray:
@@ -103,6 +105,11 @@ class FinderSettings:
     heron or dandelion seeds for a person; MoveNet scores most of them below 0.2 (not all: a macaque 0.25, a
     penguin 0.45), and the real people of the photo pool whom nothing else confirms 0.29-0.62; blurred faces
     pay (benchmarks/README.md, "An animal-versus-person cue from the npm registry").
+    The tile look keeps a detection below ``strong_detection`` (down to ``tile_detection``) whose landmark model is
+    as sure and whose mask as clean as :meth:`strong` asks, where MoveNet, looking at a square around them, finds a
+    pose of at least ``tile_multipose`` on their mask (None: no such look): two hooded walkers seen from behind on a
+    beach, 0.85 / 0.57 and 0.48 / 0.55; on the person-free photos these settings were chosen on, MoveNet's best
+    there was 0.30 (a long-nosed monkey, a palace).
     """
 
     min_detection: float = 0.6
@@ -126,6 +133,8 @@ class FinderSettings:
     strong_presence: float = 0.9
     min_pose_cover: float = 0.35
     min_multipose: float | None = 0.2
+    tile_detection: float = 0.4
+    tile_multipose: float | None = 0.4
 
     def confirms(self, candidate: PersonCandidate) -> bool:
         """A selfie region good enough to confirm a pose candidate."""
@@ -168,8 +177,17 @@ class FinderSettings:
 
     def strong(self, candidate: PersonCandidate) -> bool:
         """A pose candidate sure enough to need no second opinion."""
-        return (candidate.detection >= self.strong_detection and candidate.presence >= self.strong_presence
-                and candidate.confidence >= self.confirm_confidence and candidate.uncertain <= self.confirm_uncertain)
+        return candidate.detection >= self.strong_detection and self.clean_pose(candidate)
+
+    def clean_pose(self, candidate: PersonCandidate) -> bool:
+        """A pose candidate whose landmark model is sure of a person and whose mask is clean."""
+        return (candidate.presence >= self.strong_presence and candidate.confidence >= self.confirm_confidence
+                and candidate.uncertain <= self.confirm_uncertain)
+
+    def posed(self, candidate: PersonCandidate) -> bool:
+        """Whether MoveNet's look at the candidate alone (the tile look's) found their pose."""
+        return (self.tile_multipose is not None and candidate.multipose is not None
+                and candidate.multipose >= self.tile_multipose)
 
     def face_person(self, candidate: PersonCandidate) -> bool:
         """Whether a face candidate of the group look is a person."""
@@ -292,36 +310,60 @@ class PersonFinder:
     # background's (:func:`hamagan.segmentation.agreement.colour_vote`'s ``keep_above``; None: paint the union).
     # Chosen on composites over the photo pool's training and validation photos (benchmarks/README.md).
     colour_vote: float | None = 0.3
-    # Where no one is found, the pose detector looks again through small squares (:meth:`tile_candidates`).
+    # Where no one is kept, the pose detector looks again through small squares (:meth:`tile_candidates`,
+    # run by :func:`hamagan.segmentation.find_people`).
     tile_look: bool = True
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
         """The candidates that :attr:`settings` takes for people, and the people of the group look where those
         cover less than ``group_look_below`` of the frame, or where the selfie segmenter's first look paints at
         least ``group_look_unexplained`` of the frame as people that none of them covers (a group around a
-        table: the pose detector finds two of six, and the selfie region holding all six is left out); where
-        none of these finds anyone, the people of the tile look (:meth:`tile_candidates`)."""
+        table: the pose detector finds two of six, and the selfie region holding all six is left out)."""
         image = np.asarray(image, np.float32)
         first_look, candidates = self.candidates(image)
         people = self.settings.select(candidates, lambda c: self.face_score(image, c))
         if (sum(c.area for c in people) < self.settings.group_look_below
                 or _unexplained(first_look, people) >= self.settings.group_look_unexplained):
             people += [c for c in self.face_candidates(image, people) if self.settings.face_person(c)]
-        if not people and self.tile_look:
-            people = self.tile_candidates(image)
         return people
 
     def tile_candidates(self, image: np.ndarray) -> list[PersonCandidate]:
         """The tile look: the pose detector through overlapping squares of :data:`POSE_TILES` pixels, each
         detection of at least ``strong_detection`` segmented by the landmark model, and those :meth:`strong`
         by :class:`FinderSettings` (people whose faces are 10-20 px at the working size, whom the looks at the
-        whole frame miss: players at the back of an orchestra, a passer-by under an arcade). ``min_area`` does not
-        apply: such people cover less of the frame than any person the other looks keep."""
+        whole frame miss: players at the back of an orchestra, a passer-by under an arcade), and weaker detections
+        down to ``tile_detection`` whom MoveNet's look at them alone finds posed (:meth:`FinderSettings.posed`).
+        ``min_area`` does not apply: such people cover less of the frame than any person the other looks keep."""
+        settings = self.settings
         height, width = image.shape[:2]
         views = [view for side in POSE_TILES if side < min(height, width)
                  for view in face_views(height, width, side)]
-        found = (self._pose_candidate(image, d) for d in self.detector(image, self.settings.strong_detection, views))
-        return [c for c in found if c is not None and self.settings.strong(c) and c.area <= self.settings.max_area]
+        lowest = settings.strong_detection if settings.tile_multipose is None else settings.tile_detection
+        people = []
+        for detection in self.detector(image, lowest, views):
+            c = self._pose_candidate(image, detection)
+            if c is None or c.area > settings.max_area or not settings.clean_pose(c):
+                continue
+            if not settings.strong(c):
+                c.multipose = self.pose_alone(image, c)
+            if settings.strong(c) or settings.posed(c):
+                people.append(c)
+        return people
+
+    def pose_alone(self, image: np.ndarray, candidate: PersonCandidate) -> float:
+        """MoveNet's best pose on the candidate's mask in a square around it, :data:`ALONE_SIDE` times its longer
+        side (at the whole frame's scale a person in a tile is a few dozen of MoveNet's 256 pixels)."""
+        top, bottom, left, right = candidate.box
+        mask = np.zeros(image.shape[:2], bool)
+        mask[top:bottom, left:right] = candidate.probability > 0.5
+        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if not len(rows):
+            return 0.0
+        half = ALONE_SIDE * max(rows[-1] - rows[0], columns[-1] - columns[0]) / 2 + 4
+        centre_y, centre_x = (rows[0] + rows[-1]) / 2, (columns[0] + columns[-1]) / 2
+        y0, x0 = max(int(centre_y - half), 0), max(int(centre_x - half), 0)
+        y1, x1 = int(centre_y + half), int(centre_x + half)
+        return best_score_on(self.multipose(image[y0:y1, x0:x1]), mask[y0:y1, x0:x1])
 
     def _pose_candidate(self, image: np.ndarray, detection: PersonDetection, face: float | None = None
                         ) -> PersonCandidate | None:
@@ -426,9 +468,11 @@ class PersonFinder:
         return plain, (plain + look(True)) / 2 if self.mirror_selfie else None
 
     def confirmed(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
-        """Whether a person (a group of candidates) has a pose detection of at least ``min_detection`` or a
-        face the face mesh confirms (asked only when no detection decides; answers kept in ``face``)."""
-        return detected(group, self.settings.min_detection) or self.has_face(image, group)
+        """Whether a person (a group of candidates) has a pose detection of at least ``min_detection``, a pose
+        that MoveNet's look at them alone found, or a face the face mesh confirms (asked only when nothing else
+        decides; answers kept in ``face``)."""
+        return (detected(group, self.settings.min_detection) or any(self.settings.posed(c) for c in group)
+                or self.has_face(image, group))
 
     def has_face(self, image: np.ndarray, group: list[PersonCandidate]) -> bool:
         """Whether the face mesh confirms a face on one of a person's candidates (each asked once, kept in
