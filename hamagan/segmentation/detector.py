@@ -122,9 +122,13 @@ class PoseDetector:
         return [PersonDetection(float(s), b, view.from_unit(k))
                 for s, b, k in zip(scores[keep], boxes, points, strict=True)]
 
+    def unmerged(self, image: np.ndarray, min_score: float, views: list[Region] | None = None
+                 ) -> list[PersonDetection]:
+        """Every detection over ``views`` (default: :func:`detection_views`), before merging."""
+        views = views if views is not None else detection_views(*image.shape[:2])
+        return [d for view in views for d in self.detect_in(image, view, min_score)]
+
     def __call__(self, image: np.ndarray, min_score: float = 0.5, views: list[Region] | None = None
                  ) -> list[PersonDetection]:
         """Merged detections over ``views`` (default: :func:`detection_views`), best first."""
-        views = views if views is not None else detection_views(*image.shape[:2])
-        found = [d for view in views for d in self.detect_in(image, view, min_score)]
-        return merge_detections(found)
+        return merge_detections(self.unmerged(image, min_score, views))
