@@ -19,7 +19,7 @@ from hamagan.segmentation import (
     group_people,
     paint_people,
 )
-from hamagan.segmentation.detector import ANCHORS, detection_views
+from hamagan.segmentation.detector import ANCHORS, PersonDetection, detection_views, merge_apart
 from hamagan.segmentation.face import FaceDetector, face_views
 from hamagan.segmentation.multipose import KEYPOINTS, Pose, best_score_on
 from hamagan.segmentation.people import _on_mask
@@ -140,6 +140,20 @@ def test_the_tile_look_keeps_a_weaker_detection_where_movenet_finds_their_pose_a
     assert all(c.detection < finder.settings.strong_detection and finder.settings.posed(c) for c in found.people)
     assert _iou(found.probability > 0.5, truth) > 0.6
     assert not find_people(working_copy(BACKGROUNDS / "lomiri-Wine_by_Jakkub_Mede.jpg")[0]).found
+
+
+def test_weaker_detections_are_merged_apart_from_strong_ones() -> None:
+    """A strong detection keeps its own box beside an overlapping weaker one, which is dropped; a weaker one
+    elsewhere is kept, merged with its own overlapping neighbour."""
+    def detection(score: float, box: list[float]) -> PersonDetection:
+        return PersonDetection(score, np.array(box, np.float64), np.zeros((4, 2)))
+
+    found = [detection(0.95, [0, 0, 10, 20]), detection(0.5, [2, 0, 12, 20]),
+             detection(0.6, [50, 0, 60, 20]), detection(0.45, [52, 0, 62, 20])]
+    merged = merge_apart(found, strong=0.9)
+    assert [d.score for d in merged] == [0.95, 0.6]
+    np.testing.assert_array_equal(merged[0].box, [0, 0, 10, 20])
+    assert 50 < merged[1].box[0] < 52
 
 
 def test_the_group_look_segments_the_person_under_a_face_with_the_landmark_model() -> None:

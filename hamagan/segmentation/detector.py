@@ -101,6 +101,15 @@ def merge_detections(detections: list[PersonDetection]) -> list[PersonDetection]
     return merged
 
 
+def merge_apart(detections: list[PersonDetection], strong: float) -> list[PersonDetection]:
+    """The detections of at least ``strong`` merged among themselves (:func:`merge_detections`), so that weaker
+    boxes never shift them, then the weaker ones merged among themselves, less those where a strong one is."""
+    sure = merge_detections([d for d in detections if d.score >= strong])
+    weaker = [d for d in merge_detections([d for d in detections if d.score < strong])
+              if not any(box_iou(d.box, s.box[None])[0] > MERGE_IOU for s in sure)]
+    return sure + weaker
+
+
 class PoseDetector:
     """People in an HxWx3 float image in [0, 1], as :class:`PersonDetection` in image pixels."""
 

@@ -26,14 +26,7 @@ import cv2
 import numpy as np
 
 from hamagan.segmentation.body import BodySegmenter
-from hamagan.segmentation.detector import (
-    MERGE_IOU,
-    PersonDetection,
-    PoseDetector,
-    box_iou,
-    detection_views,
-    merge_detections,
-)
+from hamagan.segmentation.detector import PersonDetection, PoseDetector, detection_views, merge_apart
 from hamagan.segmentation.face import HEAD_MARGIN, FaceDetector, face_views
 from hamagan.segmentation.multipose import MultiPose, best_score_on
 from hamagan.segmentation.regions import Region
@@ -346,13 +339,8 @@ class PersonFinder:
         views = [view for side in POSE_TILES if side < min(height, width)
                  for view in face_views(height, width, side)]
         lowest = settings.strong_detection if settings.tile_multipose is None else settings.tile_detection
-        found = self.detector.unmerged(image, lowest, views)
-        # Merged apart, so that weaker boxes never shift a strong one; a weaker one where a strong one is, is theirs.
-        strong = merge_detections([d for d in found if d.score >= settings.strong_detection])
-        weaker = [d for d in merge_detections([d for d in found if d.score < settings.strong_detection])
-                  if not any(box_iou(d.box, s.box[None])[0] > MERGE_IOU for s in strong)]
         people = []
-        for detection in strong + weaker:
+        for detection in merge_apart(self.detector.unmerged(image, lowest, views), settings.strong_detection):
             c = self._pose_candidate(image, detection)
             if c is None or c.area > settings.max_area or not settings.clean_pose(c):
                 continue
