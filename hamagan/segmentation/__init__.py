@@ -116,8 +116,8 @@ def kept_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder: 
 def posed_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder: PersonFinder) -> list[bool]:
     """Whether each person (a group of candidates) passes MoveNet's check: a pose detection of ``strong_detection``,
     a MoveNet pose of at least ``min_multipose`` on their mask (or the tile look's pose of them alone) or a face the
-    face mesh confirms. Faces already
-    asked are read first; MoveNet runs once, where someone needs it, and faces are asked only where it fails."""
+    face mesh confirms. Faces already asked are read first; MoveNet runs once, where someone needs it, and faces
+    are asked only where it fails."""
     settings = finder.settings
     poses = None
     passed = []
