@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.auto_trimap import snapped
+from benchmarks.matting_checkpoints import with_matting_of
 from benchmarks.matting_refinement import HELD_OUT_PHOTOS, PORTRAIT_FAMILIES, as_cases
 from benchmarks.rows import write_rows
 from hamagan import HaMaGANPipeline, samples
@@ -112,9 +113,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, action="append", help="a refine_soft_edge to report")
     parser.add_argument("--csv", default=str(HERE / "matting_soft_edges.csv"))
     args = parser.parse_args()
-    pipe = HaMaGANPipeline.from_pretrained(args.checkpoint)
-    if args.matting:
-        pipe.matting = HaMaGANPipeline.from_pretrained(args.matting).matting
+    pipe = (with_matting_of(args.checkpoint, args.matting) if args.matting
+            else HaMaGANPipeline.from_pretrained(args.checkpoint))
     pipe.matting_bf16 = False
     rows = measure(pipe, calibration_sets(args.count))
     write_rows(Path(args.csv), rows)
