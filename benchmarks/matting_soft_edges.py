@@ -57,15 +57,10 @@ def calibration_sets(count: int) -> dict[str, list[MattingCase]]:
                             trimap_from_alpha(snapped(case.alpha), 10).astype(np.float64)) for case in large]}
 
 
-def whole_band_weight(pipe: HaMaGANPipeline) -> float:
-    """The mu the pipeline refines a soft edge's whole band at (``refine_soft_edge``)."""
-    return pipe.config.refinement_weight_unsure or pipe.config.refinement_weight
-
-
 def measure(pipe: HaMaGANPipeline, sets: dict[str, list[MattingCase]]) -> list[dict]:
     """Per sample: band width, G_m's confidence and edge width ratio, SAD alone and refined whole (unsure mu)."""
     network, rows = pipeline_matting(pipe, refine=False), []
-    weight = whole_band_weight(pipe)
+    weight = pipe.soft_edge_weight
     for name, cases in sets.items():
         for position, case in enumerate(cases):
             alpha = network(case.image, case.trimap)
@@ -120,7 +115,7 @@ def main() -> None:
     write_rows(Path(args.csv), rows)
     below = pipe.config.refine_below_confidence
     print(f"pipeline: {args.checkpoint or 'the bundled model'}; G_m: {args.matting or 'its own'}; float32; "
-          f"calibration seed {CALIBRATION_SEED}; refined whole at mu {whole_band_weight(pipe):g}\n")
+          f"calibration seed {CALIBRATION_SEED}; refined whole at mu {pipe.soft_edge_weight:g}\n")
     print("\n".join(report(rows, 0.0 if below is None else below, args.threshold or [1.2, 1.3, 1.5, 2.0])))
 
 

@@ -462,8 +462,7 @@ class HaMaGANPipeline(
             return Refinement(trimap_array, self.refinement_weight_for(confidence), whole_band=True)
         if not automatic and config.refine_soft_edge is not None and edge_width_ratio(
                 tensor_to_array(image[None].cpu()), alpha_array, trimap_array) >= config.refine_soft_edge:
-            return Refinement(trimap_array, config.refinement_weight_unsure or config.refinement_weight,
-                              whole_band=True)
+            return Refinement(trimap_array, self.soft_edge_weight, whole_band=True)
         if config.refine_edge is None:
             return None
         edge = tightened_trimap(trimap_array, alpha_array, config.refine_edge * max(trimap_array.shape))
@@ -482,6 +481,11 @@ class HaMaGANPipeline(
                 one_alpha = paste_known(solved, array_to_tensor(plan.trimap))[0].to(one_alpha.device)
             refined.append(one_alpha)
         return torch.stack(refined)
+
+    @property
+    def soft_edge_weight(self) -> float:
+        """The refinement's mu for a soft edge's whole band (``refine_soft_edge``): the unsure mu, if set."""
+        return self.config.refinement_weight_unsure or self.config.refinement_weight
 
     def refinement_weight_for(self, confidence: float) -> float:
         """The refinement's mu for G_m's mean ``confidence`` over the band
