@@ -20,6 +20,7 @@ from hamagan.segmentation import (
     paint_people,
 )
 from hamagan.segmentation.detector import ANCHORS, PersonDetection, detection_views, merge_apart
+from hamagan.segmentation.edge import cropped, crosses, mirrored
 from hamagan.segmentation.face import FaceDetector, face_views
 from hamagan.segmentation.multipose import KEYPOINTS, Pose, best_score_on
 from hamagan.segmentation.people import _on_mask
@@ -95,6 +96,44 @@ def test_a_person_cut_by_the_frame_edge_is_found_up_to_the_edge() -> None:
     touching = scene.alpha[:, 0].max() > 0.5
     assert mask[:, 0 if touching else -1].any()
     _check_trimap(scene.image, scene.alpha)
+
+
+def test_the_edge_look_finds_a_person_cut_through_by_the_frame_edge() -> None:
+    """A validation proxy scene: a portrait with a third to half of her outside the frame's left edge, which no look
+    at the frame finds; in the strip along that edge beside its mirror image she is whole, and found."""
+    scene = next(s for s in person_scenes("validation", seed=0) if s.name == "edge p_51c916fc")
+    image = working_copy(scene.image)[0]
+    truth = cv2.resize(scene.alpha, image.shape[1::-1], interpolation=cv2.INTER_AREA) > 0.5
+    assert truth[:, 0].any() and not truth[:, -1].any()
+    assert not find_people(image, finder=dataclasses.replace(default_finder(), edge_look=False)).found
+    found = find_people(image)
+    assert found.message == "found 1 person"
+    assert _iou(found.probability > 0.5, truth) > 0.9  # measured 0.98
+    assert all(c.box[2] >= 0 and c.box[3] <= image.shape[1] for c in found.people)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_the_edge_look_views_and_crops_back_to_the_frame(side: str) -> None:
+    """The view holds the edge's strip beside its mirror image; a mask on the view crossing the seam comes back as
+    the frame's columns of it, its values where they were in the frame."""
+    image = np.random.default_rng(0).random((40, 100, 3)).astype(np.float32)
+    view, origin = mirrored(image, side)
+    seam = view.shape[1] // 2
+    assert view.shape == (40, 100, 3)
+    assert np.array_equal(view[:, seam - 10:seam], view[:, seam:seam + 10][:, ::-1])  # mirrored about the seam
+    frame_half = view[:, seam:] if side == "left" else view[:, :seam]
+    assert np.array_equal(frame_half, image[:, max(origin, 0):max(origin, 0) + seam])
+    values = np.linspace(0.1, 1.0, 30, dtype=np.float32)[None].repeat(20, 0)
+    candidate = PersonCandidate("pose", values, (5, 25, seam - 15, seam + 15), 0.9, 0.9, np.array([0.0, 5, 30, 10]),
+                                0.0, 0.9, 0.1, 0.1)
+    assert crosses([candidate], seam)
+    inside = cropped(candidate, origin, image.shape[1])
+    top, bottom, left, right = inside.box
+    assert (top, bottom, right - left) == (5, 25, 15)
+    assert (left == 0) if side == "left" else (right == 100)
+    kept = values[:, 15:] if side == "left" else values[:, :15]
+    assert np.array_equal(inside.probability, kept)
+    assert inside.head[0] == origin
 
 
 def test_a_group_of_small_people_is_found_by_their_faces() -> None:

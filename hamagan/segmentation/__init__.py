@@ -17,11 +17,12 @@ The sixth, ``movenet_multipose_lightning.tflite``, is Google's MoveNet MultiPose
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hamagan.segmentation.agreement import RING, colour_vote
+from hamagan.segmentation.edge import edge_people
 from hamagan.segmentation.multipose import best_score_on
 from hamagan.segmentation.people import (
     FinderSettings,
@@ -33,7 +34,7 @@ from hamagan.segmentation.people import (
 )
 
 __all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
-           "group_people", "kept_people", "paint_people", "people_probability", "posed_people"]
+           "group_people", "kept_people", "looked_at", "paint_people", "people_probability", "posed_people"]
 
 KEEP_CHOICES = ("all", "largest")
 
@@ -74,17 +75,18 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
     pose detector's close look (:meth:`PersonFinder.close_pose`) reaches ``min_close_pose``, and with a
     warning; one whom no face and no pose detection of ``strong_detection`` confirms, only where MoveNet finds
     their pose (:func:`posed_people`). Where no one is kept, the tile look's people
-    (:meth:`PersonFinder.tile_candidates`), checked the same way."""
+    (:meth:`PersonFinder.tile_candidates`), checked the same way; where still no one is, the edge look's: the
+    people cut by a side edge, found beside the photo's mirror image (:mod:`hamagan.segmentation.edge`)."""
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
     image = np.asarray(image, np.float32)
     finder = finder or default_finder()
-    groups = group_people(finder.people(image))
-    kept = kept_people(image, groups, finder)
-    if not kept and finder.tile_look:
-        kept = kept_people(image, group_people(finder.tile_candidates(image)), finder)
+    kept, anyone_seen = looked_at(image, finder)
+    if not kept and finder.edge_look:
+        without_tiles = replace(finder, tile_look=False)  # the tile look is for small people, not cut ones
+        kept = edge_people(image, lambda view: looked_at(view, without_tiles)[0])
     if not kept:
-        doubted = " (something like a person, but no face or body pose confirms it)" if groups else ""
+        doubted = " (something like a person, but no face or body pose confirms it)" if anyone_seen else ""
         return PeopleMask(np.zeros(image.shape[:2], np.float32), [],
                           f"no person found in the photo{doubted}; draw or upload a trimap instead")
     groups, confirmed = [g for g, _ in kept], [sure for _, sure in kept]
@@ -100,6 +102,16 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
         message += (f", but no face or clear body pose confirms {which}: if the cut-out is not a person, draw or "
                     "upload a trimap")
     return PeopleMask(paint_people(image, groups, finder.colour_vote), people, message)
+
+
+def looked_at(image: np.ndarray, finder: PersonFinder) -> tuple[list[tuple[list[PersonCandidate], bool]], bool]:
+    """The people that the looks at the whole frame keep (:func:`kept_people`), or where they keep no one, the tile
+    look's, each with whether it was confirmed; and whether the looks at the whole frame had any candidate person."""
+    groups = group_people(finder.people(image))
+    kept = kept_people(image, groups, finder)
+    if not kept and finder.tile_look:
+        kept = kept_people(image, group_people(finder.tile_candidates(image)), finder)
+    return kept, bool(groups)
 
 
 def kept_people(image: np.ndarray, groups: list[list[PersonCandidate]], finder: PersonFinder

@@ -313,6 +313,9 @@ class PersonFinder:
     # Where no one is kept, the pose detector looks again through small squares (:meth:`tile_candidates`,
     # run by :func:`hamagan.segmentation.find_people`).
     tile_look: bool = True
+    # Where still no one is kept, the finder looks again at the photo extended by its mirror image beyond each side
+    # edge, for a person cut by that edge (:mod:`hamagan.segmentation.edge`, run by ``find_people``).
+    edge_look: bool = True
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
         """The candidates that :attr:`settings` takes for people, and the people of the group look where those
