@@ -20,7 +20,7 @@ from hamagan.segmentation import (
     paint_people,
 )
 from hamagan.segmentation.detector import ANCHORS, PersonDetection, detection_views, merge_apart
-from hamagan.segmentation.edge import cropped, crosses, mirrored
+from hamagan.segmentation.edge import cropped, crosses, mirrored, within
 from hamagan.segmentation.face import FaceDetector, face_views
 from hamagan.segmentation.multipose import KEYPOINTS, Pose, best_score_on
 from hamagan.segmentation.people import _on_mask
@@ -115,7 +115,7 @@ def test_the_edge_look_finds_a_person_cut_through_by_the_frame_edge() -> None:
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_the_edge_look_views_and_crops_back_to_the_frame(side: str) -> None:
     """The view holds the edge's strip beside its mirror image; a mask on the view crossing the seam comes back as
-    the frame's columns of it, its values where they were in the frame."""
+    the frame's columns of it, its values where they were in the frame; one reaching the view's end is not kept."""
     image = np.random.default_rng(0).random((40, 100, 3)).astype(np.float32)
     view, origin = mirrored(image, side)
     seam = view.shape[1] // 2
@@ -126,7 +126,9 @@ def test_the_edge_look_views_and_crops_back_to_the_frame(side: str) -> None:
     values = np.linspace(0.1, 1.0, 30, dtype=np.float32)[None].repeat(20, 0)
     candidate = PersonCandidate("pose", values, (5, 25, seam - 15, seam + 15), 0.9, 0.9, np.array([0.0, 5, 30, 10]),
                                 0.0, 0.9, 0.1, 0.1)
-    assert crosses([candidate], seam)
+    assert crosses([candidate], seam) and within([candidate], view.shape[1])
+    reaching = dataclasses.replace(candidate, probability=np.ones_like(values), box=(5, 25, 0, 30))  # cut by the view
+    assert not within([reaching], view.shape[1])
     inside = cropped(candidate, origin, image.shape[1])
     top, bottom, left, right = inside.box
     assert (top, bottom, right - left) == (5, 25, 15)

@@ -3,8 +3,8 @@
 Half a body at the frame's edge (a face cut through, one arm and a shoulder) is what the pose detector, the face
 detector and MoveNet were never shown; mirrored across that edge it becomes a whole, if symmetric, person. The
 finder looks again at the strip of :data:`MIRROR_SHARE` of the photo's width along each side edge, beside its
-mirror image beyond that edge; the people it keeps there whose masks cross the edge are the frame's people, cut back
-to the frame.
+mirror image beyond that edge; the people it keeps there whose masks cross the edge, and do not reach the view's own
+ends, are the frame's people, cut back to the frame.
 """
 
 from __future__ import annotations
@@ -56,16 +56,28 @@ def crosses(group: list[PersonCandidate], column: int) -> bool:
     return False
 
 
+def within(group: list[PersonCandidate], width: int) -> bool:
+    """Whether none of a person's masks reaches the first or last of a view's ``width`` columns (a person there is
+    cut by the view itself: someone further inside the frame, or a region beside the person)."""
+    for c in group:
+        top, bottom, left, right = c.box
+        ends = [column - left for column in (0, width - 1) if left <= column < right]
+        if any((c.probability[:, end] > 0.5).any() for end in ends):
+            return False
+    return True
+
+
 def edge_people(image: np.ndarray, look: Callable[[np.ndarray], list[Person]]) -> list[Person]:
     """The people that ``look`` (the finder: kept people as (group, confirmed)) keeps in each side edge's strip
-    beside its mirror image (:func:`mirrored`) whose masks cross that edge, cut back to the frame."""
+    beside its mirror image (:func:`mirrored`) whose masks cross that edge and lie within the view, cut back to the
+    frame."""
     width = image.shape[1]
     people = []
     for side in SIDES:
         view, origin = mirrored(image, side)
         seam = view.shape[1] // 2
         for group, sure in look(view):
-            if not crosses(group, seam):
+            if not crosses(group, seam) or not within(group, view.shape[1]):
                 continue
             inside = [c for c in (cropped(c, origin, width) for c in group) if c is not None]
             if inside:
