@@ -50,7 +50,7 @@ def cropped(candidate: PersonCandidate, origin: int, width: int) -> PersonCandid
 def crosses(group: list[PersonCandidate], column: int) -> bool:
     """Whether one of a person's masks holds a pixel on each side of the seam before ``column``."""
     for c in group:
-        top, bottom, left, right = c.box
+        _, _, left, right = c.box
         if left < column < right and (c.probability[:, column - left - 1:column - left + 1] > 0.5).all(axis=1).any():
             return True
     return False
@@ -60,7 +60,7 @@ def within(group: list[PersonCandidate], width: int) -> bool:
     """Whether none of a person's masks reaches the first or last of a view's ``width`` columns (a person there is
     cut by the view itself: someone further inside the frame, or a region beside the person)."""
     for c in group:
-        top, bottom, left, right = c.box
+        _, _, left, right = c.box
         ends = [column - left for column in (0, width - 1) if left <= column < right]
         if any((c.probability[:, end] > 0.5).any() for end in ends):
             return False
