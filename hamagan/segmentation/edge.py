@@ -1,4 +1,4 @@
-"""The edge look: a person cut by the frame's left or right edge, seen whole in the photo extended by its mirror image.
+"""The edge look: a person cut by the frame's left or right edge, seen whole beside the photo's mirror image.
 
 Half a body at the frame's edge (a face cut through, one arm and a shoulder) is what the pose detector, the face
 detector and MoveNet were never shown; mirrored across that edge it becomes a whole, if symmetric, person. The

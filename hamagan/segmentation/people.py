@@ -313,8 +313,8 @@ class PersonFinder:
     # Where no one is kept, the pose detector looks again through small squares (:meth:`tile_candidates`,
     # run by :func:`hamagan.segmentation.find_people`).
     tile_look: bool = True
-    # Where still no one is kept, the finder looks again at the photo extended by its mirror image beyond each side
-    # edge, for a person cut by that edge (:mod:`hamagan.segmentation.edge`, run by ``find_people``).
+    # Where still no one is kept, the finder looks again at each side edge's strip beside its mirror image, for a
+    # person cut by that edge (:mod:`hamagan.segmentation.edge`, run by ``find_people``).
     edge_look: bool = True
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
