@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 import pytest
 
+import hamagan.segmentation as segmentation
 from hamagan.data.person_scenes import group_scene, load_cutout, make_scene, person_scenes
 from hamagan.images import to_array
 from hamagan.samples import BACKGROUNDS, BARE_PORTRAIT, TEST_PORTRAITS, portrait_paths
@@ -17,6 +19,7 @@ from hamagan.segmentation import (
     default_finder,
     find_people,
     group_people,
+    looked_at,
     paint_people,
 )
 from hamagan.segmentation.detector import ANCHORS, PersonDetection, detection_views, merge_apart
@@ -32,6 +35,11 @@ STORM = BACKGROUNDS / "mate-Storm.jpg"
 
 def _scene(ids: list[str], shares: list[float], cut: float = 0.0, seed: int = 0):
     return make_scene(to_array(STORM), [load_cutout(i) for i in ids], shares, np.random.default_rng(seed), cut=cut)
+
+
+def _finding(people: Callable[[], list[PersonCandidate]]) -> Callable[[np.ndarray], tuple[np.ndarray, list]]:
+    """A stand-in for :meth:`PersonFinder.looked`: no first look, and the candidates ``people`` makes afresh."""
+    return lambda image: (np.zeros(image.shape[:2], np.float32), people())
 
 
 def _iou(mask: np.ndarray, truth: np.ndarray) -> float:
@@ -181,6 +189,34 @@ def test_the_tile_look_keeps_a_weaker_detection_where_movenet_finds_their_pose_a
     assert all(c.detection < finder.settings.strong_detection and finder.settings.posed(c) for c in found.people)
     assert _iou(found.probability > 0.5, truth) > 0.6
     assert not find_people(working_copy(BACKGROUNDS / "lomiri-Wine_by_Jakkub_Mede.jpg")[0]).found
+
+
+def test_the_tile_look_runs_beside_kept_people_only_where_the_first_look_paints_more(monkeypatch) -> None:
+    """With ``tile_look_unexplained`` set, the tile look runs beside the people kept only where the first look paints
+    at least that share of the frame that they do not cover, and there only; a tile-look person who is one of them
+    is left out. By default it does not run beside them."""
+    finder = dataclasses.replace(default_finder(), settings=FinderSettings(tile_look_unexplained=0.005))
+    first_look = np.zeros((100, 100), np.float32)
+    first_look[10:90, 10:30] = 1.0
+
+    def person(left: int) -> PersonCandidate:
+        return PersonCandidate("pose", np.ones((80, 20), np.float32), (10, 90, left, left + 20), 0.95, 0.95,
+                               np.array([left, 10.0, left + 20, 30.0]), 0.0, 0.99, 0.0, 0.16)
+
+    kept, beside, again = person(10), person(60), person(12)
+    looks: list[np.ndarray] = []
+    monkeypatch.setattr(finder, "looked", lambda image: (first_look, [kept]))
+    monkeypatch.setattr(finder, "tile_candidates", lambda image, near: looks.append(near) or [beside, again])
+    monkeypatch.setattr(segmentation, "kept_people", lambda image, groups, finder: [(g, True) for g in groups])
+    image = np.zeros((100, 100, 3), np.float32)
+    assert looked_at(image, finder) == ([([kept], True)], True) and not looks  # the first look paints only them
+    first_look[10:90, 60:80] = 1.0  # 16% of the frame painted that the person kept does not cover
+    people, _ = looked_at(image, finder)
+    assert [group for group, _ in people] == [[kept], [beside]] and len(looks) == 1
+    assert looks[0][50, 70] and not looks[0][50, 20]  # it looks near what the first look paints and no one covers
+    monkeypatch.setattr(default_finder(), "looked", lambda image: (first_look, [kept]))
+    monkeypatch.setattr(default_finder(), "tile_candidates", lambda image, near: looks.append(near) or [beside])
+    assert looked_at(image, default_finder()) == ([([kept], True)], True) and len(looks) == 1
 
 
 def test_weaker_detections_are_merged_apart_from_strong_ones() -> None:
@@ -362,7 +398,7 @@ def test_a_person_that_no_face_or_clear_pose_confirms_needs_the_close_pose_look(
     monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.0)  # no face anywhere
     monkeypatch.setattr(finder, "multipose", lambda image: [_pose_over(image, 0.5)])  # MoveNet sees a person
     assert finder.confirmed(image, [pose]) and not finder.confirmed(image, [selfie]) and selfie.face == 0.0
-    monkeypatch.setattr(finder, "people", lambda image: [_selfie_region(0.1)])
+    monkeypatch.setattr(finder, "looked", _finding(lambda: [_selfie_region(0.1)]))
     threshold = finder.settings.min_close_pose
     # A bird: the pose detector, looking again closely, finds no person on it.
     monkeypatch.setattr(finder, "close_pose", lambda image, group: threshold - 0.01)
@@ -427,7 +463,7 @@ def test_a_person_no_face_or_strong_pose_confirms_needs_a_movenet_pose(monkeypat
     settings = finder.settings
     pose = PersonCandidate("pose", np.full((20, 10), 0.97, np.float32), (0, 20, 0, 10), settings.min_detection,
                            0.99, np.array([0, 0, 10, 20.0]), 0.0, 0.97, 0.05, 0.1)
-    monkeypatch.setattr(finder, "people", lambda image: [dataclasses.replace(pose, face=None)])
+    monkeypatch.setattr(finder, "looked", _finding(lambda: [dataclasses.replace(pose, face=None)]))
     monkeypatch.setattr(finder, "face_score", lambda image, candidate: 0.0)
     # Seeds on a stalk: the pose detector's 0.6 confirms them, but MoveNet finds no pose on them.
     monkeypatch.setattr(finder, "multipose", lambda image: [_pose_over(image, settings.min_multipose - 0.01)])
@@ -442,13 +478,13 @@ def test_a_person_no_face_or_strong_pose_confirms_needs_a_movenet_pose(monkeypat
     monkeypatch.setattr(finder, "multipose", lambda image: pytest.fail("MoveNet asked about a confirmed person"))
     monkeypatch.setattr(finder, "face_score", lambda image, candidate: pytest.fail("a face asked twice"))
     known_face = dataclasses.replace(pose, detection=settings.min_detection / 2, face=0.9)
-    monkeypatch.setattr(finder, "people", lambda image: [known_face])  # a face already confirmed: not asked
+    monkeypatch.setattr(finder, "looked", _finding(lambda: [known_face]))  # a face already confirmed: not asked
     assert find_people(image, finder=finder).message == "found 1 person"
     strong = dataclasses.replace(pose, detection=settings.strong_detection, face=None)
-    monkeypatch.setattr(finder, "people", lambda image: [strong])  # a strong pose detection: nor here
+    monkeypatch.setattr(finder, "looked", _finding(lambda: [strong]))  # a strong pose detection: nor here
     assert find_people(image, finder=finder).message == "found 1 person"
     monkeypatch.setattr(finder, "settings", dataclasses.replace(settings, min_multipose=None))
-    monkeypatch.setattr(finder, "people", lambda image: [dataclasses.replace(pose, face=None)])
+    monkeypatch.setattr(finder, "looked", _finding(lambda: [dataclasses.replace(pose, face=None)]))
     assert find_people(image, finder=finder).found  # the check switched off
 
 

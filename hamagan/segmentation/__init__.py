@@ -31,6 +31,7 @@ from hamagan.segmentation.people import (
     detected,
     group_box,
     same_person,
+    unexplained_mask,
 )
 
 __all__ = ["FinderSettings", "PeopleMask", "PersonCandidate", "PersonFinder", "default_finder", "find_people",
@@ -74,7 +75,8 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
     (most false persons are of that kind: benchmarks/README.md, "Automatic trimaps") is kept only where the
     pose detector's close look (:meth:`PersonFinder.close_pose`) reaches ``min_close_pose``, and with a
     warning; one whom no face and no pose detection of ``strong_detection`` confirms, only where MoveNet finds
-    their pose (:func:`posed_people`). Where no one is kept, the tile look's people
+    their pose (:func:`posed_people`). Where no one is kept (or, as an option, beside the people kept where the first
+    look paints people they do not explain: :func:`looked_at`), the tile look's people
     (:meth:`PersonFinder.tile_candidates`), checked the same way; where still no one is, the edge look's: the
     people cut by a side edge, found beside the photo's mirror image (:mod:`hamagan.segmentation.edge`)."""
     if keep not in KEEP_CHOICES:
@@ -105,12 +107,25 @@ def find_people(image: np.ndarray, keep: str = "all", finder: PersonFinder | Non
 
 
 def looked_at(image: np.ndarray, finder: PersonFinder) -> tuple[list[tuple[list[PersonCandidate], bool]], bool]:
-    """The people that the looks at the whole frame keep (:func:`kept_people`), or where they keep no one, the tile
-    look's, each with whether it was confirmed; and whether the looks at the whole frame had any candidate person."""
-    groups = group_people(finder.people(image))
+    """The people that the looks at the whole frame keep (:func:`kept_people`), each with whether it was confirmed,
+    and whether those looks had any candidate person. The tile look's people join them where the looks kept no one,
+    or (with ``tile_look_unexplained`` set; off by default) where the first look paints that share of the frame
+    that the people kept do not cover (a small person beside a large one), through the tile look's squares that hold
+    some of it; a tile-look person who is one of those kept is left out."""
+    first_look, candidates = finder.looked(image)
+    groups = group_people(candidates)
     kept = kept_people(image, groups, finder)
-    if not kept and finder.tile_look:
-        kept = kept_people(image, group_people(finder.tile_candidates(image)), finder)
+    if not finder.tile_look:
+        return kept, bool(groups)
+    found = [c for group, _ in kept for c in group]
+    near = None
+    if kept:
+        share = finder.settings.tile_look_unexplained
+        near = None if share is None else unexplained_mask(first_look, found)
+        if near is None or near.mean() < share:
+            return kept, bool(groups)
+    tiled = kept_people(image, group_people(finder.tile_candidates(image, near)), finder)
+    kept += [(group, sure) for group, sure in tiled if not any(same_person(c, other) for c in group for other in found)]
     return kept, bool(groups)
 
 

@@ -110,6 +110,11 @@ class FinderSettings:
     pose of at least ``tile_multipose`` on their mask (None: no such look): two hooded walkers seen from behind on a
     beach, 0.85 / 0.57 and 0.48 / 0.55; on the person-free photos these settings were chosen on, MoveNet's best
     there was 0.30 (a long-nosed monkey, a palace).
+    With ``tile_look_unexplained`` set (None: off), the tile look also runs beside the people kept where the first
+    look paints at least that share of the frame as people that none of them covers (0.005, ``min_area``'s value,
+    found a small second person in 3 of 45 validation pairs over the photo pool, but cost a photo with two people
+    and a flower that the first look paints in part 240 ms at 1920x1080: benchmarks/README.md, "The tile look
+    beside people already found").
     """
 
     min_detection: float = 0.6
@@ -135,6 +140,7 @@ class FinderSettings:
     min_multipose: float | None = 0.2
     tile_detection: float = 0.4
     tile_multipose: float | None = 0.4
+    tile_look_unexplained: float | None = None
 
     def confirms(self, candidate: PersonCandidate) -> bool:
         """A selfie region good enough to confirm a pose candidate."""
@@ -212,13 +218,28 @@ def detected(group: list[PersonCandidate], min_score: float) -> bool:
     return any(c.source == "pose" and c.detection >= min_score for c in group)
 
 
-def _unexplained(first_look: np.ndarray, people: list[PersonCandidate]) -> float:
+def unexplained(first_look: np.ndarray, people: list[PersonCandidate]) -> float:
     """Share of the frame that the first look (HxW) paints as people (above 0.5) and no one in ``people`` covers."""
+    painted = unexplained_mask(first_look, people)
+    return float(np.count_nonzero(painted) / painted.size)
+
+
+def unexplained_mask(first_look: np.ndarray, people: list[PersonCandidate]) -> np.ndarray:
+    """Where (HxW bool) the first look paints people (above 0.5) and no one in ``people`` covers."""
     painted = first_look > 0.5
     for c in people:
         top, bottom, left, right = c.box
         painted[top:bottom, left:right] &= c.probability <= 0.5
-    return float(np.count_nonzero(painted) / painted.size)
+    return painted
+
+
+def _holds_any(mask: np.ndarray, region: Region) -> bool:
+    """Whether the square ``region`` holds a pixel of the HxW bool ``mask``."""
+    bounds = region.bounds(*mask.shape)
+    if bounds is None:
+        return False
+    top, bottom, left, right = bounds
+    return bool(mask[top:bottom, left:right].any())
 
 
 def _covered(candidate: PersonCandidate, others: list[PersonCandidate]) -> float:
@@ -318,29 +339,35 @@ class PersonFinder:
     edge_look: bool = True
 
     def people(self, image: np.ndarray) -> list[PersonCandidate]:
-        """The candidates that :attr:`settings` takes for people, and the people of the group look where those
-        cover less than ``group_look_below`` of the frame, or where the selfie segmenter's first look paints at
-        least ``group_look_unexplained`` of the frame as people that none of them covers (a group around a
-        table: the pose detector finds two of six, and the selfie region holding all six is left out)."""
+        """The candidates that :attr:`settings` takes for people (:meth:`looked`)."""
+        return self.looked(image)[1]
+
+    def looked(self, image: np.ndarray) -> tuple[np.ndarray, list[PersonCandidate]]:
+        """The selfie segmenter's first look (HxW) and the candidates that :attr:`settings` takes for people, with
+        the people of the group look where those cover less than ``group_look_below`` of the frame, or where the
+        first look paints at least ``group_look_unexplained`` of the frame as people that none of them covers (a
+        group around a table: the pose detector finds two of six, and the selfie region holding all six is left
+        out)."""
         image = np.asarray(image, np.float32)
         first_look, candidates = self.candidates(image)
         people = self.settings.select(candidates, lambda c: self.face_score(image, c))
         if (sum(c.area for c in people) < self.settings.group_look_below
-                or _unexplained(first_look, people) >= self.settings.group_look_unexplained):
+                or unexplained(first_look, people) >= self.settings.group_look_unexplained):
             people += [c for c in self.face_candidates(image, people) if self.settings.face_person(c)]
-        return people
+        return first_look, people
 
-    def tile_candidates(self, image: np.ndarray) -> list[PersonCandidate]:
+    def tile_candidates(self, image: np.ndarray, near: np.ndarray | None = None) -> list[PersonCandidate]:
         """The tile look: the pose detector through overlapping squares of :data:`POSE_TILES` pixels, each
         detection of at least ``strong_detection`` segmented by the landmark model, and those :meth:`strong`
         by :class:`FinderSettings` (people whose faces are 10-20 px at the working size, whom the looks at the
         whole frame miss: players at the back of an orchestra, a passer-by under an arcade), and weaker detections
         down to ``tile_detection`` whom MoveNet's look at them alone finds posed (:meth:`FinderSettings.posed`).
-        ``min_area`` does not apply: such people cover less of the frame than any person the other looks keep."""
+        ``min_area`` does not apply: such people cover less of the frame than any person the other looks keep.
+        With ``near`` (HxW bool), only the squares holding one of its pixels are looked through."""
         settings = self.settings
         height, width = image.shape[:2]
         views = [view for side in POSE_TILES if side < min(height, width)
-                 for view in face_views(height, width, side)]
+                 for view in face_views(height, width, side) if near is None or _holds_any(near, view)]
         lowest = settings.strong_detection if settings.tile_multipose is None else settings.tile_detection
         people = []
         for detection in merge_apart(self.detector.unmerged(image, lowest, views), settings.strong_detection):
