@@ -121,8 +121,10 @@ def looked_at(image: np.ndarray, finder: PersonFinder) -> tuple[list[tuple[list[
     near = None
     if kept:
         share = finder.settings.tile_look_unexplained
-        near = None if share is None else unexplained_mask(first_look, found)
-        if near is None or near.mean() < share:
+        if share is None:
+            return kept, bool(groups)
+        near = unexplained_mask(first_look, found)
+        if near.mean() < share:
             return kept, bool(groups)
     tiled = kept_people(image, group_people(finder.tile_candidates(image, near)), finder)
     kept += [(group, sure) for group, sure in tiled if not any(same_person(c, other) for c in group for other in found)]

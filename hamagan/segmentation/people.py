@@ -383,17 +383,19 @@ class PersonFinder:
     def pose_alone(self, image: np.ndarray, candidate: PersonCandidate) -> float:
         """MoveNet's best pose on the candidate's mask in a square around it, :data:`ALONE_SIDE` times its longer
         side (at the whole frame's scale a person in a tile is a few dozen of MoveNet's 256 pixels)."""
-        top, bottom, left, right = candidate.box
-        mask = np.zeros(image.shape[:2], bool)
-        mask[top:bottom, left:right] = candidate.probability > 0.5
-        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        top, _, left, _ = candidate.box
+        rows, columns = np.nonzero(candidate.probability > 0.5)
         if not len(rows):
             return 0.0
-        half = ALONE_SIDE * max(rows[-1] - rows[0], columns[-1] - columns[0]) / 2 + 4
-        centre_y, centre_x = (rows[0] + rows[-1]) / 2, (columns[0] + columns[-1]) / 2
+        rows, columns = rows + top, columns + left
+        half = ALONE_SIDE * max(rows.max() - rows.min(), columns.max() - columns.min()) / 2 + 4
+        centre_y, centre_x = (rows.min() + rows.max()) / 2, (columns.min() + columns.max()) / 2
+        height, width = image.shape[:2]
         y0, x0 = max(int(centre_y - half), 0), max(int(centre_x - half), 0)
-        y1, x1 = int(centre_y + half), int(centre_x + half)
-        return best_score_on(self.multipose(image[y0:y1, x0:x1]), mask[y0:y1, x0:x1])
+        y1, x1 = min(int(centre_y + half), height), min(int(centre_x + half), width)
+        mask = np.zeros((y1 - y0, x1 - x0), bool)  # the square holds the whole mask: half is past its extent
+        mask[rows - y0, columns - x0] = True
+        return best_score_on(self.multipose(image[y0:y1, x0:x1]), mask)
 
     def _pose_candidate(self, image: np.ndarray, detection: PersonDetection, face: float | None = None
                         ) -> PersonCandidate | None:
