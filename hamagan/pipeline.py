@@ -41,7 +41,7 @@ from hamagan.images import ImageInput, array_to_tensor, load_image, tensor_to_ar
 from hamagan.models.colour_statistics import ColourStatisticsCorrector
 from hamagan.models.fusion import InferenceCopy
 from hamagan.models.harmonizer import AttentionUNetHarmonizer, apply_color_transform
-from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known, unknown_mask
+from hamagan.models.indexnet import IndexNetMatting, matting_input, paste_known, snap_certain, unknown_mask
 from hamagan.refinement import (
     MAX_ITERATIONS,
     TOLERANCE,
@@ -106,6 +106,10 @@ class HaMaGANConfig:
             many pixels wide (mean width, :func:`hamagan.refinement.band_width`), and its alpha is enlarged back
             to the working size, where the refinement draws the edge: G_m learned bands up to about 30 px wide
             and errs inside wider ones (``benchmarks/matting_scale.txt``). None: G_m at the working size.
+        matting_bf16_snap: where G_m runs in bf16, its alpha within this of 0 or 1 is set to 0 or 1: the ReLU6 of
+            G_m's head clips its inputs, rounded upstream, at the ceiling and pulls the alpha of sure foreground
+            about 0.003 below 1 over half of a portrait's band (benchmarks/README.md, "G_m in bf16"); 1/128 is two
+            of bf16's steps below 1. 0, and in float32: G_m's alpha as it is.
         harmonize_size: G_h runs on a square of this side (a multiple of 2 ** num_downs), as trained.
         foreground_method: "blur_fusion" (fast) or "ml" (pymatting's multi-level estimate).
         refine_matting: refine G_m's alpha inside the unknown region by the confidence-weighted matting
@@ -152,6 +156,7 @@ class HaMaGANConfig:
     matting_max_side: int = 1024
     matting_flip: bool = False
     matting_band_width: float | None = None
+    matting_bf16_snap: float = 0.0
     harmonize_size: int = 256
     foreground_method: str = "blur_fusion"
     refine_matting: bool = False
@@ -179,6 +184,8 @@ class HaMaGANConfig:
                              f"{self.refinement_tolerance} and {self.refinement_iterations}")
         if self.matting_band_width is not None and self.matting_band_width <= 0:
             raise ValueError(f"matting_band_width must be positive or None, got {self.matting_band_width}")
+        if not 0 <= self.matting_bf16_snap < 0.5:
+            raise ValueError(f"matting_bf16_snap must be in [0, 0.5), got {self.matting_bf16_snap}")
         if self.refine_edge is not None and self.refine_edge <= 0:
             raise ValueError(f"refine_edge must be positive or None, got {self.refine_edge}")
         if self.refine_soft_edge is not None and self.refine_soft_edge <= 0:
@@ -427,8 +434,8 @@ class HaMaGANPipeline(
         return torch.cat(alphas)
 
     def _network_pass(self, image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
-        """G_m's alpha (flipped as the config says) for an image and trimap at their own size, known pixels
-        pasted."""
+        """G_m's alpha (flipped, and snapped in bf16, as the config says) for an image and trimap at their own size,
+        known pixels pasted."""
         height, width = image.shape[2:]
         padded_image, _ = pad_to_multiple(image, self.matting.stride)
         padded_trimap, _ = pad_to_multiple(trimap, self.matting.stride)
@@ -438,7 +445,8 @@ class HaMaGANPipeline(
         network_input = matting_input(padded_image, padded_trimap).to(dtype, memory_format=torch.channels_last)
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16 and network.training):
             raw = mirror_averaged(network, network_input) if self.config.matting_flip else network(network_input)
-        return paste_known(raw.float(), padded_trimap)[:, :, :height, :width]
+        alpha = snap_certain(raw.float(), self.config.matting_bf16_snap) if bf16 else raw.float()
+        return paste_known(alpha, padded_trimap)[:, :, :height, :width]
 
     def _refinement(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, refine: bool | None,
                     automatic: bool) -> Refinement | None:

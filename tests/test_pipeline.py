@@ -156,6 +156,34 @@ def test_bf16_matting_follows_the_hardware_unless_forced(small_pipe: HaMaGANPipe
         np.testing.assert_array_equal(small_pipe(image, trimap).alpha, forced[fast])
 
 
+def test_the_bf16_snap_sets_g_m_s_near_certain_alpha_to_0_or_1_in_bf16_only(small_config: HaMaGANConfig,
+                                                                           portrait) -> None:
+    from hamagan.images import array_to_tensor, tensor_to_array
+    from hamagan.trimap import trimap_from_alpha
+
+    image, alpha = portrait
+    trimap = trimap_from_alpha(alpha, radius=10)
+    unknown = trimap == 0.5
+    torch.manual_seed(0)
+    pipe = HaMaGANPipeline(dataclasses.replace(small_config))  # its own config: the fixture's is shared
+    alphas = {}
+    for bf16 in (False, True):
+        pipe.matting_bf16 = bf16
+        for snap in (0.0, 0.3):  # wide, so that an untrained G_m's alpha has values on both sides of it
+            pipe.config.matting_bf16_snap = snap
+            alphas[bf16, snap] = tensor_to_array(pipe.matte(array_to_tensor(image), array_to_tensor(trimap), False))
+    np.testing.assert_array_equal(alphas[False, 0.3], alphas[False, 0.0])  # float32: G_m's alpha as it is
+    plain, snapped = alphas[True, 0.0], alphas[True, 0.3]
+    high, low = unknown & (plain >= 0.7), unknown & (plain <= 0.3)
+    middle = unknown & ~high & ~low
+    assert high.any() and low.any() and middle.any()
+    assert (snapped[high] == 1).all() and (snapped[low] == 0).all()
+    np.testing.assert_array_equal(snapped[middle], plain[middle])
+    np.testing.assert_array_equal(snapped[~unknown], trimap[~unknown])  # the known regions stay as given
+    with pytest.raises(ValueError, match="matting_bf16_snap"):
+        dataclasses.replace(small_config, matting_bf16_snap=0.5)
+
+
 def test_matting_flip_makes_the_alpha_mirror_symmetric(small_config: HaMaGANConfig, portrait) -> None:
     from hamagan.trimap import trimap_from_alpha
 

@@ -42,6 +42,13 @@ def paste_known(alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
     return torch.where(unknown_mask(trimap), alpha.clamp(0, 1), trimap.round())
 
 
+def snap_certain(alpha: torch.Tensor, within: float) -> torch.Tensor:
+    """``alpha`` with the values within ``within`` of 0 or 1 set to 0 or 1 (``within`` 0: unchanged)."""
+    if within <= 0:
+        return alpha
+    return torch.where(alpha >= 1 - within, 1.0, torch.where(alpha <= within, 0.0, alpha)).to(alpha.dtype)
+
+
 class DepthwiseIndexBlock(nn.Module):
     """Predicts encoder and decoder indices for 2x2 pooling, one index map per channel.
 
