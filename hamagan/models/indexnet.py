@@ -46,7 +46,7 @@ def snap_certain(alpha: torch.Tensor, within: float) -> torch.Tensor:
     """``alpha`` with the values within ``within`` of 0 or 1 set to 0 or 1 (``within`` 0: unchanged)."""
     if within <= 0:
         return alpha
-    return torch.where(alpha >= 1 - within, 1.0, torch.where(alpha <= within, 0.0, alpha)).to(alpha.dtype)
+    return torch.where(alpha >= 1 - within, 1.0, torch.where(alpha <= within, 0.0, alpha))
 
 
 class DepthwiseIndexBlock(nn.Module):
