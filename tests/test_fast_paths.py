@@ -32,9 +32,10 @@ def test_box_filter_keeps_gradients_flowing() -> None:
     assert x.grad is not None and torch.all(x.grad > 0)
 
 
-def test_inference_copy_folds_the_network_exactly_and_follows_its_weights() -> None:
+@pytest.mark.parametrize("many_to_one", [True, False])  # index branches merged into one convolution, or not
+def test_inference_copy_folds_the_network_exactly_and_follows_its_weights(many_to_one: bool) -> None:
     torch.manual_seed(0)
-    network = IndexNetMatting(width_mult=0.25, decoder_kernel_size=3)
+    network = IndexNetMatting(width_mult=0.25, decoder_kernel_size=3, many_to_one=many_to_one)
     for module in network.modules():  # batch-norm statistics other than the identity
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.2, 0.2)
@@ -47,7 +48,8 @@ def test_inference_copy_folds_the_network_exactly_and_follows_its_weights() -> N
         fast = copies(network)
         assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
         assert any(isinstance(m, ConvReLU6) for m in fast.modules())
-        assert any(isinstance(m, InterleavedIndexBlock) for m in fast.modules())
+        blocks = [m for m in fast.modules() if isinstance(m, InterleavedIndexBlock)]
+        assert blocks and all((block.merged is not None) == many_to_one for block in blocks)
         torch.testing.assert_close(fast(x.contiguous(memory_format=torch.channels_last)), network(x),
                                    atol=1e-4, rtol=1e-4)
         assert copies(network) is fast  # unchanged weights: the same copy

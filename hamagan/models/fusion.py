@@ -82,34 +82,62 @@ def fuse_relu6(module: nn.Module) -> nn.Module:
 
 
 class InterleavedIndexBlock(nn.Module):
-    """A :class:`DepthwiseIndexBlock` for inference: the same branches and outputs, computed without a stack,
-    a softmax kernel and two pixel shuffles, each of which converts channels-last tensors back and forth."""
+    """A :class:`DepthwiseIndexBlock` for inference: the same outputs, computed in the channels-last memory's own
+    order without a stack, a softmax kernel or pixel shuffles, and with the four many-to-one branches merged into
+    one convolution and one grouped 1x1 convolution. Takes a folded, fused block (see :func:`fuse_relu6`)."""
 
     def __init__(self, block: DepthwiseIndexBlock) -> None:
         super().__init__()
-        self.branches = block.branches
+        self.merged = _merged_branches(block.branches)
+        self.branches = block.branches if self.merged is None else nn.ModuleList()
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = torch.cat([b(x) for b in self.branches], dim=1)  # N, 4C, H/2, W/2: branch-major channels
+        if self.merged is not None:
+            logits = self.merged(x)  # N, 4C, H/2, W/2: branch-major channels
+        else:
+            logits = torch.cat([b(x) for b in self.branches], dim=1)
         n, channels, h, w = logits.shape
-        decoder_index = torch.sigmoid(logits).view(n, 4, channels // 4, h, w)
+        # Channels-last memory holds (N, h, w, 4, C): a view, so every element-wise pass below runs contiguous.
+        decoder_index = torch.sigmoid(logits.permute(0, 2, 3, 1).reshape(n, h, w, 4, channels // 4))
         # Softmax over the four branches; sigmoid outputs lie in (0, 1), so exp needs no shift by the maximum.
         weights = decoder_index.exp()
-        encoder_index = weights / weights.sum(dim=1, keepdim=True)
-        return _interleave(encoder_index, x), _interleave(decoder_index, x)
+        encoder_index = weights.div_(weights.sum(dim=3, keepdim=True))
+        return _interleave(encoder_index), _interleave(decoder_index)
 
 
-def _interleave(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """(N, 4, C, h, w) -> (N, C, 2h, 2w): branch 2 di + dj fills the pixels (2i + di, 2j + dj), as the pixel
-    shuffle of the training form does; written in ``like``'s memory format, in one copy."""
-    n, _, c, h, w = index.shape
-    out = torch.empty_like(like, dtype=index.dtype)
-    out.view(n, c, h, 2, w, 2).copy_(index.view(n, 2, 2, c, h, w).permute(0, 3, 4, 1, 5, 2))
-    return out
+def _merged_branches(branches: nn.ModuleList) -> nn.Sequential | None:
+    """The four branches [ConvReLU6, identities, Conv2d 1x1] as one ConvReLU6 over their stacked kernels and one
+    grouped 1x1 convolution, giving their outputs concatenated; None where the branches are not of that form or
+    not many-to-one."""
+    layers = [[m for m in branch if not isinstance(m, nn.Identity)] for branch in branches]
+    if not all(len(pair) == 2 and isinstance(pair[0], ConvReLU6) and isinstance(pair[1], nn.Conv2d) for pair in layers):
+        return None
+    firsts, seconds = [pair[0].conv for pair in layers], [pair[1] for pair in layers]
+    if any(c.groups != 1 or c.bias is None for c in firsts) or any(
+            c.groups != 1 or c.bias is not None for c in seconds):
+        return None
+    one = firsts[0]
+    first = nn.Conv2d(one.in_channels, 4 * one.out_channels, one.kernel_size, one.stride, one.padding)
+    second = nn.Conv2d(4 * one.out_channels, 4 * seconds[0].out_channels, 1, groups=4, bias=False)
+    with torch.no_grad():
+        first.weight.copy_(torch.cat([c.weight for c in firsts]))
+        first.bias.copy_(torch.cat([c.bias for c in firsts]))
+        second.weight.copy_(torch.cat([c.weight for c in seconds]))
+    return nn.Sequential(ConvReLU6(first), second).to(one.weight)
+
+
+def _interleave(index: torch.Tensor) -> torch.Tensor:
+    """(N, h, w, 4, C) -> channels-last (N, C, 2h, 2w): branch 2 di + dj fills the pixels (2i + di, 2j + dj), as
+    the pixel shuffle of the training form does; in one copy."""
+    n, h, w, _, c = index.shape
+    out = index.new_empty(n, 2 * h, 2 * w, c)
+    out.view(n, h, 2, w, 2, c).copy_(index.view(n, h, w, 2, 2, c).permute(0, 1, 3, 2, 4, 5))
+    return out.permute(0, 3, 1, 2)
 
 
 def interleave_index_blocks(module: nn.Module) -> nn.Module:
-    """Replace, in place, every :class:`DepthwiseIndexBlock` with its :class:`InterleavedIndexBlock`."""
+    """Replace, in place, every :class:`DepthwiseIndexBlock` with its :class:`InterleavedIndexBlock`; the module
+    must be folded and fused."""
     for name, child in module.named_children():
         if isinstance(child, DepthwiseIndexBlock):
             module._modules[name] = InterleavedIndexBlock(child)

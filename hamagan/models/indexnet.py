@@ -155,7 +155,7 @@ class IndexNetMatting(nn.Module):
     def _pool(x: torch.Tensor, index_block: DepthwiseIndexBlock) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         encoder_index, decoder_index = index_block(x)
         x = encoder_index * x
-        return x, 4 * F.avg_pool2d(x, 2), decoder_index
+        return x, F.avg_pool2d(x, 2, divisor_override=1), decoder_index  # sums of 2x2 windows
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skip, x, index = self._pool(self.stem(x), self.stem_index)
