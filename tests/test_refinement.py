@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import ndimage, sparse
+from scipy.sparse.linalg import cg
 
 from hamagan import HaMaGANPipeline
 from hamagan.images import array_to_tensor, tensor_to_array
@@ -13,6 +14,7 @@ from hamagan.pipeline import HaMaGANConfig
 from hamagan.refinement import (
     band_width,
     confidence_weight,
+    conjugate_gradients,
     edge_width_ratio,
     network_confidence,
     refine_alpha,
@@ -95,6 +97,23 @@ def test_the_solve_runs_to_its_tolerance_and_a_capped_one_keeps_part_of_the_netw
     assert np.abs(solved - truth)[inner].mean() < 0.5 * np.abs(capped - truth)[inner].mean()
     with pytest.raises(ValueError, match="tolerance and iterations"):
         HaMaGANConfig(refinement_iterations=0)
+
+
+@pytest.mark.parametrize("steps", [1, 7, 40])
+def test_conjugate_gradients_takes_scipy_s_steps(steps: int) -> None:
+    """The same iterates as SciPy's Jacobi-preconditioned ``cg`` (up to the rows' summation order)."""
+    image, _, trimap = _two_colour_blend(48)
+    trimap[:, 4:44] = 0.5
+    inner = trimap == 0.5
+    network = np.random.default_rng(1).uniform(0, 1, inner.sum())
+    laplacian, pull = unknown_system(image, inner, np.where(inner, 0.5, trimap))
+    system = (laplacian + sparse.diags(1e-3 * (2 * network - 1) ** 2)).tocsr()
+    rhs = 1e-3 * (2 * network - 1) ** 2 * network - pull
+    ours = conjugate_gradients(system, rhs, network, 1e-12, steps)
+    scipy_s, _ = cg(system, rhs, x0=network, rtol=1e-12, maxiter=steps, M=sparse.diags(1 / system.diagonal()))
+    np.testing.assert_allclose(ours, scipy_s, atol=1e-9, rtol=0)
+    assert np.abs(ours - network).max() > 1e-3  # it moved
+    np.testing.assert_array_equal(conjugate_gradients(system, np.zeros_like(rhs), network, 1e-4, steps), 0)
 
 
 def test_refinement_refuses_mismatched_inputs_and_a_weight_that_is_not_positive() -> None:
