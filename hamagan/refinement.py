@@ -19,6 +19,10 @@ import torch
 from scipy import sparse
 from scipy.ndimage import binary_dilation, binary_erosion, map_coordinates
 
+# torch warns once that its CSR tensors are beta; silenced here by message, not around each solve: while held,
+# ``warnings.catch_warnings`` changes the filters of every thread (the Space's other work, callers' threads).
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state", category=UserWarning)
+
 WINDOW = 3  # the Laplacian's window side (Levin et al.'s 3x3)
 TOLERANCE, MAX_ITERATIONS = 1e-4, 500  # the solve's defaults (benchmarks/matting_solver.txt)
 
@@ -192,11 +196,10 @@ def conjugate_gradients(system: sparse.csr_matrix, rhs: np.ndarray, start: np.nd
     on torch's threads (SciPy's on one): 1.4-2x faster on the refinement's systems. The product sums each row in
     another order, so a solve stopped at its cap can differ from SciPy's by about 1e-4."""
     index = np.int32 if system.nnz < 2**31 else np.int64
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # torch calls its CSR tensors beta
-        matrix = torch.sparse_csr_tensor(torch.from_numpy(system.indptr.astype(index)),
-                                         torch.from_numpy(system.indices.astype(index)),
-                                         torch.from_numpy(system.data.astype(np.float64)), size=system.shape)
+    matrix = torch.sparse_csr_tensor(torch.from_numpy(system.indptr.astype(index)),
+                                     torch.from_numpy(system.indices.astype(index)),
+                                     torch.from_numpy(system.data.astype(np.float64)), size=system.shape,
+                                     check_invariants=False)  # SciPy built it: valid
     b = torch.from_numpy(np.asarray(rhs, np.float64))
     goal = tolerance * float(torch.linalg.vector_norm(b))
     if goal == 0:
