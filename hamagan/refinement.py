@@ -196,15 +196,15 @@ def conjugate_gradients(system: sparse.csr_matrix, rhs: np.ndarray, start: np.nd
     on torch's threads (SciPy's on one): 1.4-2x faster on the refinement's systems. The product sums each row in
     another order, so a solve stopped at its cap can differ from SciPy's by about 1e-4."""
     index = np.int32 if system.nnz < 2**31 else np.int64
-    matrix = torch.sparse_csr_tensor(torch.from_numpy(system.indptr.astype(index)),
-                                     torch.from_numpy(system.indices.astype(index)),
-                                     torch.from_numpy(system.data.astype(np.float64)), size=system.shape,
+    matrix = torch.sparse_csr_tensor(torch.from_numpy(system.indptr.astype(index, copy=False)),
+                                     torch.from_numpy(system.indices.astype(index, copy=False)),
+                                     torch.from_numpy(system.data.astype(np.float64, copy=False)), size=system.shape,
                                      check_invariants=False)  # SciPy built it: valid
     b = torch.from_numpy(np.asarray(rhs, np.float64))
     goal = tolerance * float(torch.linalg.vector_norm(b))
     if goal == 0:
         return np.zeros(len(rhs))
-    inverse_diagonal = 1.0 / torch.from_numpy(system.diagonal().astype(np.float64))
+    inverse_diagonal = 1.0 / torch.from_numpy(system.diagonal().astype(np.float64, copy=False))
     x = torch.tensor(start, dtype=torch.float64)  # a copy
     residual = b - torch.mv(matrix, x)
     direction, previous = None, 0.0

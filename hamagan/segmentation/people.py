@@ -388,8 +388,9 @@ class PersonFinder:
         if not len(rows):
             return 0.0
         rows, columns = rows + top, columns + left
-        half = ALONE_SIDE * max(rows.max() - rows.min(), columns.max() - columns.min()) / 2 + 4
-        centre_y, centre_x = (rows.min() + rows.max()) / 2, (columns.min() + columns.max()) / 2
+        (first_row, last_row), (first_column, last_column) = (rows.min(), rows.max()), (columns.min(), columns.max())
+        half = ALONE_SIDE * max(last_row - first_row, last_column - first_column) / 2 + 4
+        centre_y, centre_x = (first_row + last_row) / 2, (first_column + last_column) / 2
         height, width = image.shape[:2]
         y0, x0 = max(int(centre_y - half), 0), max(int(centre_x - half), 0)
         y1, x1 = min(int(centre_y + half), height), min(int(centre_x + half), width)
